@@ -1,0 +1,282 @@
+/**
+ * Command-line arguments of `deno task bench`, parsed and checked into a
+ * {@linkcode BenchConfig}. Pure: no I/O besides checking the identity file.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors.ts";
+import { parsePool } from "./pool.ts";
+import { getPreset, PRESETS, type Stage } from "./presets.ts";
+import { DEFAULT_PAYLOAD_BYTES } from "./payload.ts";
+
+/** An external server given with `--target`. */
+export interface ExternalTarget {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Private key path. */
+  identity: string;
+}
+
+/** Everything a run needs, as the user asked for it. */
+export interface BenchConfig {
+  /** Preset name (`seed` unless `--preset`). */
+  preset: string;
+  /** Run name in the folder name (`--name`, default: the preset). */
+  name: string;
+  /** Client names asked for, or undefined for every available client. */
+  clients?: string[];
+  /** Stages to run (from the preset, or one stage from `--pool`). */
+  stages: Stage[];
+  /** Minimum seconds per step. */
+  stepSeconds: number;
+  /** Minimum rounds per step. */
+  minRounds: number;
+  /** Per-session timeout, ms. */
+  timeoutMs: number;
+  /** Remote command; undefined means `cat <payload>` on the embedded server. */
+  command?: string;
+  /** External server, or undefined for the embedded one. */
+  target?: ExternalTarget;
+  /** Payload size for the embedded server, bytes. */
+  payloadBytes: number;
+  /** `MaxStartups` passed through to the embedded sshd. */
+  serverMaxStartups?: string;
+  /** Output folder (`--out`), or undefined for data/runs/<stamp>-<name>. */
+  out?: string;
+  /** Render charts at the end (off with `--no-charts`). */
+  charts: boolean;
+}
+
+/** Text of `--help`. */
+export const HELP = `deno task bench [options]
+
+Benchmarks SSH clients under concurrency: rounds of N sessions started
+together, N raised step by step, each session running a command and reading
+its stdout line by line. Raw per-session timings go to
+data/runs/<UTC time>-<name>/ (sessions.csv, rounds.csv, meta.json).
+
+Options:
+  --preset NAME          ${
+  Object.values(PRESETS).map((p) => `${p.name}: ${p.description}`).join(
+    "\n                         ",
+  )
+}
+                         (default: seed)
+  --clients A,B          clients to run: ssh2, libssh2, openssh (default: all available)
+  --pool SPEC            pool sizes: A..B, A..B:STEP or a list 1,10,30 (replaces the preset's stages)
+  --step-seconds S       minimum seconds per pool size (default: the preset's)
+  --rounds N             minimum rounds per pool size (default: 1)
+  --timeout S            per-session timeout in seconds (default: 60)
+  --target URL           an existing server, ssh://user@host:port, instead of the embedded one
+  --identity FILE        private key for --target (no passphrase)
+  --command CMD          remote command (default: cat of the generated payload;
+                         required with --target)
+  --payload-bytes N      size of the generated payload (default: ${DEFAULT_PAYLOAD_BYTES})
+  --server-max-startups V   MaxStartups for the embedded sshd, passed unchanged
+                         (default: sized so no pool is dropped; OpenSSH's own is 10:30:100)
+  --name NAME            run name used in the folder name (default: the preset)
+  --out DIR              write the run to DIR instead of data/runs/<stamp>-<name>
+  --no-charts            do not render charts at the end
+  -h, --help             this text
+`;
+
+function num(
+  v: string | undefined,
+  flag: string,
+  def: number,
+  o: { int?: boolean; min: number },
+): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (
+    v.trim() === "" || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) ||
+    n < o.min
+  ) {
+    throw new UsageError(
+      `${flag} ${v}: expected ${
+        o.int ? "a whole number" : "a number"
+      } >= ${o.min}`,
+    );
+  }
+  return n;
+}
+
+function parseTarget(
+  url: string,
+  identity: string | undefined,
+): ExternalTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(
+      `--target ${url}: not a URL; use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
+    );
+  }
+  if (u.protocol !== "ssh:" || !u.hostname || !u.username) {
+    throw new UsageError(
+      `--target ${url}: use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
+    );
+  }
+  if (!identity) {
+    throw new UsageError(
+      `--target needs --identity FILE: the private key to log in as ${u.username}`,
+    );
+  }
+  try {
+    if (!Deno.statSync(identity).isFile) throw new Error();
+  } catch {
+    throw new UsageError(
+      `--identity ${identity}: no such file; give the path of a private key (e.g. ~/.ssh/id_ed25519)`,
+    );
+  }
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port ? Number(u.port) : 22,
+    user: decodeURIComponent(u.username),
+    identity,
+  };
+}
+
+/**
+ * Parses `deno task bench` arguments. Returns `"help"` for `--help`.
+ *
+ * @throws {UsageError} with a one-line message for any bad input.
+ * @example
+ * ```ts
+ * import { parseBenchArgs } from "./args.ts";
+ * const c = parseBenchArgs(["--preset", "quick", "--pool", "1..3"]);
+ * if (c !== "help") console.log(c.stages[0].pools); // [1, 2, 3]
+ * ```
+ */
+export function parseBenchArgs(argv: string[]): BenchConfig | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        preset: { type: "string" },
+        clients: { type: "string" },
+        pool: { type: "string" },
+        "step-seconds": { type: "string" },
+        rounds: { type: "string" },
+        timeout: { type: "string" },
+        target: { type: "string" },
+        identity: { type: "string" },
+        command: { type: "string" },
+        "payload-bytes": { type: "string" },
+        "server-max-startups": { type: "string" },
+        name: { type: "string" },
+        out: { type: "string" },
+        "no-charts": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const flag = /'([^']+)'/.exec(msg)?.[1];
+    if (/Unknown option/.test(msg)) {
+      throw new UsageError(
+        `unknown option ${flag ?? ""}; see deno task bench --help`,
+      );
+    }
+    if (/Unexpected argument/.test(msg)) {
+      throw new UsageError(
+        `unexpected argument ${
+          flag ?? ""
+        }: every value goes with a flag; see deno task bench --help`,
+      );
+    }
+    throw new UsageError(
+      `${msg.split("\n")[0]}; see deno task bench --help`,
+    );
+  }
+  if (values.help) return "help";
+  const preset = getPreset(values.preset ?? "seed");
+  const stages: Stage[] = values.pool !== undefined
+    ? [{ pools: parsePool(values.pool), clients: "all" }]
+    : preset.stages;
+  const clients = values.clients?.split(",").map((c) => c.trim()).filter(
+    Boolean,
+  );
+  if (clients !== undefined && clients.length === 0) {
+    throw new UsageError(
+      "--clients is empty; name one or more of ssh2, libssh2, openssh",
+    );
+  }
+  if (values.identity !== undefined && values.target === undefined) {
+    throw new UsageError(
+      "--identity is only used with --target; the embedded server generates its own key",
+    );
+  }
+  const target = values.target !== undefined
+    ? parseTarget(values.target, values.identity)
+    : undefined;
+  if (target && values.command === undefined) {
+    throw new UsageError(
+      "--target needs --command: the generated payload exists only on the embedded server (e.g. --command 'cat /etc/services')",
+    );
+  }
+  if (target && values["server-max-startups"] !== undefined) {
+    throw new UsageError(
+      "--server-max-startups applies to the embedded server only; drop it or drop --target",
+    );
+  }
+  const msu = values["server-max-startups"];
+  if (msu !== undefined && !/^\d+(:\d+:\d+)?$/.test(msu)) {
+    throw new UsageError(
+      `--server-max-startups ${msu}: use N or start:rate:full, e.g. 10:30:100`,
+    );
+  }
+  if (values.command !== undefined && values.command.trim() === "") {
+    throw new UsageError(
+      "--command is empty; give a remote command, e.g. 'cat /etc/services'",
+    );
+  }
+  const name = values.name ?? preset.name;
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new UsageError(
+      `--name ${name}: use letters, digits, '.', '_' and '-' only (it becomes a folder name)`,
+    );
+  }
+  return {
+    preset: preset.name,
+    name,
+    clients,
+    stages,
+    stepSeconds: num(
+      values["step-seconds"],
+      "--step-seconds",
+      preset.stepSeconds,
+      {
+        min: 0,
+      },
+    ),
+    minRounds: num(values.rounds, "--rounds", preset.minRounds, {
+      int: true,
+      min: 1,
+    }),
+    timeoutMs: num(values.timeout, "--timeout", 60, { min: 0.001 }) * 1000,
+    command: values.command,
+    target,
+    payloadBytes: num(
+      values["payload-bytes"],
+      "--payload-bytes",
+      DEFAULT_PAYLOAD_BYTES,
+      {
+        int: true,
+        min: 1,
+      },
+    ),
+    serverMaxStartups: msu,
+    out: values.out,
+    charts: !values["no-charts"],
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Entry point of `deno task bench`: parses arguments, runs the benchmark,
+ * prints the summary. Bad input ends with one line and exit code 2;
+ * Ctrl-C with exit code 130 after the files are flushed.
+ *
+ * @module
+ */
+import { HELP, parseBenchArgs } from "./args.ts";
+import { UsageError } from "./errors.ts";
+import { formatSummary, runBenchmark } from "./run.ts";
+
+/**
+ * Runs the command line and returns the process exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./bench.ts";
+ * Deno.exit(await main(["--preset", "quick"]));
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) Deno.exit(130);
+    console.error(
+      "\ninterrupted: abandoning the round in flight, flushing files, stopping sshd (Ctrl-C again to quit at once)",
+    );
+    ac.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    const cfg = parseBenchArgs(argv);
+    if (cfg === "help") {
+      console.log(HELP);
+      return 0;
+    }
+    const res = await runBenchmark(cfg, { signal: ac.signal });
+    console.log(formatSummary(res.summary));
+    console.log(`\nrun ${res.status}: ${res.dir}`);
+    if (res.status === "interrupted") return 130;
+    if (res.status === "failed") {
+      console.error(`error: ${res.reason}`);
+      return 1;
+    }
+    return 0;
+  } catch (e) {
+    if (ac.signal.aborted) return 130;
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      return e.exitCode;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(
+      `error: ${msg.split("\n")[0]} (set SSH_BENCH_DEBUG=1 for details)`,
+    );
+    if (Deno.env.get("SSH_BENCH_DEBUG")) console.error(e);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,54 @@
+/**
+ * The client registry: names on the command line to client instances.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import type { SshClient } from "../types.ts";
+import { Ssh2Client } from "./ssh2.ts";
+
+/** Every client name, in the order runs use them. */
+export const CLIENT_NAMES = ["ssh2"] as const;
+
+/** A client factory: a client, or a one-line notice why it is unavailable. */
+type Factory = () => Promise<SshClient | string>;
+
+const FACTORIES: Record<string, Factory> = {
+  ssh2: () => Promise.resolve(new Ssh2Client()),
+};
+
+/**
+ * Creates the clients asked for (or every available one). A client asked
+ * for by name that cannot load is an error; when none was named, it is
+ * skipped with a notice.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadClients } from "./mod.ts";
+ * const clients = await loadClients(["ssh2"], console.error);
+ * ```
+ */
+export async function loadClients(
+  names: readonly string[] | undefined,
+  notice: (line: string) => void,
+): Promise<SshClient[]> {
+  for (const n of names ?? []) {
+    if (!(n in FACTORIES)) {
+      throw new UsageError(
+        `unknown client "${n}"; use one or more of: ${CLIENT_NAMES.join(", ")}`,
+      );
+    }
+  }
+  const out: SshClient[] = [];
+  for (const n of names ?? CLIENT_NAMES) {
+    const c = await FACTORIES[n]();
+    if (typeof c === "string") notice(`skipping client ${n}: ${c}`);
+    else out.push(c);
+  }
+  if (out.length === 0) {
+    throw new UsageError(
+      "no client could be loaded; see the notices above for what to install",
+    );
+  }
+  return out;
+}

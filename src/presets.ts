@@ -1,0 +1,96 @@
+/**
+ * Presets: named sweeps. A preset is a list of stages; a stage runs either
+ * every selected client or only the best one of the stage before.
+ *
+ * @module
+ */
+import { UsageError } from "./errors.ts";
+import { parsePool } from "./pool.ts";
+
+/** One stage of a sweep. */
+export interface Stage {
+  /** Pool sizes, in order. */
+  pools: number[];
+  /** `all`: every selected client; `best`: the client with the lowest
+   * median total at the previous stage's last pool size. */
+  clients: "all" | "best";
+}
+
+/** A named sweep. */
+export interface Preset {
+  /** Name (`--preset`). */
+  name: string;
+  /** One line for `--help`. */
+  description: string;
+  /** Stages, in order. */
+  stages: Stage[];
+  /** Minimum seconds per step. */
+  stepSeconds: number;
+  /** Minimum rounds per step. */
+  minRounds: number;
+}
+
+/** The built-in presets. */
+export const PRESETS: Record<string, Preset> = {
+  seed: {
+    name: "seed",
+    description:
+      "the seed's comparison: every client at pool 1..30, then the best at 31..100 (5 s per step)",
+    stages: [
+      { pools: parsePool("1..30"), clients: "all" },
+      { pools: parsePool("31..100"), clients: "best" },
+    ],
+    stepSeconds: 5,
+    minRounds: 1,
+  },
+  quick: {
+    name: "quick",
+    description:
+      "about a minute: every client at pools 1,2,4,8, then the best at 16,32 (3 s per step)",
+    stages: [
+      { pools: [1, 2, 4, 8], clients: "all" },
+      { pools: [16, 32], clients: "best" },
+    ],
+    stepSeconds: 3,
+    minRounds: 1,
+  },
+};
+
+/**
+ * Looks a preset up by name.
+ *
+ * @throws {UsageError} naming the presets that exist.
+ * @example
+ * ```ts
+ * import { getPreset } from "./presets.ts";
+ * console.log(getPreset("quick").stages.length); // 2
+ * ```
+ */
+export function getPreset(name: string): Preset {
+  const p = PRESETS[name];
+  if (!p) {
+    throw new UsageError(
+      `unknown preset "${name}"; use one of: ${
+        Object.keys(PRESETS).join(", ")
+      }`,
+    );
+  }
+  return p;
+}
+
+/**
+ * The steps a plan will run, for the estimate: the number of (client, pool)
+ * pairs, counting a `best` stage once.
+ *
+ * @example
+ * ```ts
+ * import { countSteps, PRESETS } from "./presets.ts";
+ * console.log(countSteps(PRESETS.seed.stages, 3)); // 3*30 + 70 = 160
+ * ```
+ */
+export function countSteps(stages: readonly Stage[], clients: number): number {
+  return stages.reduce(
+    (n, s) => n + s.pools.length * (s.clients === "all" ? clients : 1),
+    0,
+  );
+}

@@ -1,0 +1,159 @@
+/**
+ * Small process helpers: run a command to completion, find binaries,
+ * read CPU times from /proc.
+ *
+ * @module
+ */
+
+/** Result of {@linkcode run}. */
+export interface RunResult {
+  /** Exit code. */
+  code: number;
+  /** Standard output, decoded. */
+  stdout: string;
+  /** Standard error, decoded. */
+  stderr: string;
+}
+
+/**
+ * Runs a command to completion and captures its output. A missing binary
+ * gives code 127 instead of throwing.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./proc.ts";
+ * const r = await run("uname", ["-r"]);
+ * console.log(r.code, r.stdout.trim());
+ * ```
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  try {
+    const child = new Deno.Command(cmd, {
+      args,
+      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: opts.env,
+    }).spawn();
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(opts.stdin));
+      await w.close();
+    }
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return { code: 127, stdout: "", stderr: `${cmd}: not found` };
+    }
+    throw e;
+  }
+}
+
+/**
+ * Finds an executable by name in PATH and the sbin directories.
+ *
+ * @example
+ * ```ts
+ * import { which } from "./proc.ts";
+ * console.log(which("sh")); // "/usr/bin/sh" or "/bin/sh"
+ * ```
+ */
+export function which(name: string): string | undefined {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat([
+    "/usr/sbin",
+    "/sbin",
+    "/usr/bin",
+    "/bin",
+  ]);
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = `${d}/${name}`;
+    try {
+      const st = Deno.statSync(p);
+      if (st.isFile && (st.mode ?? 0) & 0o111) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const TICK_MS = 10; // Linux USER_HZ is 100 on every mainstream build.
+
+/**
+ * CPU times of a process from `/proc/<pid>/stat`, in ms: its own user+system
+ * time and that of its children it has waited for. Undefined if the
+ * process is gone.
+ *
+ * @example
+ * ```ts
+ * import { procCpuMs } from "./proc.ts";
+ * const cpu = procCpuMs("self");
+ * console.log(cpu !== undefined && cpu.self >= 0);
+ * ```
+ */
+export function procCpuMs(
+  pid: number | "self",
+): { self: number; children: number } | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const f = (i: number) => Number(rest[i]) * TICK_MS;
+  return { self: f(11) + f(12), children: f(13) + f(14) };
+}
+
+/**
+ * Process ids whose parent is `ppid`, read from /proc.
+ *
+ * @example
+ * ```ts
+ * import { childPids } from "./proc.ts";
+ * console.log(Array.isArray(childPids(1)));
+ * ```
+ */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const text = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[1]) === ppid) out.push(Number(e.name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * True when a process with this pid exists.
+ *
+ * @example
+ * ```ts
+ * import { pidAlive } from "./proc.ts";
+ * console.log(pidAlive(Deno.pid)); // true
+ * ```
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}

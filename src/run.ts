@@ -1,0 +1,340 @@
+/**
+ * A whole benchmark run: server, clients, calibration, stages of steps,
+ * raw files, summary. The command line (`bench.ts`) is a thin wrapper.
+ *
+ * @module
+ */
+import type { BenchConfig } from "./args.ts";
+import { loadClients } from "./clients/mod.ts";
+import { CsvSink } from "./csv.ts";
+import { UsageError } from "./errors.ts";
+import { provenance, writeMeta } from "./meta.ts";
+import { countSteps } from "./presets.ts";
+import { childPids, run } from "./proc.ts";
+import {
+  formatSummary,
+  Progress,
+  summarize,
+  type SummaryRow,
+} from "./report.ts";
+import { EmbeddedServer } from "./server.ts";
+import { median } from "./stats.ts";
+import { runStep, type StepResult, timedSession } from "./sweep.ts";
+import type { SshClient, Target } from "./types.ts";
+
+/** How a run ended. */
+export type RunStatus = "complete" | "interrupted" | "failed";
+
+/** What {@linkcode runBenchmark} returns. */
+export interface RunResult {
+  /** Run id (the folder's name). */
+  runId: string;
+  /** Run folder. */
+  dir: string;
+  /** How the run ended. */
+  status: RunStatus;
+  /** Why, when not complete. */
+  reason?: string;
+  /** One row per client and pool size. */
+  summary: SummaryRow[];
+}
+
+/** Hooks for the command line and for tests. */
+export interface RunHooks {
+  /** Aborting it interrupts the run (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Where notices and warnings go (default: stderr). */
+  log?: (line: string) => void;
+  /** Progress bar/log on a TTY or not (default: detect). */
+  tty?: boolean;
+  /** Called once the server is up (tests use it to kill sshd). */
+  onServer?: (server: EmbeddedServer) => void;
+}
+
+/** Number of remote no-op sessions before the sweep. */
+const CALIBRATION_SESSIONS = 5;
+/** A no-op slower than this means the remote shell start-up dominates. */
+const NOOP_WARN_MS = 50;
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+/** Folder under which runs are written by default. */
+export const RUNS_DIR: string = new URL("../data/runs", import.meta.url)
+  .pathname;
+
+async function sshVersion(): Promise<string> {
+  const r = await run("ssh", ["-V"]);
+  return r.code === 0 ? r.stderr.trim().split(",")[0] : "not installed";
+}
+
+/**
+ * Runs the remote no-op a few times with `client`. The first failure is a
+ * {@linkcode UsageError} (unreachable target, refused key): nothing is swept.
+ */
+async function calibrate(
+  client: SshClient,
+  target: Target,
+  timeoutMs: number,
+): Promise<number[]> {
+  const noop = { ...target, command: "true" };
+  const out: number[] = [];
+  for (let i = 0; i < CALIBRATION_SESSIONS; i++) {
+    const { outcome, end, clock } = await timedSession(
+      client,
+      noop,
+      Math.min(timeoutMs, 30_000),
+    );
+    if (outcome.status !== "ok") {
+      const where = `${target.user}@${target.host}:${target.port}`;
+      const hint = outcome.status === "connect_error"
+        ? `cannot connect to ${where}; check the host and port and that sshd runs there`
+        : outcome.status === "auth_error"
+        ? `${where} refused the key ${target.identityFile}; check --identity and the account's authorized_keys`
+        : outcome.status === "timeout"
+        ? `no answer from ${where} within the timeout; check the address or raise --timeout`
+        : `the remote no-op "true" failed on ${where}`;
+      throw new UsageError(`${hint} (${client.name}: ${outcome.error})`);
+    }
+    out.push(end - clock.start);
+  }
+  return out;
+}
+
+/**
+ * Runs a benchmark as configured and writes its folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseBenchArgs } from "./args.ts";
+ * import { runBenchmark } from "./run.ts";
+ * const cfg = parseBenchArgs(["--preset", "quick"]);
+ * if (cfg !== "help") console.log((await runBenchmark(cfg)).dir);
+ * ```
+ */
+export async function runBenchmark(
+  cfg: BenchConfig,
+  hooks: RunHooks = {},
+): Promise<RunResult> {
+  const log = hooks.log ?? ((l: string) => console.error(l));
+  const clients = await loadClients(cfg.clients, log);
+  const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
+  const steps = countSteps(cfg.stages, clients.length);
+  const estimate = steps * cfg.stepSeconds;
+  log(
+    `plan: ${
+      clients.map((c) => c.name).join(", ")
+    }; ${steps} steps of >= ${cfg.stepSeconds} s; estimated ${
+      estimate < 90
+        ? `${Math.ceil(estimate)} s`
+        : `${Math.ceil(estimate / 60)} min`
+    } (longer if rounds outlast the step)`,
+  );
+
+  let server: EmbeddedServer | undefined;
+  let target: Target;
+  if (cfg.target) {
+    target = {
+      host: cfg.target.host,
+      port: cfg.target.port,
+      user: cfg.target.user,
+      identityFile: cfg.target.identity,
+      command: cfg.command!,
+    };
+  } else {
+    server = await EmbeddedServer.start({
+      maxPool,
+      maxStartups: cfg.serverMaxStartups,
+      payloadBytes: cfg.payloadBytes,
+      command: cfg.command,
+    });
+    target = server.target;
+    hooks.onServer?.(server);
+  }
+
+  const started = new Date();
+  const runId = `${stamp(started)}-${cfg.name}`;
+  const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
+  const results: StepResult[] = [];
+  let status: RunStatus = "complete";
+  let reason: string | undefined;
+  let sink: CsvSink | undefined;
+  const meta: Record<string, unknown> = {};
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    try {
+      sink = CsvSink.create(dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) {
+        throw new UsageError(
+          `${dir} already holds a run; choose another --out or --name`,
+        );
+      }
+      throw e;
+    }
+    const prov = await provenance();
+    Object.assign(meta, {
+      run_id: runId,
+      status: "running",
+      preset: cfg.preset,
+      parameters: {
+        clients: clients.map((c) => c.name),
+        stages: cfg.stages,
+        step_seconds: cfg.stepSeconds,
+        min_rounds: cfg.minRounds,
+        timeout_ms: cfg.timeoutMs,
+        command: target.command,
+        payload_bytes: server ? cfg.payloadBytes : null,
+        server_max_startups: cfg.serverMaxStartups ?? null,
+      },
+      started_at: started.toISOString(),
+      ended_at: null,
+      versions: {
+        project_commit: prov.project_commit,
+        deno: prov.deno,
+        v8: prov.v8,
+        kernel: prov.kernel,
+        openssh_server: server?.version ?? null,
+        openssh_client: await sshVersion(),
+        clients: Object.fromEntries(clients.map((c) => [c.name, c.version()])),
+      },
+      machine: {
+        cpu_model: prov.cpu_model,
+        cores: prov.cores,
+        mem_gib: prov.mem_gib,
+      },
+      target: {
+        kind: server ? "embedded" : "external",
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        command: target.command,
+        payload: server?.payload ?? null,
+        sshd_config: server?.config ?? null,
+      },
+    });
+    await writeMeta(dir, meta);
+
+    const noop = await calibrate(clients[0], target, cfg.timeoutMs);
+    const noopMedian = median(noop);
+    meta.calibration = {
+      client: clients[0].name,
+      command: "true",
+      noop_total_ms: noop,
+      noop_median_ms: noopMedian,
+    };
+    await writeMeta(dir, meta);
+    log(
+      `calibration: remote no-op "true" with ${clients[0].name}, median ${
+        noopMedian.toFixed(1)
+      } ms over ${noop.length} sessions`,
+    );
+    if (noopMedian > NOOP_WARN_MS) {
+      log(
+        `warning: a remote no-op takes ${
+          noopMedian.toFixed(0)
+        } ms (> ${NOOP_WARN_MS} ms): the remote shell's start-up dominates every session. Log in an account whose shell is /bin/sh without rc files.`,
+      );
+    }
+
+    const progress = new Progress({
+      totalSteps: steps,
+      stepSeconds: cfg.stepSeconds,
+      tty: hooks.tty,
+    });
+    const runStart = performance.now() - (Date.now() - started.getTime());
+    const health = () =>
+      server && !server.running
+        ? "the embedded sshd exited; see its log above"
+        : undefined;
+    let previous: StepResult[] = [];
+    outer: for (const stage of cfg.stages) {
+      let stageClients = clients;
+      if (stage.clients === "best" && previous.length > 0) {
+        const lastPool = previous[previous.length - 1].pool;
+        const ranked = previous.filter((r) =>
+          r.pool === lastPool && r.okTotals.length > 0
+        ).sort((a, b) => median(a.okTotals) - median(b.okTotals));
+        const best = ranked[0]?.client ?? clients[0].name;
+        stageClients = clients.filter((c) => c.name === best);
+        progress.note(
+          `scaling ${best} (lowest median total at pool ${lastPool}) to pool ${
+            stage.pools[stage.pools.length - 1]
+          }`,
+        );
+      } else if (stage.clients === "best") {
+        stageClients = clients.slice(0, 1);
+      }
+      const stageResults: StepResult[] = [];
+      for (const client of stageClients) {
+        for (const pool of stage.pools) {
+          const r = await runStep(client, pool, {
+            target,
+            runId,
+            runStart,
+            stepSeconds: cfg.stepSeconds,
+            minRounds: cfg.minRounds,
+            timeoutMs: cfg.timeoutMs,
+            sink: sink!,
+            serverCpuMs: server ? () => server!.cpuMs() : undefined,
+            settle: server ? () => settle(server!.pid) : undefined,
+            onRound: (p) => progress.round(p),
+            signal: hooks.signal,
+            health,
+          });
+          if (r.rounds > 0) {
+            results.push(r);
+            stageResults.push(r);
+            progress.step(r);
+          }
+          if (hooks.signal?.aborted) {
+            status = "interrupted";
+            reason = "interrupted (SIGINT)";
+            break outer;
+          }
+          if (r.stopped) {
+            status = "failed";
+            reason = r.stopped;
+            break outer;
+          }
+        }
+      }
+      previous = stageResults;
+    }
+    progress.done();
+  } catch (e) {
+    status = hooks.signal?.aborted ? "interrupted" : "failed";
+    reason = e instanceof Error ? e.message : String(e);
+    throw e;
+  } finally {
+    sink?.close();
+    const summary = summarize(results);
+    if (server && status === "failed") {
+      const tail = (await server.log()).trim().split("\n").slice(-5).join(
+        "\n",
+      );
+      if (tail) log(`sshd log (last lines):\n${tail}`);
+    }
+    await server?.stop();
+    for (const c of clients) c.close?.();
+    if (meta.run_id) {
+      meta.status = status;
+      meta.reason = reason ?? null;
+      meta.ended_at = new Date().toISOString();
+      meta.summary = summary;
+      await writeMeta(dir, meta).catch(() => {});
+    }
+  }
+  return { runId, dir, status, reason, summary: summarize(results) };
+}
+
+/** Waits (up to 200 ms) until sshd has reaped its per-connection children. */
+async function settle(pid: number): Promise<void> {
+  const deadline = performance.now() + 200;
+  while (childPids(pid).length > 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export { formatSummary };

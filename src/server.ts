@@ -1,0 +1,464 @@
+/**
+ * The embedded OpenSSH server: a private `sshd` on 127.0.0.1 and an
+ * ephemeral port, configured from a commented template in a temp directory
+ * that holds its host key, the client key, `authorized_keys` and the payload.
+ * Stopped and removed by {@linkcode EmbeddedServer.stop}.
+ *
+ * @module
+ */
+import { UsageError } from "./errors.ts";
+import { makePayload } from "./payload.ts";
+import { childPids, pidAlive, procCpuMs, run, which } from "./proc.ts";
+import type { Target } from "./types.ts";
+
+/** Account the server logs in when this process runs as root. */
+export const BENCH_USER = "ssh-bench";
+const BENCH_HOME = "/var/lib/ssh-bench";
+/** Prefix of every temp directory the server creates. */
+export const TEMP_PREFIX = "ssh-bench-";
+
+/** Options for {@linkcode EmbeddedServer.start}. */
+export interface ServerOptions {
+  /** Largest pool the run will use; connection limits are sized from it. */
+  maxPool: number;
+  /** Passed to `MaxStartups` unchanged when set (e.g. OpenSSH's `10:30:100`). */
+  maxStartups?: string;
+  /** Payload size in bytes. */
+  payloadBytes: number;
+  /** Command to run; `{payload}` is replaced by the payload's path. */
+  command?: string;
+}
+
+function sshdConfig(o: {
+  dir: string;
+  port: number;
+  user: string;
+  maxStartups: string;
+  maxSessions: number;
+  penalties: boolean;
+}): string {
+  return `# sshd_config written by ssh-bench for one run; removed with the run.
+# Only lines that differ from OpenSSH's defaults are here, each with its reason.
+
+# Loopback only, on an ephemeral port chosen free just before start.
+ListenAddress 127.0.0.1
+Port ${o.port}
+# A host key generated for this run, so no system key is touched or needed.
+HostKey ${o.dir}/host_ed25519
+# No pid file in /run: the benchmark tracks the process itself.
+PidFile none
+# Key-only auth for one account: the benchmark measures publickey auth.
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AllowUsers ${o.user}
+# The key list lives in the temp dir; sshd reads it as the target user.
+AuthorizedKeysFile ${o.dir}/authorized_keys
+# Temp dir ownership (root, the benchmark's uid) would fail the mode checks.
+StrictModes no
+# Connection limits sized from the largest pool so the server drops nothing
+# (OpenSSH's default 10:30:100 refuses or drops above 10 unauthenticated).
+MaxStartups ${o.maxStartups}
+# One session channel per connection is used; keep the per-connection limit.
+MaxSessions ${o.maxSessions}
+${
+    o.penalties
+      ? `# OpenSSH >= 9.8 penalises sources that open many connections: off here.
+PerSourcePenalties no
+PerSourceMaxStartups none
+`
+      : `# (PerSourcePenalties is not supported by this sshd, nothing to turn off.)
+`
+  }# No reverse DNS lookups on the client address (loopback anyway).
+UseDNS no
+# Nothing printed at login, no subsystems, no forwarding: less work per session.
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitTTY no
+# Errors only, into the run's log file (shown when something fails).
+LogLevel ERROR
+`;
+}
+
+async function ensureOpenSsh(): Promise<{ sshd: string; keygen: string }> {
+  let sshd = which("sshd");
+  let keygen = which("ssh-keygen");
+  if (sshd && keygen) return { sshd, keygen };
+  const isRoot = Deno.uid() === 0;
+  const debian = which("apt-get") !== undefined;
+  if (isRoot && debian) {
+    console.error("sshd not found: installing openssh-server with apt-get");
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    let r = await run("apt-get", ["install", "-y", "-qq", "openssh-server"], {
+      env,
+    });
+    if (r.code !== 0) {
+      await run("apt-get", ["update", "-qq"], { env });
+      r = await run("apt-get", ["install", "-y", "-qq", "openssh-server"], {
+        env,
+      });
+    }
+    sshd = which("sshd");
+    keygen = which("ssh-keygen");
+    if (sshd && keygen) return { sshd, keygen };
+  }
+  throw new UsageError(
+    "sshd or ssh-keygen not found: install the openssh-server package (apt-get install openssh-server), or use --target for an existing server",
+  );
+}
+
+async function ensureBenchUser(): Promise<string> {
+  if (Deno.uid() !== 0) {
+    const r = await run("id", ["-un"]);
+    return r.stdout.trim();
+  }
+  const found = await run("getent", ["passwd", BENCH_USER]);
+  if (found.code !== 0) {
+    const r = await run("useradd", [
+      "--system",
+      "--shell",
+      "/bin/sh",
+      "--home-dir",
+      BENCH_HOME,
+      "--create-home",
+      BENCH_USER,
+    ]);
+    if (r.code !== 0) {
+      throw new UsageError(
+        `cannot create the benchmark account ${BENCH_USER}: ${r.stderr.trim()}; create it with shell /bin/sh or run as a non-root user`,
+      );
+    }
+  } else if (found.stdout.trim().split(":")[6] !== "/bin/sh") {
+    await run("usermod", ["--shell", "/bin/sh", BENCH_USER]);
+  }
+  // A '!' (locked) password field makes sshd refuse the login when UsePAM
+  // is off; '*' means "no password" without locking the account.
+  const shadow = await run("getent", ["shadow", BENCH_USER]);
+  if (shadow.stdout.split(":")[1] !== "*") {
+    await run("usermod", ["-p", "*", BENCH_USER]);
+  }
+  // No rc files in the home directory: the login must stay cheap.
+  await Deno.mkdir(BENCH_HOME, { recursive: true });
+  for (const rc of [".profile", ".bashrc", ".bash_profile", ".shrc"]) {
+    await Deno.remove(`${BENCH_HOME}/${rc}`).catch(() => {});
+  }
+  return BENCH_USER;
+}
+
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function supportsPenalties(sshd: string, dir: string): Promise<boolean> {
+  const probe = `${dir}/probe_config`;
+  await Deno.writeTextFile(
+    probe,
+    `HostKey ${dir}/host_ed25519\nPerSourcePenalties no\n`,
+  );
+  const r = await run(sshd, ["-t", "-f", probe]);
+  await Deno.remove(probe);
+  return r.code === 0;
+}
+
+async function waitForBanner(port: number, deadline: number): Promise<boolean> {
+  while (performance.now() < deadline) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        const buf = new Uint8Array(64);
+        const n = await conn.read(buf);
+        if (
+          n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("SSH-")
+        ) {
+          return true;
+        }
+      } finally {
+        conn.close();
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/**
+ * Removes temp directories of earlier runs whose process is gone (a run
+ * killed with SIGKILL cannot clean up after itself), and stops their sshd.
+ */
+async function removeStale(): Promise<void> {
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  for await (const e of Deno.readDir(tmp)) {
+    if (!e.isDirectory || !e.name.startsWith(TEMP_PREFIX)) continue;
+    const dir = `${tmp}/${e.name}`;
+    try {
+      const owner = Number(await Deno.readTextFile(`${dir}/owner.pid`));
+      if (pidAlive(owner)) continue;
+      const sshdPid = Number(await Deno.readTextFile(`${dir}/sshd.pid`));
+      if (sshdPid > 0 && pidAlive(sshdPid)) {
+        const cmd = await Deno.readTextFile(`/proc/${sshdPid}/cmdline`);
+        if (cmd.includes(dir)) Deno.kill(sshdPid, "SIGKILL");
+      }
+    } catch {
+      // incomplete dir: remove it below
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A running private sshd and everything it needs.
+ *
+ * @example
+ * ```ts ignore
+ * import { EmbeddedServer } from "./server.ts";
+ * const server = await EmbeddedServer.start({ maxPool: 10, payloadBytes: 26_000 });
+ * try {
+ *   console.log(server.target.port, server.version);
+ * } finally {
+ *   await server.stop();
+ * }
+ * ```
+ */
+export class EmbeddedServer {
+  /** Where sessions should go; the command is `cat <payload>` by default. */
+  readonly target: Target;
+  /** The temp directory (removed by `stop`). */
+  readonly dir: string;
+  /** `OpenSSH_x.y` as reported by `sshd -V`. */
+  readonly version: string;
+  /** The sshd_config text in use. */
+  readonly config: string;
+  /** Payload path on the server. */
+  readonly payloadPath: string;
+  /** Expected payload bytes and lines, to check clients against. */
+  readonly payload: { bytes: number; lines: number };
+  #child: Deno.ChildProcess;
+  #pid: number;
+  #stopped = false;
+  /** Resolves with the exit status once sshd exits. */
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  private constructor(p: {
+    target: Target;
+    dir: string;
+    version: string;
+    config: string;
+    payloadPath: string;
+    payload: { bytes: number; lines: number };
+    child: Deno.ChildProcess;
+  }) {
+    this.target = p.target;
+    this.dir = p.dir;
+    this.version = p.version;
+    this.config = p.config;
+    this.payloadPath = p.payloadPath;
+    this.payload = p.payload;
+    this.#child = p.child;
+    this.#pid = p.child.pid;
+    this.exited = p.child.status;
+  }
+
+  /** Process id of the sshd listener. */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /**
+   * Generates keys and config, starts sshd and waits for its banner.
+   * Throws {@linkcode UsageError} when sshd is missing or will not start.
+   */
+  static async start(opts: ServerOptions): Promise<EmbeddedServer> {
+    await removeStale();
+    const { sshd, keygen } = await ensureOpenSsh();
+    const user = await ensureBenchUser();
+    const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
+    try {
+      // Readable by the login account (sshd reads authorized_keys as it).
+      await Deno.chmod(dir, 0o755);
+      await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
+      for (const k of ["host_ed25519", "client_ed25519"]) {
+        const r = await run(keygen, [
+          "-q",
+          "-t",
+          "ed25519",
+          "-N",
+          "",
+          "-C",
+          "ssh-bench",
+          "-f",
+          `${dir}/${k}`,
+        ]);
+        if (r.code !== 0) {
+          throw new UsageError(`ssh-keygen failed: ${r.stderr.trim()}`);
+        }
+      }
+      const clientPub = await Deno.readTextFile(`${dir}/client_ed25519.pub`);
+      await Deno.writeTextFile(`${dir}/authorized_keys`, clientPub, {
+        mode: 0o644,
+      });
+      await Deno.chmod(`${dir}/authorized_keys`, 0o644);
+      const text = makePayload(opts.payloadBytes);
+      const payloadPath = `${dir}/payload.txt`;
+      await Deno.writeTextFile(payloadPath, text);
+      await Deno.chmod(payloadPath, 0o644);
+      const hostPub = (await Deno.readTextFile(`${dir}/host_ed25519.pub`))
+        .trim().split(" ");
+      const version = (await run(sshd, ["-V"])).stderr.trim().split(",")[0];
+      const penalties = await supportsPenalties(sshd, dir);
+      if (Deno.uid() === 0) {
+        // Debian's sshd refuses to start without its privilege separation dir.
+        await Deno.mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+      }
+      const maxStartups = opts.maxStartups ??
+        String(Math.max(100, opts.maxPool * 2 + 10));
+      const setpriv = which("setpriv");
+      for (let attempt = 1;; attempt++) {
+        const port = await freePort();
+        const config = sshdConfig({
+          dir,
+          port,
+          user,
+          maxStartups,
+          maxSessions: 10,
+          penalties,
+        });
+        await Deno.writeTextFile(`${dir}/sshd_config`, config);
+        const args = [
+          "-D",
+          "-f",
+          `${dir}/sshd_config`,
+          "-E",
+          `${dir}/sshd.log`,
+        ];
+        // setpriv --pdeathsig: sshd dies with this process even on SIGKILL.
+        const child = new Deno.Command(setpriv ?? sshd, {
+          args: setpriv ? ["--pdeathsig", "TERM", "--", sshd, ...args] : args,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        await Deno.writeTextFile(`${dir}/sshd.pid`, String(child.pid));
+        const ready = await Promise.race([
+          waitForBanner(port, performance.now() + 10_000),
+          child.status.then(() => false),
+        ]);
+        if (ready) {
+          const target: Target = {
+            host: "127.0.0.1",
+            port,
+            user,
+            identityFile: `${dir}/client_ed25519`,
+            publicKeyFile: `${dir}/client_ed25519.pub`,
+            command: (opts.command ?? "cat {payload}").replaceAll(
+              "{payload}",
+              payloadPath,
+            ),
+            knownHostsFile: `${dir}/known_hosts`,
+            hostKeyBase64: hostPub[1],
+          };
+          await Deno.writeTextFile(
+            target.knownHostsFile!,
+            `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
+          );
+          return new EmbeddedServer({
+            target,
+            dir,
+            version,
+            config,
+            payloadPath,
+            payload: {
+              bytes: new TextEncoder().encode(text).length,
+              lines: text.split("\n").length - 1,
+            },
+            child,
+          });
+        }
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+        const log = await Deno.readTextFile(`${dir}/sshd.log`).catch(() => "");
+        if (attempt >= 3 || !/Address already in use/.test(log)) {
+          throw new UsageError(
+            `the embedded sshd did not start: ${
+              log.trim().split("\n").pop() || "no log"
+            }; check that ${sshd} runs (sshd -t -f ${dir}/sshd_config)`,
+          );
+        }
+      }
+    } catch (e) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * CPU time of sshd and its reaped per-connection children, in ms.
+   * Undefined once sshd has exited.
+   */
+  cpuMs(): number | undefined {
+    const c = procCpuMs(this.#pid);
+    return c === undefined ? undefined : c.self + c.children;
+  }
+
+  /** True while the sshd listener runs. */
+  get running(): boolean {
+    return !this.#stopped && pidAlive(this.#pid) &&
+      procState(this.#pid) !== "Z";
+  }
+
+  /** The server's log so far (errors only). */
+  async log(): Promise<string> {
+    return await Deno.readTextFile(`${this.dir}/sshd.log`).catch(() => "");
+  }
+
+  /** Kills sshd (listener and any per-connection children), removes the dir. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const kids = childPids(this.#pid);
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    for (const pid of kids) {
+      try {
+        Deno.kill(pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    const t = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 3000);
+    await this.exited;
+    clearTimeout(t);
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function procState(pid: number): string {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Order statistics used by the terminal summary (the notebooks use polars,
+ * with the same definitions: linear interpolation between closest ranks).
+ *
+ * @module
+ */
+
+/**
+ * The q-quantile (0..1) of `values` with linear interpolation between the
+ * closest ranks (so the median of an even count is the mean of the middle
+ * two). NaN for an empty list.
+ *
+ * @example
+ * ```ts
+ * import { quantile } from "./stats.ts";
+ * console.log(quantile([4, 1, 3, 2], 0.5)); // 2.5
+ * console.log(quantile([1, 2, 3, 4, 5], 0.9)); // 4.6
+ * ```
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const s = Float64Array.from(values).sort();
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/**
+ * The median (see {@linkcode quantile}).
+ *
+ * @example
+ * ```ts
+ * import { median } from "./stats.ts";
+ * console.log(median([5, 1, 3])); // 3
+ * ```
+ */
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}

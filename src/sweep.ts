@@ -1,0 +1,283 @@
+/**
+ * The sweep: for one client and one pool size, rounds of N sessions started
+ * together, repeated until the step's time is used (at least the minimum
+ * number of rounds). Each round is written to the sink as soon as it ends.
+ *
+ * @module
+ */
+import { procCpuMs } from "./proc.ts";
+import { PhaseClock } from "./types.ts";
+import type {
+  RoundRow,
+  SessionOutcome,
+  SessionRow,
+  SshClient,
+  Target,
+} from "./types.ts";
+
+/** Where finished rounds go (the CSV files, or a list in tests). */
+export interface RoundSink {
+  /** Stores one finished round. */
+  write(sessions: readonly SessionRow[], round: RoundRow): void;
+}
+
+/** Progress of a step, after each round. */
+export interface RoundProgress {
+  /** Client name. */
+  client: string;
+  /** Pool size. */
+  pool: number;
+  /** Rounds finished in this step. */
+  round: number;
+  /** Sessions ok so far in this step. */
+  ok: number;
+  /** Sessions failed so far in this step. */
+  failed: number;
+  /** Time spent in this step, ms. */
+  elapsedMs: number;
+}
+
+/** Everything a step needs besides the client and pool size. */
+export interface SweepOptions {
+  /** Target and command. */
+  target: Target;
+  /** Run id written in every row. */
+  runId: string;
+  /** `performance.now()` at run start; `started_at_ms` counts from it. */
+  runStart: number;
+  /** Minimum time per step, s (rounds repeat until it has elapsed). */
+  stepSeconds: number;
+  /** Minimum rounds per step. */
+  minRounds: number;
+  /** Per-session timeout, ms. */
+  timeoutMs: number;
+  /** Where rounds are written. */
+  sink: RoundSink;
+  /** Server CPU so far in ms (embedded server), or undefined. */
+  serverCpuMs?: () => number | undefined;
+  /** Awaited after a round before server CPU is read (lets sshd reap). */
+  settle?: () => Promise<void>;
+  /** Called after each round. */
+  onRound?: (p: RoundProgress) => void;
+  /** Aborts the step: the round in flight is abandoned, not written. */
+  signal?: AbortSignal;
+  /** Checked after each round: a message stops the step (e.g. sshd died). */
+  health?: () => string | undefined;
+  /** Process CPU reader, ms (default: this process and reaped children). */
+  clientCpuMs?: () => number;
+}
+
+/** Summary of one step (client × pool size). */
+export interface StepResult {
+  /** Client name. */
+  client: string;
+  /** Pool size. */
+  pool: number;
+  /** Rounds written. */
+  rounds: number;
+  /** Sessions written. */
+  sessions: number;
+  /** Sessions ok. */
+  ok: number;
+  /** Failed sessions by status. */
+  failures: Record<string, number>;
+  /** total_ms of every ok session. */
+  okTotals: number[];
+  /** Slowest session of each round ("all hosts" time), ms. */
+  roundWalls: number[];
+  /** Client CPU over all rounds, ms. */
+  clientCpuMs: number;
+  /** Server CPU over all rounds, ms; NaN for an external target. */
+  serverCpuMs: number;
+  /** Sum of round wall times, ms. */
+  wallMs: number;
+  /** Largest client RSS seen, MiB. */
+  maxRssMb: number;
+  /** Why the step stopped early, if it did. */
+  stopped?: string;
+}
+
+/** Extra time a client gets after its abort before its row is written anyway. */
+const ABORT_GRACE_MS = 2000;
+
+function defaultCpu(): number {
+  const c = procCpuMs("self");
+  return c ? c.self + c.children : 0;
+}
+
+/**
+ * Runs one session with a timeout and turns it into a row (without run
+ * id, client, pool, round and session numbers, which the caller adds).
+ */
+export async function timedSession(
+  client: SshClient,
+  target: Target,
+  timeoutMs: number,
+  outer?: AbortSignal,
+): Promise<{ clock: PhaseClock; outcome: SessionOutcome; end: number }> {
+  const clock = new PhaseClock();
+  const ac = new AbortController();
+  const onOuter = () => ac.abort();
+  outer?.addEventListener("abort", onOuter);
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = (): SessionOutcome => ({
+    bytes: 0,
+    lines: 0,
+    exitCode: null,
+    status: "timeout",
+    error: `no result within ${timeoutMs} ms`,
+  });
+  try {
+    const hard = new Promise<SessionOutcome>((resolve) => {
+      ac.signal.addEventListener("abort", () => {
+        grace = setTimeout(() => resolve(timedOut()), ABORT_GRACE_MS);
+      });
+    });
+    let outcome: SessionOutcome;
+    try {
+      outcome = await Promise.race([
+        client.runSession(target, {
+          clock,
+          signal: ac.signal,
+        }),
+        hard,
+      ]);
+    } catch (e) {
+      // A client must not throw; if it does, the session is a failed row.
+      outcome = {
+        bytes: 0,
+        lines: 0,
+        exitCode: null,
+        status: "read_error",
+        error: `client threw: ${e instanceof Error ? e.message : String(e)}`,
+      };
+    }
+    const end = performance.now();
+    if (ac.signal.aborted && !outer?.aborted && outcome.status !== "ok") {
+      outcome = { ...outcome, status: "timeout" };
+    }
+    return { clock, outcome, end };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(grace);
+    outer?.removeEventListener("abort", onOuter);
+  }
+}
+
+/**
+ * Runs one step: rounds of `pool` concurrent sessions of `client`.
+ *
+ * @example
+ * ```ts ignore
+ * import { runStep } from "./sweep.ts";
+ * const result = await runStep(client, 10, options);
+ * console.log(result.ok, result.okTotals.length);
+ * ```
+ */
+export async function runStep(
+  client: SshClient,
+  pool: number,
+  o: SweepOptions,
+): Promise<StepResult> {
+  const cpu = o.clientCpuMs ?? defaultCpu;
+  const res: StepResult = {
+    client: client.name,
+    pool,
+    rounds: 0,
+    sessions: 0,
+    ok: 0,
+    failures: {},
+    okTotals: [],
+    roundWalls: [],
+    clientCpuMs: 0,
+    serverCpuMs: o.serverCpuMs ? 0 : NaN,
+    wallMs: 0,
+    maxRssMb: 0,
+  };
+  const stepStart = performance.now();
+  const stepMs = o.stepSeconds * 1000;
+  while (
+    res.rounds < o.minRounds || performance.now() - stepStart < stepMs
+  ) {
+    if (o.signal?.aborted) break;
+    const round = res.rounds + 1;
+    const cpu0 = cpu();
+    const srv0 = o.serverCpuMs?.();
+    const t0 = performance.now();
+    const done = await Promise.all(
+      Array.from(
+        { length: pool },
+        () => timedSession(client, o.target, o.timeoutMs, o.signal),
+      ),
+    );
+    if (o.signal?.aborted) break; // abandoned: not written
+    const t1 = Math.max(...done.map((d) => d.end));
+    await o.settle?.();
+    const cpu1 = cpu();
+    const srv1 = o.serverCpuMs?.();
+    const rows: SessionRow[] = done.map((d, i) => ({
+      run_id: o.runId,
+      client: client.name,
+      pool_size: pool,
+      round,
+      session: i + 1,
+      started_at_ms: d.clock.start - o.runStart,
+      connect_ms: d.clock.phases.connect,
+      auth_ms: d.clock.phases.auth,
+      exec_ms: d.clock.phases.exec,
+      read_ms: d.clock.phases.read,
+      close_ms: d.clock.phases.close,
+      total_ms: d.end - d.clock.start,
+      bytes: d.outcome.bytes,
+      lines: d.outcome.lines,
+      exit_code: d.outcome.exitCode ?? undefined,
+      status: d.outcome.status,
+      error: d.outcome.error,
+    }));
+    const ok = rows.filter((r) => r.status === "ok").length;
+    const rss = Deno.memoryUsage().rss / 2 ** 20;
+    const serverCpu = srv0 !== undefined && srv1 !== undefined
+      ? srv1 - srv0
+      : undefined;
+    o.sink.write(rows, {
+      run_id: o.runId,
+      client: client.name,
+      pool_size: pool,
+      round,
+      started_at_ms: t0 - o.runStart,
+      wall_ms: t1 - t0,
+      ok,
+      failed: rows.length - ok,
+      client_cpu_ms: cpu1 - cpu0,
+      server_cpu_ms: serverCpu,
+      client_rss_mb: rss,
+    });
+    res.rounds = round;
+    res.sessions += rows.length;
+    res.ok += ok;
+    for (const r of rows) {
+      if (r.status === "ok") res.okTotals.push(r.total_ms);
+      else res.failures[r.status] = (res.failures[r.status] ?? 0) + 1;
+    }
+    res.roundWalls.push(t1 - t0);
+    res.clientCpuMs += cpu1 - cpu0;
+    if (serverCpu !== undefined) res.serverCpuMs += serverCpu;
+    res.wallMs += t1 - t0;
+    res.maxRssMb = Math.max(res.maxRssMb, rss);
+    o.onRound?.({
+      client: client.name,
+      pool,
+      round,
+      ok: res.ok,
+      failed: res.sessions - res.ok,
+      elapsedMs: performance.now() - stepStart,
+    });
+    const bad = o.health?.();
+    if (bad) {
+      res.stopped = bad;
+      break;
+    }
+  }
+  return res;
+}

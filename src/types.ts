@@ -1,0 +1,278 @@
+/**
+ * Shared types: the target of a run, the client seam every SSH client
+ * implements, and the per-session result that becomes one CSV row.
+ *
+ * @module
+ */
+
+/** Every status a session row can carry, in the order the README lists them. */
+export const STATUSES = [
+  "ok",
+  "connect_error",
+  "auth_error",
+  "exec_error",
+  "read_error",
+  "timeout",
+  "exit_nonzero",
+] as const;
+
+/**
+ * Outcome of one session.
+ *
+ * @example
+ * ```ts
+ * import type { Status } from "./types.ts";
+ * const s: Status = "timeout";
+ * ```
+ */
+export type Status = typeof STATUSES[number];
+
+/** The phases of one session, in the order they happen. */
+export const PHASES = ["connect", "auth", "exec", "read", "close"] as const;
+
+/**
+ * Name of one phase.
+ *
+ * - `connect`: TCP connect started until the socket is connected.
+ * - `auth`: SSH handshake (version exchange, key exchange) and user auth.
+ * - `exec`: session channel opened and the exec request accepted.
+ * - `read`: stdout read line by line until end of file.
+ * - `close`: exit status received, channel closed, connection closed.
+ *
+ * @example
+ * ```ts
+ * import type { Phase } from "./types.ts";
+ * const p: Phase = "auth";
+ * ```
+ */
+export type Phase = typeof PHASES[number];
+
+/**
+ * Where the sessions go and what they run.
+ *
+ * @example
+ * ```ts
+ * import type { Target } from "./types.ts";
+ * const t: Target = {
+ *   host: "127.0.0.1", port: 22, user: "me",
+ *   identityFile: "/home/me/.ssh/id_ed25519", command: "true",
+ * };
+ * ```
+ */
+export interface Target {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Path of the private key (OpenSSH format, no passphrase). */
+  identityFile: string;
+  /** Path of the matching public key; defaults to `identityFile + ".pub"`. */
+  publicKeyFile?: string;
+  /** Remote command each session runs. */
+  command: string;
+  /** known_hosts file naming the server's host key (embedded server only). */
+  knownHostsFile?: string;
+  /** The server's host public key blob, base64 (embedded server only). */
+  hostKeyBase64?: string;
+}
+
+/** Phase durations in milliseconds; a phase not reached is absent. */
+export type PhaseTimings = Partial<Record<Phase, number>>;
+
+/**
+ * What a client reports about one session apart from its timings, which it
+ * records on the {@linkcode PhaseClock} it is given.
+ *
+ * @example
+ * ```ts
+ * import type { SessionOutcome } from "./types.ts";
+ * const o: SessionOutcome = {
+ *   bytes: 26, lines: 1, exitCode: 0, status: "ok", error: "",
+ * };
+ * ```
+ */
+export interface SessionOutcome {
+  /** Bytes of stdout read. */
+  bytes: number;
+  /** Lines of stdout read (a final line without newline counts). */
+  lines: number;
+  /** Remote exit code, or null when none was received. */
+  exitCode: number | null;
+  /** Outcome. */
+  status: Status;
+  /** Error message; empty when `status` is `ok`. */
+  error: string;
+}
+
+/**
+ * Records phase boundaries of one session with `performance.now()`.
+ * The sweep owns it, so the phases reached survive a timeout.
+ *
+ * @example
+ * ```ts
+ * import { PhaseClock } from "./types.ts";
+ * const clock = new PhaseClock();
+ * clock.mark("connect");
+ * clock.mark("auth");
+ * console.log(Object.keys(clock.phases)); // ["connect", "auth"]
+ * ```
+ */
+export class PhaseClock {
+  /** `performance.now()` at session start. */
+  readonly start: number;
+  #last: number;
+  /** Durations of the phases completed so far, in ms. */
+  readonly phases: PhaseTimings = {};
+
+  constructor(now: number = performance.now()) {
+    this.start = now;
+    this.#last = now;
+  }
+
+  /** Ends `phase` now: its duration is the time since the previous mark. */
+  mark(phase: Phase, now: number = performance.now()): void {
+    this.phases[phase] = now - this.#last;
+    this.#last = now;
+  }
+
+  /** Time since the session started, in ms. */
+  elapsed(now: number = performance.now()): number {
+    return now - this.start;
+  }
+}
+
+/** What a client gets for one session. */
+export interface SessionContext {
+  /** Record each phase end on this clock. */
+  clock: PhaseClock;
+  /** Aborted on timeout or interruption: release everything and return. */
+  signal: AbortSignal;
+}
+
+/**
+ * The seam every SSH client implements. One call runs one full session:
+ * connect, authenticate, exec `target.command`, read stdout line by line,
+ * wait for the exit status and channel close, disconnect.
+ *
+ * A client never throws for a failed session: it returns an outcome with
+ * the matching status. It must free every resource before it returns, and
+ * return promptly once `ctx.signal` is aborted.
+ *
+ * @example
+ * ```ts
+ * import type { SshClient } from "./types.ts";
+ * const instant: SshClient = {
+ *   name: "null",
+ *   version: () => "0",
+ *   runSession: (_t, ctx) => {
+ *     for (const p of ["connect", "auth", "exec", "read", "close"] as const) {
+ *       ctx.clock.mark(p);
+ *     }
+ *     return Promise.resolve({
+ *       bytes: 0, lines: 0, exitCode: 0, status: "ok", error: "",
+ *     });
+ *   },
+ * };
+ * ```
+ */
+export interface SshClient {
+  /** Short name used in CSV rows and on the command line. */
+  readonly name: string;
+  /** Version string of the underlying library or binary. */
+  version(): string;
+  /** Runs one session; see the interface description. */
+  runSession(target: Target, ctx: SessionContext): Promise<SessionOutcome>;
+  /** Releases process-wide resources (called once at the end of a run). */
+  close?(): void;
+}
+
+/**
+ * One row of `sessions.csv`.
+ *
+ * @example
+ * ```ts
+ * import type { SessionRow } from "./types.ts";
+ * const r: SessionRow = {
+ *   run_id: "x", client: "ssh2", pool_size: 1, round: 1, session: 1,
+ *   started_at_ms: 0, connect_ms: 1, auth_ms: 2, exec_ms: 3, read_ms: 4,
+ *   close_ms: 5, total_ms: 15, bytes: 10, lines: 1, exit_code: 0,
+ *   status: "ok", error: "",
+ * };
+ * ```
+ */
+export interface SessionRow {
+  /** Run identifier (the run folder's name). */
+  run_id: string;
+  /** Client name. */
+  client: string;
+  /** Sessions started together in the round (concurrency). */
+  pool_size: number;
+  /** Round number within this client and pool size, from 1. */
+  round: number;
+  /** Session number within the round, from 1. */
+  session: number;
+  /** Session start, ms since the run started. */
+  started_at_ms: number;
+  /** TCP connect, ms. */
+  connect_ms?: number;
+  /** Handshake and user authentication, ms. */
+  auth_ms?: number;
+  /** Channel open and exec accepted, ms. */
+  exec_ms?: number;
+  /** Reading stdout to end of file, ms. */
+  read_ms?: number;
+  /** Exit status, channel close and disconnect, ms. */
+  close_ms?: number;
+  /** Whole session, ms (also for failed sessions: until the failure). */
+  total_ms: number;
+  /** Bytes of stdout read. */
+  bytes: number;
+  /** Lines of stdout read. */
+  lines: number;
+  /** Remote exit code; absent when none was received. */
+  exit_code?: number;
+  /** Outcome. */
+  status: Status;
+  /** Error message, empty when ok. */
+  error: string;
+}
+
+/**
+ * One row of `rounds.csv`.
+ *
+ * @example
+ * ```ts
+ * import type { RoundRow } from "./types.ts";
+ * const r: RoundRow = {
+ *   run_id: "x", client: "ssh2", pool_size: 2, round: 1, started_at_ms: 0,
+ *   wall_ms: 30, ok: 2, failed: 0, client_cpu_ms: 12, server_cpu_ms: 40,
+ *   client_rss_mb: 80,
+ * };
+ * ```
+ */
+export interface RoundRow {
+  /** Run identifier. */
+  run_id: string;
+  /** Client name. */
+  client: string;
+  /** Sessions in the round. */
+  pool_size: number;
+  /** Round number within this client and pool size, from 1. */
+  round: number;
+  /** Round start, ms since the run started. */
+  started_at_ms: number;
+  /** Round wall time from first start to last session end, ms. */
+  wall_ms: number;
+  /** Sessions with status ok. */
+  ok: number;
+  /** Sessions with any other status. */
+  failed: number;
+  /** CPU (user + system) of this process and its reaped children, ms. */
+  client_cpu_ms: number;
+  /** CPU of the embedded sshd and its reaped children, ms; absent if external. */
+  server_cpu_ms?: number;
+  /** Resident set size of this process at the round's end, MiB. */
+  client_rss_mb: number;
+}
