@@ -69,17 +69,31 @@ async function sshVersion(): Promise<string> {
   return r.code === 0 ? r.stderr.trim().split(",")[0] : "not installed";
 }
 
+/** No-op calibration of one client. */
+interface NoopCalibration {
+  /** Whole session, ms, per no-op session. */
+  total_ms: number[];
+  /** exec + read + close, ms: the remote command's share. */
+  remote_ms: number[];
+  /** Median of `total_ms`. */
+  total_median_ms: number;
+  /** Median of `remote_ms`. */
+  remote_median_ms: number;
+}
+
 /**
- * Runs the remote no-op a few times with `client`. The first failure is a
- * {@linkcode UsageError} (unreachable target, refused key): nothing is swept.
+ * Runs the remote no-op `true` a few times with `client`. The first failure
+ * is a {@linkcode UsageError} (unreachable target, refused key): nothing is
+ * swept.
  */
 async function calibrate(
   client: SshClient,
   target: Target,
   timeoutMs: number,
-): Promise<number[]> {
+): Promise<NoopCalibration> {
   const noop = { ...target, command: "true" };
-  const out: number[] = [];
+  const total: number[] = [];
+  const remote: number[] = [];
   for (let i = 0; i < CALIBRATION_SESSIONS; i++) {
     const { outcome, end, clock } = await timedSession(
       client,
@@ -97,9 +111,16 @@ async function calibrate(
         : `the remote no-op "true" failed on ${where}`;
       throw new UsageError(`${hint} (${client.name}: ${outcome.error})`);
     }
-    out.push(end - clock.start);
+    const p = clock.phases;
+    total.push(end - clock.start);
+    remote.push((p.exec ?? 0) + (p.read ?? 0) + (p.close ?? 0));
   }
-  return out;
+  return {
+    total_ms: total,
+    remote_ms: remote,
+    total_median_ms: median(total),
+    remote_median_ms: median(remote),
+  };
 }
 
 /**
@@ -162,17 +183,25 @@ export async function runBenchmark(
   let sink: CsvSink | undefined;
   const meta: Record<string, unknown> = {};
   try {
-    await Deno.mkdir(dir, { recursive: true });
-    try {
-      sink = CsvSink.create(dir);
-    } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) {
-        throw new UsageError(
-          `${dir} already holds a run; choose another --out or --name`,
-        );
-      }
-      throw e;
+    if (await exists(`${dir}/sessions.csv`)) {
+      throw new UsageError(
+        `${dir} already holds a run; choose another --out or --name`,
+      );
     }
+    // Calibrate first: an unreachable target or a refused key stops here,
+    // before a run folder exists.
+    const calibration: Record<string, unknown> = {};
+    for (const c of clients) {
+      const noop = await calibrate(c, target, cfg.timeoutMs);
+      calibration[c.name] = { ...noop, ...(await c.calibrate?.()) };
+      log(
+        `calibration: remote no-op "true" with ${c.name}: median ${
+          noop.total_median_ms.toFixed(1)
+        } ms in all, ${noop.remote_median_ms.toFixed(1)} ms from exec to close`,
+      );
+    }
+    await Deno.mkdir(dir, { recursive: true });
+    sink = CsvSink.create(dir);
     const prov = await provenance();
     Object.assign(meta, {
       run_id: runId,
@@ -213,28 +242,20 @@ export async function runBenchmark(
         payload: server?.payload ?? null,
         sshd_config: server?.config ?? null,
       },
+      calibration: { command: "true", clients: calibration },
     });
     await writeMeta(dir, meta);
 
-    const noop = await calibrate(clients[0], target, cfg.timeoutMs);
-    const noopMedian = median(noop);
-    meta.calibration = {
-      client: clients[0].name,
-      command: "true",
-      noop_total_ms: noop,
-      noop_median_ms: noopMedian,
-    };
-    await writeMeta(dir, meta);
-    log(
-      `calibration: remote no-op "true" with ${clients[0].name}, median ${
-        noopMedian.toFixed(1)
-      } ms over ${noop.length} sessions`,
+    const remoteBest = Math.min(
+      ...Object.values(calibration).map((c) =>
+        (c as NoopCalibration).remote_median_ms
+      ),
     );
-    if (noopMedian > NOOP_WARN_MS) {
+    if (remoteBest > NOOP_WARN_MS) {
       log(
         `warning: a remote no-op takes ${
-          noopMedian.toFixed(0)
-        } ms (> ${NOOP_WARN_MS} ms): the remote shell's start-up dominates every session. Log in an account whose shell is /bin/sh without rc files.`,
+          remoteBest.toFixed(0)
+        } ms from exec to close (> ${NOOP_WARN_MS} ms): the remote shell's start-up dominates every session. Log in an account whose shell is /bin/sh without rc files.`,
       );
     }
 
@@ -327,6 +348,15 @@ export async function runBenchmark(
     }
   }
   return { runId, dir, status, reason, summary: summarize(results) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Waits (up to 200 ms) until sshd has reaped its per-connection children. */

@@ -150,7 +150,7 @@ async function ensureBenchUser(): Promise<string> {
   return BENCH_USER;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -323,7 +323,7 @@ export class EmbeddedServer {
         String(Math.max(100, opts.maxPool * 2 + 10));
       const setpriv = which("setpriv");
       for (let attempt = 1;; attempt++) {
-        const port = await freePort();
+        const port = freePort();
         const config = sshdConfig({
           dir,
           port,

@@ -140,6 +140,7 @@ export async function timedSession(
         client.runSession(target, {
           clock,
           signal: ac.signal,
+          timeoutMs,
         }),
         hard,
       ]);

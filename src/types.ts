@@ -149,6 +149,8 @@ export interface SessionContext {
   clock: PhaseClock;
   /** Aborted on timeout or interruption: release everything and return. */
   signal: AbortSignal;
+  /** The session's timeout, ms (clients may bound their own waits by it). */
+  timeoutMs: number;
 }
 
 /**
@@ -184,6 +186,8 @@ export interface SshClient {
   version(): string;
   /** Runs one session; see the interface description. */
   runSession(target: Target, ctx: SessionContext): Promise<SessionOutcome>;
+  /** Client-specific calibration kept in meta.json (e.g. process start cost). */
+  calibrate?(): Promise<Record<string, unknown>>;
   /** Releases process-wide resources (called once at the end of a run). */
   close?(): void;
 }

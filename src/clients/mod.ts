@@ -5,16 +5,20 @@
  */
 import { UsageError } from "../errors.ts";
 import type { SshClient } from "../types.ts";
+import { Libssh2Client } from "./libssh2.ts";
+import { OpensshClient } from "./openssh.ts";
 import { Ssh2Client } from "./ssh2.ts";
 
 /** Every client name, in the order runs use them. */
-export const CLIENT_NAMES = ["ssh2"] as const;
+export const CLIENT_NAMES = ["ssh2", "libssh2", "openssh"] as const;
 
 /** A client factory: a client, or a one-line notice why it is unavailable. */
 type Factory = () => Promise<SshClient | string>;
 
 const FACTORIES: Record<string, Factory> = {
   ssh2: () => Promise.resolve(new Ssh2Client()),
+  libssh2: () => Libssh2Client.load(),
+  openssh: () => OpensshClient.load(),
 };
 
 /**

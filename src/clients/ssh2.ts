@@ -45,7 +45,7 @@ export interface Ssh2Options {
  * import { PhaseClock } from "../types.ts";
  * const c = new Ssh2Client();
  * const out = await c.runSession(target, {
- *   clock: new PhaseClock(), signal: new AbortController().signal,
+ *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 60_000,
  * });
  * ```
  */

@@ -1,0 +1,126 @@
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { parseBenchArgs } from "../src/args.ts";
+import { UsageError } from "../src/errors.ts";
+import { countSteps, getPreset, PRESETS } from "../src/presets.ts";
+
+function cfg(args: string[]) {
+  const c = parseBenchArgs(args);
+  if (c === "help") throw new Error("help");
+  return c;
+}
+
+Deno.test("args: defaults come from the seed preset", () => {
+  const c = cfg([]);
+  assertEquals(c.preset, "seed");
+  assertEquals(c.stages, PRESETS.seed.stages);
+  assertEquals(c.stepSeconds, 5);
+  assertEquals(c.timeoutMs, 60_000);
+  assertEquals(c.clients, undefined);
+  assertEquals(c.charts, true);
+});
+
+Deno.test("args: --pool replaces the preset's stages with one stage", () => {
+  const c = cfg([
+    "--preset",
+    "quick",
+    "--clients",
+    "ssh2",
+    "--pool",
+    "1..3",
+    "--step-seconds",
+    "0.5",
+    "--rounds",
+    "2",
+    "--timeout",
+    "5",
+  ]);
+  assertEquals(c.stages, [{ pools: [1, 2, 3], clients: "all" }]);
+  assertEquals(c.clients, ["ssh2"]);
+  assertEquals(c.stepSeconds, 0.5);
+  assertEquals(c.minRounds, 2);
+  assertEquals(c.timeoutMs, 5000);
+});
+
+Deno.test("args: --help", () => {
+  assertEquals(parseBenchArgs(["--help"]), "help");
+  assertEquals(parseBenchArgs(["-h"]), "help");
+});
+
+Deno.test("args: --target with identity and command", () => {
+  const key = Deno.makeTempFileSync();
+  try {
+    const c = cfg([
+      "--target",
+      "ssh://me@host.example:2222",
+      "--identity",
+      key,
+      "--command",
+      "cat /etc/services",
+    ]);
+    assertEquals(c.target, {
+      host: "host.example",
+      port: 2222,
+      user: "me",
+      identity: key,
+    });
+    assertEquals(c.command, "cat /etc/services");
+  } finally {
+    Deno.removeSync(key);
+  }
+});
+
+Deno.test("args: bad input is one line naming the fix", () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], "unknown option --bogus"],
+    [["--pool", "0"], "at least 1"],
+    [["--pool"], "--pool"],
+    [["stray"], "unexpected argument"],
+    [["--preset", "nope"], "use one of: seed, quick"],
+    [["--clients", ""], "--clients is empty"],
+    [["--step-seconds", "abc"], "--step-seconds abc"],
+    [["--rounds", "0"], "--rounds 0"],
+    [["--rounds", "1.5"], "whole number"],
+    [["--timeout", "0"], "--timeout 0"],
+    [["--payload-bytes", "-1"], "--payload-bytes"],
+    [["--target", "http://x"], "ssh://user@host:port"],
+    [["--target", "ssh://me@127.0.0.1:22"], "needs --identity"],
+    [[
+      "--target",
+      "ssh://me@127.0.0.1:22",
+      "--identity",
+      "/nonexistent/key",
+    ], "no such file"],
+    [["--identity", "/x"], "only used with --target"],
+    [["--server-max-startups", "lots"], "start:rate:full"],
+    [["--name", "a/b"], "folder name"],
+  ];
+  for (const [args, needle] of cases) {
+    assertThrows(
+      () => parseBenchArgs(args),
+      (e: unknown) => {
+        assert(e instanceof UsageError, `${args}: ${e}`);
+        assert(e.message.includes(needle), `${args}: ${e.message}`);
+        assert(!e.message.includes("\n"), `${args}: multi-line message`);
+        assertEquals(e.exitCode, 2);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("presets: seed and quick expand as documented", () => {
+  const seed = getPreset("seed");
+  assertEquals(
+    seed.stages[0].pools,
+    Array.from({ length: 30 }, (_, i) => i + 1),
+  );
+  assertEquals(seed.stages[0].clients, "all");
+  assertEquals(seed.stages[1].pools[0], 31);
+  assertEquals(seed.stages[1].pools.at(-1), 100);
+  assertEquals(seed.stages[1].clients, "best");
+  // 3 clients x 30 pools + the best at 70 more: 160 steps of 5 s <= 15 min.
+  assertEquals(countSteps(seed.stages, 3), 160);
+  assert(countSteps(seed.stages, 3) * seed.stepSeconds <= 15 * 60);
+  const quick = getPreset("quick");
+  assert(countSteps(quick.stages, 3) * quick.stepSeconds <= 70);
+});

@@ -1,0 +1,7 @@
+/** Assertions for the tests: node:assert under short names. */
+export {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  rejects as assertRejects,
+  throws as assertThrows,
+} from "node:assert/strict";

@@ -1,0 +1,177 @@
+/**
+ * The command line end to end: a real run's files, bad input, Ctrl-C.
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { ROUND_COLUMNS, SESSION_COLUMNS } from "../src/csv.ts";
+import { EmbeddedServer } from "../src/server.ts";
+import {
+  benchCli,
+  benchSshdPids,
+  closedPort,
+  serverDirs,
+  strangerKey,
+} from "./server_helpers.ts";
+
+/** Minimal CSV reader for the tests (the project's CSV has no embedded newlines in these runs). */
+function rows(text: string): Record<string, string>[] {
+  const [head, ...lines] = text.trimEnd().split("\n");
+  const cols = head.split(",");
+  return lines.map((l) => {
+    const cells = l.split(",");
+    return Object.fromEntries(cols.map((c, i) => [c, cells[i]]));
+  });
+}
+
+Deno.test("cli: a small run writes sessions.csv, rounds.csv and meta.json", async () => {
+  const before = serverDirs();
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await benchCli([
+      "--clients",
+      "ssh2,libssh2,openssh",
+      "--pool",
+      "1..2",
+      "--step-seconds",
+      "0",
+      "--rounds",
+      "2",
+      "--out",
+      `${out}/run`,
+      "--no-charts",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const sessions = await Deno.readTextFile(`${out}/run/sessions.csv`);
+    assertEquals(sessions.split("\n")[0], SESSION_COLUMNS.join(","));
+    const s = rows(sessions);
+    assertEquals(s.length, 3 * 2 * (1 + 2));
+    assert(s.every((x) => x.status === "ok"), sessions);
+    assertEquals(new Set(s.map((x) => x.client)).size, 3);
+    assertEquals(new Set(s.map((x) => x.run_id)).size, 1);
+    const rounds = await Deno.readTextFile(`${out}/run/rounds.csv`);
+    assertEquals(rounds.split("\n")[0], ROUND_COLUMNS.join(","));
+    const rr = rows(rounds);
+    assertEquals(rr.length, 3 * 2 * 2);
+    assert(
+      rr.every((x) => x.server_cpu_ms !== "" && Number(x.client_rss_mb) > 0),
+    );
+    const meta = JSON.parse(await Deno.readTextFile(`${out}/run/meta.json`));
+    assertEquals(meta.status, "complete");
+    assertEquals(meta.run_id, s[0].run_id);
+    assertEquals(meta.parameters.clients, ["ssh2", "libssh2", "openssh"]);
+    assertEquals(meta.target.kind, "embedded");
+    assertEquals(meta.machine.cores, navigator.hardwareConcurrency);
+    assert(meta.versions.openssh_server.startsWith("OpenSSH_"));
+    assertEquals(Object.keys(meta.calibration.clients).sort(), [
+      "libssh2",
+      "openssh",
+      "ssh2",
+    ]);
+    assert(meta.calibration.clients.openssh.spawn_median_ms > 0);
+    assertEquals(meta.summary.length, 6);
+    assert(!JSON.stringify(meta).includes("PRIVATE KEY"));
+    assert(r.stdout.includes("median ms"), r.stdout);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+  assertEquals(benchSshdPids(), []);
+  assertEquals(serverDirs(), before);
+});
+
+Deno.test("cli: bad input is one line on stderr and exit code 2", async () => {
+  const key = await strangerKey();
+  const server = await EmbeddedServer.start({ maxPool: 1, payloadBytes: 100 });
+  try {
+    const cases: [string[], RegExp][] = [
+      [["--pool", "0"], /--pool 0: .*must be at least 1/],
+      [["--bogus"], /unknown option --bogus/],
+      [["--clients", "putty"], /unknown client "putty"/],
+      [[
+        "--target",
+        `ssh://me@127.0.0.1:${closedPort()}`,
+        "--identity",
+        key.key,
+        "--command",
+        "true",
+        "--clients",
+        "ssh2",
+      ], /cannot connect to me@127\.0\.0\.1/],
+      [[
+        "--target",
+        `ssh://${server.target.user}@127.0.0.1:${server.target.port}`,
+        "--identity",
+        key.key,
+        "--command",
+        "true",
+        "--clients",
+        "libssh2",
+      ], /refused the key/],
+      [[
+        "--target",
+        "ssh://me@h",
+        "--identity",
+        "/no/such/key",
+        "--command",
+        "x",
+      ], /no such file/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await benchCli([...args, "--out", `${key.dir}/never`]);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const errLines = r.stderr.split("\n").filter((l) =>
+        l.startsWith("error:")
+      );
+      assertEquals(errLines.length, 1, r.stderr);
+      assert(re.test(errLines[0]), errLines[0]);
+      assert(!/\n\s+at /.test(r.stderr), `stack trace: ${r.stderr}`);
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(key.dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: SIGINT mid-run flushes files, marks meta interrupted, exits 130", async () => {
+  const before = serverDirs();
+  const out = await Deno.makeTempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("../src/bench.ts", import.meta.url).pathname,
+        "--clients",
+        "ssh2",
+        "--pool",
+        "1..200",
+        "--step-seconds",
+        "0.3",
+        "--out",
+        `${out}/run`,
+        "--no-charts",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Wait until some rounds are on disk, then interrupt.
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const text = await Deno.readTextFile(`${out}/run/rounds.csv`).catch(() =>
+        ""
+      );
+      if (text.split("\n").length > 5) break;
+    }
+    child.kill("SIGINT");
+    const status = await child.output();
+    assertEquals(status.code, 130, new TextDecoder().decode(status.stderr));
+    const meta = JSON.parse(await Deno.readTextFile(`${out}/run/meta.json`));
+    assertEquals(meta.status, "interrupted");
+    const sessions = await Deno.readTextFile(`${out}/run/sessions.csv`);
+    assert(sessions.endsWith("\n"));
+    const s = rows(sessions);
+    assert(s.length > 0 && s.every((x) => x.status === "ok"));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+  assertEquals(benchSshdPids(), []);
+  assertEquals(serverDirs(), before);
+});

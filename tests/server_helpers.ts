@@ -1,0 +1,72 @@
+/** Helpers for tests against a real embedded sshd. */
+import { TEMP_PREFIX } from "../src/server.ts";
+
+/** Temp dirs of embedded servers currently on disk. */
+export function serverDirs(): string[] {
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  return [...Deno.readDirSync(tmp)].filter((e) =>
+    e.isDirectory && e.name.startsWith(TEMP_PREFIX)
+  ).map((e) => `${tmp}/${e.name}`);
+}
+
+/** Pids of sshd processes started from one of our temp dirs. */
+export function benchSshdPids(): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (cmd.includes("sshd") && cmd.includes(TEMP_PREFIX)) {
+        out.push(Number(e.name));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Open file descriptors of this process. */
+export function openFds(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+/** A fresh ed25519 key pair the server does not know. */
+export async function strangerKey(): Promise<{ key: string; dir: string }> {
+  const dir = await Deno.makeTempDir();
+  const r = await new Deno.Command("ssh-keygen", {
+    args: ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/id`],
+  }).output();
+  if (r.code !== 0) throw new Error("ssh-keygen failed");
+  return { key: `${dir}/id`, dir };
+}
+
+/** Runs the bench CLI as a subprocess. */
+export async function benchCli(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../src/bench.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** A local TCP port with nothing listening on it. */
+export function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

@@ -1,0 +1,129 @@
+import { assert, assertEquals } from "./assert.ts";
+import { runStep, type SweepOptions } from "../src/sweep.ts";
+import { summarize } from "../src/report.ts";
+import { median, quantile } from "../src/stats.ts";
+import { FAKE_TARGET, FakeClient, MemorySink } from "./helpers.ts";
+
+function opts(sink: MemorySink, o: Partial<SweepOptions> = {}): SweepOptions {
+  return {
+    target: FAKE_TARGET,
+    runId: "t",
+    runStart: performance.now(),
+    stepSeconds: 0,
+    minRounds: 1,
+    timeoutMs: 5_000,
+    sink,
+    clientCpuMs: () => 0,
+    ...o,
+  };
+}
+
+Deno.test("sweep: a round starts all N sessions together and numbers them", async () => {
+  const sink = new MemorySink();
+  const client = new FakeClient({ delayMs: 20 });
+  const r = await runStep(client, 7, opts(sink, { minRounds: 3 }));
+  assertEquals(client.maxActive, 7);
+  assertEquals(r.rounds, 3);
+  assertEquals(r.sessions, 21);
+  assertEquals(sink.rounds.map((x) => x.round), [1, 2, 3]);
+  assertEquals(
+    sink.sessions.filter((s) => s.round === 2).map((s) => s.session),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  for (const s of sink.sessions) {
+    assertEquals([s.pool_size, s.client, s.status], [7, "fake", "ok"]);
+    assert(s.total_ms >= 0 && s.close_ms !== undefined);
+  }
+  for (const rr of sink.rounds) assertEquals([rr.ok, rr.failed], [7, 0]);
+  // Rounds do not overlap: each starts after the previous one ended.
+  for (let i = 1; i < sink.rounds.length; i++) {
+    const prev = sink.rounds[i - 1];
+    assert(sink.rounds[i].started_at_ms >= prev.started_at_ms + prev.wall_ms);
+  }
+});
+
+Deno.test("sweep: rounds repeat until the step time has elapsed", async () => {
+  const sink = new MemorySink();
+  const t0 = performance.now();
+  const r = await runStep(
+    new FakeClient({ delayMs: 10 }),
+    2,
+    opts(sink, { stepSeconds: 0.2 }),
+  );
+  assert(performance.now() - t0 >= 200);
+  assert(r.rounds >= 2, `rounds ${r.rounds}`);
+});
+
+Deno.test("sweep: failures, throws and hangs become rows, never crashes", async () => {
+  const sink = new MemorySink();
+  const client = new FakeClient({
+    behave: (n) =>
+      n === 1 ? "fail" : n === 2 ? "throw" : n === 3 ? "hang" : "ok",
+  });
+  const r = await runStep(client, 4, opts(sink, { timeoutMs: 100 }));
+  const byStatus = Object.fromEntries(
+    sink.sessions.map((s) => [s.session, s.status]),
+  );
+  assertEquals(byStatus, {
+    1: "auth_error",
+    2: "read_error",
+    3: "timeout",
+    4: "ok",
+  });
+  assertEquals(r.failures, { auth_error: 1, read_error: 1, timeout: 1 });
+  const hung = sink.sessions.find((s) => s.session === 3)!;
+  assert(hung.total_ms >= 100 && hung.total_ms < 2000, `${hung.total_ms}`);
+  assertEquals(hung.connect_ms !== undefined, true); // phases reached survive
+  assertEquals(hung.auth_ms, undefined);
+  assertEquals(sink.rounds[0].failed, 3);
+});
+
+Deno.test("sweep: an aborted step writes no partial round", async () => {
+  const sink = new MemorySink();
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const r = await runStep(
+    new FakeClient({ behave: () => "hang" }),
+    3,
+    opts(sink, { signal: ac.signal, timeoutMs: 10_000 }),
+  );
+  assertEquals(r.rounds, 0);
+  assertEquals(sink.sessions.length, 0);
+});
+
+Deno.test("sweep: health check stops the step after the round", async () => {
+  const sink = new MemorySink();
+  const r = await runStep(
+    new FakeClient(),
+    1,
+    opts(sink, { minRounds: 5, health: () => "server gone" }),
+  );
+  assertEquals(r.rounds, 1);
+  assertEquals(r.stopped, "server gone");
+});
+
+Deno.test("stats: quantiles interpolate; summary per session and per second", () => {
+  assertEquals(median([1, 2, 3, 4]), 2.5);
+  assertEquals(median([3, 1, 2]), 2);
+  assertEquals(quantile([1, 2, 3, 4, 5], 0.9), 4.6);
+  assert(Number.isNaN(median([])));
+  const [row] = summarize([{
+    client: "c",
+    pool: 2,
+    rounds: 2,
+    sessions: 4,
+    ok: 3,
+    failures: { timeout: 1 },
+    okTotals: [10, 20, 30],
+    roundWalls: [30, 30],
+    clientCpuMs: 8,
+    serverCpuMs: 40,
+    wallMs: 60,
+    maxRssMb: 1,
+  }]);
+  assertEquals(row.failed, 1);
+  assertEquals(row.median_total_ms, 20);
+  assertEquals(row.client_cpu_ms_per_session, 2);
+  assertEquals(row.server_cpu_ms_per_session, 10);
+  assertEquals(Math.round(row.sessions_per_s * 1000) / 1000, 66.667);
+});
