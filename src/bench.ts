@@ -8,6 +8,7 @@
 import { HELP, parseBenchArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { formatSummary, runBenchmark } from "./run.ts";
+import { chartsFor } from "./charts.ts";
 
 /**
  * Runs the command line and returns the process exit code.
@@ -37,6 +38,18 @@ export async function main(argv: string[]): Promise<number> {
     const res = await runBenchmark(cfg, { signal: ac.signal });
     console.log(formatSummary(res.summary));
     console.log(`\nrun ${res.status}: ${res.dir}`);
+    if (cfg.charts && res.summary.length > 0) {
+      try {
+        const files = await chartsFor([res.dir]);
+        console.log(`charts:\n${files.map((f) => `  ${f.png}`).join("\n")}`);
+      } catch (e) {
+        console.error(
+          `warning: charts not rendered (${
+            (e as Error).message.split("\n")[0]
+          }); the data is intact, retry with deno task charts ${res.dir}`,
+        );
+      }
+    }
     if (res.status === "interrupted") return 130;
     if (res.status === "failed") {
       console.error(`error: ${res.reason}`);

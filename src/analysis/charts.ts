@@ -1,0 +1,575 @@
+/**
+ * Vega-Lite specs of the five charts, with their data inlined so a spec
+ * can be re-rendered or embedded anywhere: the seed's comparison over time
+ * and over pool size, one client's scaling, CPU efficiency, and failures.
+ * Client colours are the same in every chart; widths suit a blog (~800 px).
+ *
+ * @module
+ */
+import type { DataFrame } from "nodejs-polars";
+import type { RunMeta } from "./load.ts";
+import { COMPOSITES } from "./stats.ts";
+
+/** A Vega-Lite spec (JSON). */
+// deno-lint-ignore no-explicit-any
+export type Spec = Record<string, any>;
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+/** Font used in SVG and PNG alike (Debian's fonts-dejavu-core). */
+export const FONT = "DejaVu Sans";
+const CLIENT_COLORS: Record<string, string> = {
+  ssh2: "#e45756",
+  libssh2: "#4c78a8",
+  openssh: "#54a24b",
+};
+const EXTRA_COLORS = [
+  "#f58518",
+  "#b279a2",
+  "#72b7b2",
+  "#eeca3b",
+  "#9d755d",
+  "#ff9da6",
+  "#bab0ac",
+];
+
+/**
+ * The colour scale for a set of series: each client keeps its colour in
+ * every chart; extra series (several runs) get further colours in order.
+ *
+ * @example
+ * ```ts
+ * import { colorScale } from "./charts.ts";
+ * console.log(colorScale(["openssh", "ssh2"]).range); // ["#e45756", "#54a24b"]
+ * ```
+ */
+export function colorScale(
+  series: readonly string[],
+): { domain: string[]; range: string[] } {
+  const order = Object.keys(CLIENT_COLORS);
+  const rank = (s: string) => {
+    const i = order.indexOf(s.split(" ")[0]);
+    return i === -1 ? order.length : i;
+  };
+  const domain = [...new Set(series)].sort((a, b) =>
+    rank(a) - rank(b) || a.localeCompare(b)
+  );
+  let extra = 0;
+  const used = new Set<string>();
+  const range = domain.map((s) => {
+    const c = CLIENT_COLORS[s];
+    if (c && !used.has(c)) {
+      used.add(c);
+      return c;
+    }
+    return EXTRA_COLORS[extra++ % EXTRA_COLORS.length];
+  });
+  return { domain, range };
+}
+
+/**
+ * Caption lines from a run's meta.json: date, machine, server; client versions.
+ *
+ * @example
+ * ```ts
+ * import { caption } from "./charts.ts";
+ * console.log(caption({ started_at: "2026-11-25T20:00:00Z", machine: { cores: 2, cpu_model: "X" } })[0]);
+ * ```
+ */
+export function caption(meta: RunMeta): string[] {
+  const v = meta.versions ?? {};
+  const m = meta.machine ?? {};
+  const clients = Object.entries(v.clients ?? {}).map(([k, x]) => `${k} ${x}`)
+    .join(", ");
+  const machine = [
+    meta.started_at ? String(meta.started_at).slice(0, 10) : undefined,
+    m.cores ? `${m.cores} cores ${m.cpu_model ?? ""}`.trim() : undefined,
+    v.deno ? `Deno ${v.deno}` : undefined,
+    v.openssh_server
+      ? `server ${v.openssh_server}${
+        meta.target?.kind === "embedded" ? " on loopback" : ""
+      }`
+      : undefined,
+  ].filter(Boolean).join(" · ");
+  return [machine, clients ? `clients: ${clients}` : ""].filter(Boolean);
+}
+
+// deno-lint-ignore no-explicit-any
+function records(df: DataFrame): Record<string, any>[] {
+  return df.toRecords() as Record<string, unknown>[];
+}
+
+function base(title: string, subtitle: string | string[]): Spec {
+  return {
+    $schema: SCHEMA,
+    title: { text: title, subtitle, anchor: "start", fontSize: 16 },
+    config: {
+      font: FONT,
+      view: { stroke: "#ddd" },
+      axis: { labelFontSize: 11, titleFontSize: 12 },
+      legend: {
+        labelFontSize: 11,
+        titleFontSize: 12,
+        orient: "top",
+        labelLimit: 320,
+      },
+    },
+    background: "white",
+    padding: 12,
+  };
+}
+
+/** Long rows {series, x, metric, value_ms, ...} from wide composite columns. */
+function longComposites(
+  rows: Record<string, unknown>[],
+  x: string,
+  suffix: (key: string) => string,
+  extra: string[] = [],
+): Record<string, unknown>[] {
+  return rows.flatMap((r) =>
+    COMPOSITES.map((c) => ({
+      series: r.series,
+      [x]: r[x],
+      metric: c.label,
+      value_ms: r[suffix(c.key)],
+      ok: r.ok,
+      failed: r.failed,
+      ...Object.fromEntries(extra.map((e) => [e, r[e]])),
+    }))
+  ).filter((r) => r.value_ms !== null && r.value_ms !== undefined);
+}
+
+/**
+ * Numbers each series' runs of consecutive intervals, so lines break where
+ * a client did not run (clients run one after another).
+ */
+function withSegments(
+  rows: Record<string, unknown>[],
+): Record<string, unknown>[] {
+  const last = new Map<unknown, { interval: number; segment: number }>();
+  let next = 0;
+  return rows.map((r) => {
+    const prev = last.get(r.series);
+    const interval = Number(r.interval);
+    const segment = prev && interval === prev.interval + 1
+      ? prev.segment
+      : next++;
+    last.set(r.series, { interval, segment });
+    return { ...r, segment };
+  });
+}
+
+function compositePanels(
+  values: Record<string, unknown>[],
+  x: Spec,
+  yTitle: string,
+  color: Spec,
+  tooltipExtra: Spec[] = [],
+): Spec {
+  return {
+    data: { values },
+    facet: {
+      field: "metric",
+      type: "nominal",
+      sort: COMPOSITES.map((c) => c.label),
+      title: null,
+      header: { labelFontSize: 13, labelFontWeight: "bold" },
+    },
+    columns: 2,
+    spec: {
+      width: 350,
+      height: 190,
+      mark: { type: "line", point: { size: 18 }, strokeWidth: 1.5 },
+      encoding: {
+        x,
+        y: { field: "value_ms", type: "quantitative", title: yTitle },
+        color,
+        ...(values.some((v) => "segment" in v)
+          ? { detail: { field: "segment" } }
+          : {}),
+        tooltip: [
+          { field: "series", title: "client" },
+          x,
+          { field: "value_ms", title: "ms", format: ".1f" },
+          ...tooltipExtra,
+        ],
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/**
+ * Chart 1, the seed's main figure: commands start, commands end, channel
+ * read and total as the median per interval over time since the run
+ * started, one colour per client, with a pool-size panel underneath.
+ *
+ * @example
+ * ```ts ignore
+ * import { comparisonByTime } from "./charts.ts";
+ * const spec = comparisonByTime(intervalMedians(run.sessions), run.metas[0]);
+ * ```
+ */
+export function comparisonByTime(
+  intervals: DataFrame,
+  meta: RunMeta,
+  intervalMs = 5000,
+): Spec {
+  const rows = withSegments(records(intervals));
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: "client",
+    scale: colorScale(rows.map((r) => String(r.series))),
+  };
+  const x = {
+    field: "interval_start_s",
+    type: "quantitative",
+    title: "time since run start (s)",
+  };
+  return {
+    ...base(
+      `SSH clients compared: median per ${intervalMs / 1000}-second interval`,
+      [
+        ...caption(meta),
+        "Pool size rises step by step; the lower panel shows it.",
+      ],
+    ),
+    vconcat: [
+      compositePanels(
+        longComposites(rows, "interval_start_s", (k) => k, [
+          "pool_max",
+          "segment",
+        ]),
+        x,
+        "median ms",
+        color,
+        [{ field: "pool_max", title: "pool size" }],
+      ),
+      {
+        data: {
+          values: rows.map((r) => ({
+            series: r.series,
+            interval_start_s: r.interval_start_s,
+            pool_max: r.pool_max,
+            segment: r.segment,
+          })),
+        },
+        width: 760,
+        height: 90,
+        title: { text: "Pool size (concurrent sessions)", fontSize: 13 },
+        mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: "pool_max", type: "quantitative", title: "pool size" },
+          color,
+          detail: { field: "segment" },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Chart 2: the same comparison against pool size (median over all the
+ * sessions run at that pool size).
+ *
+ * @example
+ * ```ts ignore
+ * import { comparisonByPool } from "./charts.ts";
+ * const spec = comparisonByPool(poolStats(run.sessions), run.metas[0]);
+ * ```
+ */
+export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
+  const rows = records(pools);
+  return {
+    ...base("SSH clients compared by pool size: median per pool size", [
+      ...caption(meta),
+      "Median of ok sessions at each pool size (sessions started together).",
+    ]),
+    ...compositePanels(
+      longComposites(rows, "pool_size", (k) => k.replace(/_ms$/, "_p50_ms")),
+      {
+        field: "pool_size",
+        type: "quantitative",
+        title: "pool size (concurrent sessions)",
+      },
+      "median ms",
+      {
+        field: "series",
+        type: "nominal",
+        title: "client",
+        scale: colorScale(rows.map((r) => String(r.series))),
+      },
+      [{ field: "failed", title: "failed sessions" }],
+    ),
+  };
+}
+
+/**
+ * Chart 3: one client's scaling from pool 1 to its largest pool: median
+ * and p90 total, the medians of the composites, and failed sessions marked.
+ * `series` defaults to the series that reached the largest pool.
+ *
+ * @example
+ * ```ts ignore
+ * import { scalingChart } from "./charts.ts";
+ * const spec = scalingChart(poolStats(run.sessions), run.metas[0]);
+ * ```
+ */
+export function scalingChart(
+  pools: DataFrame,
+  meta: RunMeta,
+  series?: string,
+): Spec {
+  const all = records(pools);
+  const pick = series ?? all.reduce(
+    (best, r) =>
+      best === undefined || Number(r.pool_size) > Number(best.pool_size)
+        ? r
+        : best,
+    undefined as Record<string, unknown> | undefined,
+  )?.series;
+  const rows = all.filter((r) => r.series === pick);
+  const lines = [
+    { key: "total_p50_ms", label: "total, median" },
+    { key: "total_p90_ms", label: "total, p90" },
+    { key: "commands_start_p50_ms", label: "commands start, median" },
+    { key: "channel_read_p50_ms", label: "channel read, median" },
+    { key: "commands_end_p50_ms", label: "commands end, median" },
+  ];
+  const values = rows.flatMap((r) =>
+    lines.map((l) => ({
+      pool_size: r.pool_size,
+      metric: l.label,
+      value_ms: r[l.key],
+    }))
+  ).filter((v) => v.value_ms !== null && v.value_ms !== undefined);
+  const failures = rows.filter((r) => Number(r.failed) > 0).map((r) => ({
+    pool_size: r.pool_size,
+    value_ms: r.total_p90_ms ?? 0,
+    failed: r.failed,
+    sessions: r.sessions,
+  }));
+  const x = {
+    field: "pool_size",
+    type: "quantitative",
+    title: "pool size (concurrent sessions)",
+  };
+  return {
+    ...base(
+      `Scaling of ${pick ?? "(no data)"}: pool 1 to ${
+        rows.at(-1)?.pool_size ?? "-"
+      }`,
+      [
+        ...caption(meta),
+        failures.length
+          ? "Red crosses: pool sizes with failed sessions (hover for counts)."
+          : "No failed sessions.",
+      ],
+    ),
+    width: 760,
+    height: 360,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "line", point: { size: 14 }, strokeWidth: 1.5 },
+        encoding: {
+          x,
+          y: { field: "value_ms", type: "quantitative", title: "ms" },
+          color: {
+            field: "metric",
+            type: "nominal",
+            title: "timing",
+            sort: lines.map((l) => l.label),
+            scale: { scheme: "dark2" },
+          },
+          strokeDash: {
+            condition: { test: "datum.metric === 'total, p90'", value: [4, 3] },
+            value: [1, 0],
+          },
+          tooltip: [x, { field: "metric" }, {
+            field: "value_ms",
+            format: ".1f",
+            title: "ms",
+          }],
+        },
+      },
+      {
+        data: { values: failures },
+        mark: {
+          type: "point",
+          shape: "cross",
+          color: "#d62728",
+          size: 120,
+          filled: true,
+        },
+        encoding: {
+          x,
+          y: { field: "value_ms", type: "quantitative" },
+          tooltip: [x, { field: "failed", title: "failed" }, {
+            field: "sessions",
+          }],
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Chart 4: client and server CPU ms per session against pool size, per
+ * client (from rounds.csv).
+ *
+ * @example
+ * ```ts ignore
+ * import { efficiencyChart } from "./charts.ts";
+ * const spec = efficiencyChart(roundStats(run.sessions, run.rounds), run.metas[0]);
+ * ```
+ */
+export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
+  const rows = records(rounds);
+  const values = rows.flatMap((r) => [
+    {
+      series: r.series,
+      pool_size: r.pool_size,
+      side: "client (benchmark process + children)",
+      cpu_ms: r.client_cpu_ms_per_session,
+    },
+    {
+      series: r.series,
+      pool_size: r.pool_size,
+      side: "server (sshd + session processes)",
+      cpu_ms: r.server_cpu_ms_per_session,
+    },
+  ]).filter((v) => v.cpu_ms !== null && v.cpu_ms !== undefined);
+  return {
+    ...base("CPU per session: client and server", [
+      ...caption(meta),
+      "CPU time (user + system) per session, summed over each pool size's rounds (10 ms /proc ticks).",
+    ]),
+    data: { values },
+    facet: {
+      column: {
+        field: "side",
+        type: "nominal",
+        title: null,
+        header: { labelFontSize: 13, labelFontWeight: "bold" },
+      },
+    },
+    spec: {
+      width: 350,
+      height: 260,
+      mark: { type: "line", point: { size: 18 }, strokeWidth: 1.5 },
+      encoding: {
+        x: {
+          field: "pool_size",
+          type: "quantitative",
+          title: "pool size (concurrent sessions)",
+        },
+        y: {
+          field: "cpu_ms",
+          type: "quantitative",
+          title: "CPU ms per session",
+        },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: "client",
+          scale: colorScale(rows.map((r) => String(r.series))),
+        },
+        tooltip: [
+          { field: "series", title: "client" },
+          { field: "pool_size" },
+          { field: "cpu_ms", format: ".2f", title: "CPU ms/session" },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * Chart 5: failure rate by status against pool size, one panel per
+ * client. With no failures it is still a valid chart that says so.
+ *
+ * @example
+ * ```ts ignore
+ * import { failuresChart } from "./charts.ts";
+ * const spec = failuresChart(failureRates(run.sessions), poolStats(run.sessions), run.metas[0]);
+ * ```
+ */
+export function failuresChart(
+  failures: DataFrame,
+  pools: DataFrame,
+  meta: RunMeta,
+): Spec {
+  const rows = records(failures);
+  const poolRows = records(pools);
+  const maxPool = Math.max(1, ...poolRows.map((r) => Number(r.pool_size)));
+  const x = {
+    field: "pool_size",
+    type: "quantitative",
+    title: "pool size (concurrent sessions)",
+    scale: { domain: [0, maxPool] },
+  };
+  const y = {
+    field: "rate",
+    type: "quantitative",
+    title: "failed sessions (share of sessions)",
+    axis: { format: "%" },
+    scale: { domain: [0, 1] },
+  };
+  const title = "Failed sessions by status";
+  if (rows.length === 0) {
+    return {
+      ...base(title, [...caption(meta), "No session failed in this run."]),
+      width: 760,
+      height: 200,
+      layer: [
+        {
+          data: { values: [{ pool_size: 0, rate: 0 }] },
+          mark: { type: "point", opacity: 0 },
+          encoding: { x, y },
+        },
+        {
+          data: { values: [{ text: "no failed sessions" }] },
+          mark: { type: "text", fontSize: 16, color: "#666" },
+          encoding: { text: { field: "text" } },
+        },
+      ],
+    };
+  }
+  const sessionsTotal = poolRows.reduce((s, r) => s + Number(r.sessions), 0);
+  const failedTotal = rows.reduce((s, r) => s + Number(r.count), 0);
+  return {
+    ...base(title, [
+      ...caption(meta),
+      `${failedTotal} of ${sessionsTotal} sessions failed; rate = failed / sessions run at that pool size.`,
+    ]),
+    data: { values: rows },
+    facet: {
+      row: { field: "series", type: "nominal", title: "client" },
+    },
+    spec: {
+      width: 700,
+      height: 160,
+      mark: { type: "line", point: { size: 22 }, strokeWidth: 1.5 },
+      encoding: {
+        x,
+        y,
+        color: {
+          field: "status",
+          type: "nominal",
+          title: "status",
+          scale: { scheme: "set1" },
+        },
+        tooltip: [
+          { field: "series", title: "client" },
+          { field: "pool_size" },
+          { field: "status" },
+          { field: "count", title: "failed" },
+          { field: "sessions" },
+          { field: "rate", format: ".1%" },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * A run's whole analysis in one call: tables and the five chart specs,
+ * and writing them to `<run>/charts/`.
+ *
+ * @module
+ */
+import type { DataFrame } from "nodejs-polars";
+import {
+  comparisonByPool,
+  comparisonByTime,
+  efficiencyChart,
+  failuresChart,
+  scalingChart,
+  type Spec,
+} from "./charts.ts";
+import type { RunData } from "./load.ts";
+import { type ChartFiles, writeChart } from "./render.ts";
+import {
+  failureRates,
+  intervalMedians,
+  poolStats,
+  roundStats,
+  withComposites,
+} from "./stats.ts";
+
+/** Every table of an analysis. */
+export interface Analysis {
+  /** Sessions with composites. */
+  sessions: DataFrame;
+  /** Medians per interval. */
+  intervals: DataFrame;
+  /** Percentiles per pool size. */
+  pools: DataFrame;
+  /** Failures by status. */
+  failures: DataFrame;
+  /** Per-round cost per pool size. */
+  rounds: DataFrame;
+}
+
+/**
+ * Computes every table of a loaded run.
+ *
+ * @example
+ * ```ts ignore
+ * import { analyse } from "./report.ts";
+ * const a = analyse(loadRuns([dir]));
+ * console.log(a.pools.toString());
+ * ```
+ */
+export function analyse(run: RunData, intervalMs = 5000): Analysis {
+  const sessions = withComposites(run.sessions);
+  return {
+    sessions,
+    intervals: intervalMedians(sessions, intervalMs),
+    pools: poolStats(sessions),
+    failures: failureRates(sessions),
+    rounds: roundStats(sessions, run.rounds),
+  };
+}
+
+/** The five charts' names, in order. */
+export const CHART_NAMES = [
+  "comparison-time",
+  "comparison-pool",
+  "scaling",
+  "efficiency",
+  "failures",
+] as const;
+
+/**
+ * The five chart specs of an analysis.
+ *
+ * @example
+ * ```ts ignore
+ * import { chartSpecs } from "./report.ts";
+ * const specs = chartSpecs(analysis, run.metas[0]);
+ * ```
+ */
+export function chartSpecs(
+  a: Analysis,
+  // deno-lint-ignore no-explicit-any
+  meta: Record<string, any>,
+  intervalMs = 5000,
+): Record<typeof CHART_NAMES[number], Spec> {
+  return {
+    "comparison-time": comparisonByTime(a.intervals, meta, intervalMs),
+    "comparison-pool": comparisonByPool(a.pools, meta),
+    "scaling": scalingChart(a.pools, meta),
+    "efficiency": efficiencyChart(a.rounds, meta),
+    "failures": failuresChart(a.failures, a.pools, meta),
+  };
+}
+
+/**
+ * Analyses a loaded run and writes the five charts to `outDir`.
+ *
+ * @example
+ * ```ts ignore
+ * import { renderRun } from "./report.ts";
+ * const files = await renderRun(loadRuns([dir]), `${dir}/charts`);
+ * ```
+ */
+export async function renderRun(
+  run: RunData,
+  outDir: string,
+  intervalMs = 5000,
+): Promise<ChartFiles[]> {
+  const a = analyse(run, intervalMs);
+  const specs = chartSpecs(a, run.metas[0] ?? {}, intervalMs);
+  const out: ChartFiles[] = [];
+  for (const name of CHART_NAMES) {
+    out.push(await writeChart(specs[name], outDir, name));
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * Statistics of a run with polars: the seed's composites per session,
+ * medians per time interval, per-pool percentiles, failure rates and
+ * per-round cost. Medians and percentiles are over `ok` sessions; failed
+ * sessions are counted in every table (`ok`, `failed`), never dropped
+ * silently. Quantiles interpolate linearly between closest ranks (an even
+ * count's median is the mean of the middle two), as in the terminal summary.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import type { DataFrame, Expr } from "nodejs-polars";
+
+/** The seed's composite timings, in the order charts show them. */
+export const COMPOSITES = [
+  { key: "commands_start_ms", label: "Commands start" },
+  { key: "commands_end_ms", label: "Commands end" },
+  { key: "channel_read_ms", label: "Channel read" },
+  { key: "total_ms", label: "Total" },
+] as const;
+
+/** The raw phase columns. */
+export const PHASE_COLUMNS = [
+  "connect_ms",
+  "auth_ms",
+  "exec_ms",
+  "read_ms",
+  "close_ms",
+] as const;
+
+/** Every timing column the tables summarise. */
+export const TIMING_COLUMNS = [
+  ...PHASE_COLUMNS,
+  "commands_start_ms",
+  "commands_end_ms",
+  "channel_read_ms",
+  "total_ms",
+] as const;
+
+const OK: Expr = pl.col("status").eq(pl.lit("ok"));
+
+/**
+ * Adds the seed's composites: commands start = connect + auth + exec
+ * (null unless all three were reached), commands end = close, channel
+ * read = read.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import { withComposites } from "./stats.ts";
+ * const df = pl.DataFrame({ connect_ms: [1], auth_ms: [2], exec_ms: [3], read_ms: [4], close_ms: [5] });
+ * console.log(withComposites(df).getColumn("commands_start_ms").toArray()); // [6]
+ * ```
+ */
+export function withComposites(sessions: DataFrame): DataFrame {
+  return sessions.withColumns(
+    pl.col("connect_ms").add(pl.col("auth_ms")).add(pl.col("exec_ms")).alias(
+      "commands_start_ms",
+    ),
+    pl.col("close_ms").alias("commands_end_ms"),
+    pl.col("read_ms").alias("channel_read_ms"),
+  );
+}
+
+function ensureComposites(df: DataFrame): DataFrame {
+  return df.columns.includes("commands_start_ms") ? df : withComposites(df);
+}
+
+/**
+ * Medians per interval of `started_at_ms` (sessions in
+ * [k x interval, (k+1) x interval) share interval k), per series: every
+ * phase and composite over ok sessions, the pool sizes seen, ok and failed
+ * counts. Columns: series, client, interval, interval_start_s, pool_min,
+ * pool_max, ok, failed, then one column per timing (median ms).
+ *
+ * @example
+ * ```ts ignore
+ * import { intervalMedians } from "./stats.ts";
+ * const t = intervalMedians(run.sessions, 5000);
+ * ```
+ */
+export function intervalMedians(
+  sessions: DataFrame,
+  intervalMs = 5000,
+): DataFrame {
+  const df = ensureComposites(sessions);
+  return df.withColumns(
+    pl.col("started_at_ms").div(intervalMs).floor().cast(pl.Int64).alias(
+      "interval",
+    ),
+  ).groupBy(["series", "client", "interval"]).agg(
+    pl.col("pool_size").min().alias("pool_min"),
+    pl.col("pool_size").max().alias("pool_max"),
+    OK.sum().cast(pl.Int64).alias("ok"),
+    OK.not().sum().cast(pl.Int64).alias("failed"),
+    ...TIMING_COLUMNS.map((c) => pl.col(c).filter(OK).median().alias(c)),
+  ).withColumns(
+    pl.col("interval").mul(intervalMs / 1000).cast(pl.Float64).alias(
+      "interval_start_s",
+    ),
+  ).sort(["series", "interval"]);
+}
+
+/**
+ * Per series and pool size: sessions, ok, failed, failure_rate and p50,
+ * p90, p99 of every timing over ok sessions (columns like `total_p90_ms`).
+ *
+ * @example
+ * ```ts ignore
+ * import { poolStats } from "./stats.ts";
+ * console.log(poolStats(run.sessions).toString());
+ * ```
+ */
+export function poolStats(sessions: DataFrame): DataFrame {
+  const df = ensureComposites(sessions);
+  const q = (c: string, p: number, name: string) =>
+    pl.col(c).filter(OK).quantile(p, "linear").alias(
+      c.replace(/_ms$/, `_${name}_ms`),
+    );
+  return df.groupBy(["series", "client", "pool_size"]).agg(
+    pl.len().cast(pl.Int64).alias("sessions"),
+    OK.sum().cast(pl.Int64).alias("ok"),
+    OK.not().sum().cast(pl.Int64).alias("failed"),
+    ...TIMING_COLUMNS.flatMap((c) => [
+      q(c, 0.5, "p50"),
+      q(c, 0.9, "p90"),
+      q(c, 0.99, "p99"),
+    ]),
+  ).withColumns(
+    pl.col("failed").cast(pl.Float64).div(pl.col("sessions")).alias(
+      "failure_rate",
+    ),
+  ).sort(["series", "pool_size"]);
+}
+
+/**
+ * Failed sessions by status, per series and pool size: count and rate
+ * (count / sessions at that pool size). Empty when nothing failed.
+ *
+ * @example
+ * ```ts ignore
+ * import { failureRates } from "./stats.ts";
+ * console.log(failureRates(run.sessions).height);
+ * ```
+ */
+export function failureRates(sessions: DataFrame): DataFrame {
+  const totals = sessions.groupBy(["series", "pool_size"]).agg(
+    pl.len().cast(pl.Int64).alias("sessions"),
+  );
+  return sessions.filter(OK.not()).groupBy([
+    "series",
+    "client",
+    "pool_size",
+    "status",
+  ]).agg(pl.len().cast(pl.Int64).alias("count")).join(totals, {
+    on: ["series", "pool_size"],
+  }).withColumns(
+    pl.col("count").cast(pl.Float64).div(pl.col("sessions")).alias("rate"),
+  ).sort(["series", "pool_size", "status"]);
+}
+
+/**
+ * Per series and pool size, from rounds: rounds, sessions, the median and
+ * p90 of the round's slowest session ("all hosts" time, the seed's
+ * per-run timing), client and server CPU ms per session, sessions per
+ * second of round wall time, largest client RSS.
+ *
+ * @example
+ * ```ts ignore
+ * import { roundStats } from "./stats.ts";
+ * console.log(roundStats(run.sessions, run.rounds).toString());
+ * ```
+ */
+export function roundStats(sessions: DataFrame, rounds: DataFrame): DataFrame {
+  const keys = ["run_id", "series", "client", "pool_size", "round"];
+  const slowest = sessions.groupBy(keys).agg(
+    pl.col("total_ms").max().alias("all_hosts_ms"),
+  );
+  const joined = rounds.join(slowest, { on: keys, how: "left" });
+  return joined.groupBy(["series", "client", "pool_size"]).agg(
+    pl.len().cast(pl.Int64).alias("rounds"),
+    pl.col("ok").add(pl.col("failed")).sum().cast(pl.Int64).alias("sessions"),
+    pl.col("all_hosts_ms").median().alias("all_hosts_p50_ms"),
+    pl.col("all_hosts_ms").quantile(0.9, "linear").alias("all_hosts_p90_ms"),
+    pl.col("client_cpu_ms").sum().alias("client_cpu_ms"),
+    pl.col("server_cpu_ms").sum().alias("server_cpu_ms"),
+    pl.col("server_cpu_ms").isNotNull().sum().alias("server_rounds"),
+    pl.col("wall_ms").sum().alias("wall_ms"),
+    pl.col("client_rss_mb").max().alias("client_rss_max_mb"),
+  ).withColumns(
+    pl.col("client_cpu_ms").div(pl.col("sessions")).alias(
+      "client_cpu_ms_per_session",
+    ),
+    pl.when(pl.col("server_rounds").gt(0)).then(
+      pl.col("server_cpu_ms").div(pl.col("sessions")),
+    ).otherwise(pl.lit(null)).alias("server_cpu_ms_per_session"),
+    pl.col("sessions").cast(pl.Float64).div(pl.col("wall_ms").div(1000)).alias(
+      "sessions_per_s",
+    ),
+  ).drop("server_rounds").sort(["series", "pool_size"]);
+}

@@ -1,0 +1,118 @@
+/**
+ * Entry point of `deno task charts [RUN_DIR ...]`: renders the five charts
+ * (SVG, PNG, Vega-Lite spec) of the newest run, or of the given runs
+ * compared, and prints their paths.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors.ts";
+import { loadRuns, newestRun } from "./analysis/load.ts";
+import { renderRun } from "./analysis/report.ts";
+import type { ChartFiles } from "./analysis/render.ts";
+
+/** Text of `--help`. */
+export const CHARTS_HELP = `deno task charts [options] [RUN_DIR ...]
+
+Renders the comparison (over time and over pool size), scaling, efficiency
+and failure charts of a run as SVG, PNG (2x) and Vega-Lite JSON into
+RUN_DIR/charts/. Without RUN_DIR: the newest run under data/runs/ (the
+committed sample when there is none). With several RUN_DIRs the runs are
+compared, one series per client and run, into data/comparisons/<time>/.
+
+Options:
+  --interval S    interval length for the medians over time, seconds (default 5)
+  --out DIR       write the charts to DIR instead
+  -h, --help      this text
+`;
+
+/**
+ * Renders charts for the given runs; returns the files written.
+ *
+ * @example
+ * ```ts ignore
+ * import { chartsFor } from "./charts.ts";
+ * const files = await chartsFor(["data/runs/sample-seed"]);
+ * ```
+ */
+export async function chartsFor(
+  dirs: readonly string[],
+  opts: { intervalMs?: number; out?: string } = {},
+): Promise<ChartFiles[]> {
+  const runs = dirs.length
+    ? dirs.map((d) => d.replace(/\/+$/, ""))
+    : [newestRun()];
+  for (const d of runs) {
+    try {
+      if (!Deno.statSync(d).isDirectory) throw new Error();
+    } catch {
+      throw new UsageError(
+        `${d} is not a run folder; give a folder written by deno task bench (data/runs/...)`,
+      );
+    }
+  }
+  const out = opts.out ??
+    (runs.length === 1 ? `${runs[0]}/charts` : new URL(
+      `../data/comparisons/${
+        new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")
+      }`,
+      import.meta.url,
+    ).pathname);
+  return await renderRun(loadRuns(runs), out, opts.intervalMs ?? 5000);
+}
+
+/** Runs the command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          interval: { type: "string" },
+          out: { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+      });
+    } catch (e) {
+      throw new UsageError(
+        `${(e as Error).message.split("\n")[0]}; see deno task charts --help`,
+      );
+    }
+    if (parsed.values.help) {
+      console.log(CHARTS_HELP);
+      return 0;
+    }
+    const interval = parsed.values.interval === undefined
+      ? 5
+      : Number(parsed.values.interval);
+    if (!Number.isFinite(interval) || interval <= 0) {
+      throw new UsageError(
+        `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
+      );
+    }
+    const files = await chartsFor(parsed.positionals, {
+      intervalMs: interval * 1000,
+      out: parsed.values.out,
+    });
+    for (const f of files) console.log(`${f.png}\n${f.svg}\n${f.spec}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(
+      `error: ${
+        (e as Error).message?.split("\n")[0] ?? e
+      } (set SSH_BENCH_DEBUG=1 for details)`,
+    );
+    if (Deno.env.get("SSH_BENCH_DEBUG")) console.error(e);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
