@@ -1,0 +1,281 @@
+/**
+ * Statistics and charts on a small hand-checked fixture.
+ */
+import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { CsvSink } from "../src/csv.ts";
+import { loadRuns } from "../src/analysis/load.ts";
+import {
+  failureRates,
+  intervalMedians,
+  poolStats,
+  roundStats,
+  withComposites,
+} from "../src/analysis/stats.ts";
+import {
+  analyse,
+  CHART_NAMES,
+  chartSpecs,
+  renderRun,
+} from "../src/analysis/report.ts";
+import { colorScale } from "../src/analysis/charts.ts";
+import { toPng, toSvg } from "../src/analysis/render.ts";
+import { UsageError } from "../src/errors.ts";
+import type { RoundRow, SessionRow, Status } from "../src/types.ts";
+import pl, { type DataFrame } from "nodejs-polars";
+
+// deno-lint-ignore no-explicit-any
+type Rec = Record<string, any>;
+const recs = (df: DataFrame): Rec[] => df.toRecords() as Rec[];
+
+function session(
+  client: string,
+  pool: number,
+  round: number,
+  n: number,
+  at: number,
+  total: number,
+  status: Status = "ok",
+): SessionRow {
+  const ok = status === "ok";
+  return {
+    run_id: "fixture",
+    client,
+    pool_size: pool,
+    round,
+    session: n,
+    started_at_ms: at,
+    connect_ms: 1,
+    auth_ms: ok ? 2 : undefined,
+    exec_ms: ok ? 3 : undefined,
+    read_ms: ok ? 4 : undefined,
+    close_ms: ok ? total - 10 : undefined,
+    total_ms: total,
+    bytes: ok ? 100 : 0,
+    lines: ok ? 2 : 0,
+    exit_code: ok ? 0 : undefined,
+    status,
+    error: ok ? "" : 'auth: refused, "really"',
+  };
+}
+
+function round(
+  client: string,
+  pool: number,
+  n: number,
+  ok: number,
+  failed: number,
+  cpu: number,
+  server?: number,
+): RoundRow {
+  return {
+    run_id: "fixture",
+    client,
+    pool_size: pool,
+    round: n,
+    started_at_ms: 0,
+    wall_ms: 100,
+    ok,
+    failed,
+    client_cpu_ms: cpu,
+    server_cpu_ms: server,
+    client_rss_mb: 50 + n,
+  };
+}
+
+/** Writes the fixture run; see each number's use in the tests below. */
+function fixture(): string {
+  const dir = Deno.makeTempDirSync();
+  const sink = CsvSink.create(dir);
+  // ssh2, pool 1: interval 0 holds totals 10 and 20 (4999.999 is still in
+  // [0, 5000)); interval 1 holds 30 and 40 plus one failed session.
+  sink.write(
+    [session("ssh2", 1, 1, 1, 0, 10)],
+    round("ssh2", 1, 1, 1, 0, 10, 30),
+  );
+  sink.write(
+    [session("ssh2", 1, 2, 1, 4999.999, 20)],
+    round("ssh2", 1, 2, 1, 0, 10, 30),
+  );
+  sink.write(
+    [session("ssh2", 1, 3, 1, 5000, 30)],
+    round("ssh2", 1, 3, 1, 0, 10, 30),
+  );
+  sink.write(
+    [session("ssh2", 1, 4, 1, 6000, 5, "auth_error")],
+    round("ssh2", 1, 4, 0, 1, 10, 30),
+  );
+  sink.write(
+    [session("ssh2", 1, 5, 1, 9000, 40)],
+    round("ssh2", 1, 5, 1, 0, 10, 30),
+  );
+  // ssh2, pool 2 in interval 2: one round, totals 50 and 70.
+  sink.write(
+    [
+      session("ssh2", 2, 1, 1, 10_000, 50),
+      session("ssh2", 2, 1, 2, 10_000, 70),
+    ],
+    round("ssh2", 2, 1, 2, 0, 20, 60),
+  );
+  // libssh2, pool 1, no server CPU (external target style).
+  sink.write(
+    [session("libssh2", 1, 1, 1, 12_000, 15)],
+    round("libssh2", 1, 1, 1, 0, 4),
+  );
+  sink.close();
+  Deno.writeTextFileSync(
+    `${dir}/meta.json`,
+    JSON.stringify({
+      run_id: "fixture",
+      started_at: "2026-11-25T00:00:00Z",
+      machine: { cores: 2, cpu_model: "Test CPU" },
+      versions: { deno: "x", clients: { ssh2: "1", libssh2: "2" } },
+    }),
+  );
+  return dir;
+}
+
+const DIR = fixture();
+const RUN = loadRuns([DIR]);
+
+Deno.test("analysis: typed load, nulls for phases not reached", () => {
+  const s = RUN.sessions;
+  assertEquals(s.height, 8);
+  assertEquals(String(s.getColumn("pool_size").dtype), "DataType(Int64)");
+  assertEquals(String(s.getColumn("auth_ms").dtype), "DataType(Float64)");
+  const failed = s.filter(pl.col("status").eq(pl.lit("auth_error")));
+  assertEquals(failed.getColumn("auth_ms").toArray(), [null]);
+  assertEquals(failed.getColumn("error").toArray(), [
+    'auth: refused, "really"',
+  ]);
+  assertEquals(s.getColumn("series").toArray()[0], "ssh2");
+});
+
+Deno.test("analysis: composites per session", () => {
+  const c = withComposites(RUN.sessions);
+  const rows = recs(c);
+  assertEquals(rows[0].commands_start_ms, 6);
+  assertEquals(rows[0].commands_end_ms, 0);
+  assertEquals(rows[0].channel_read_ms, 4);
+  assertEquals(rows[3].commands_start_ms, null); // failed: auth not reached
+});
+
+Deno.test("analysis: interval boundaries, even-count medians, failures counted", () => {
+  const t = recs(intervalMedians(RUN.sessions, 5000));
+  const ssh2 = t.filter((r) => r.series === "ssh2");
+  assertEquals(ssh2.map((r) => r.interval), [0, 1, 2]);
+  assertEquals(ssh2.map((r) => r.interval_start_s), [0, 5, 10]);
+  assertEquals(ssh2.map((r) => r.total_ms), [15, 35, 60]);
+  assertEquals(ssh2.map((r) => r.ok), [2, 2, 2]);
+  assertEquals(ssh2.map((r) => r.failed), [0, 1, 0]);
+  assertEquals(ssh2.map((r) => r.pool_max), [1, 1, 2]);
+  assertEquals(ssh2[1].commands_end_ms, 25); // close = total - 10 of 30, 40
+  const lib = t.filter((r) => r.series === "libssh2");
+  assertEquals(lib.map((r) => [r.interval, r.total_ms]), [[2, 15]]);
+  // A 10 s interval puts everything of ssh2 pool 1 together.
+  const t10 = recs(intervalMedians(RUN.sessions, 10_000));
+  assertEquals(t10.filter((r) => r.series === "ssh2")[0].total_ms, 25);
+});
+
+Deno.test("analysis: per-pool percentiles and failure rates", () => {
+  const p = recs(poolStats(RUN.sessions));
+  const p1 = p.find((r) => r.series === "ssh2" && r.pool_size === 1)!;
+  assertEquals([p1.sessions, p1.ok, p1.failed], [5, 4, 1]);
+  assertEquals(p1.failure_rate, 0.2);
+  assertEquals(p1.total_p50_ms, 25);
+  assertEquals(Math.round(p1.total_p90_ms * 1000) / 1000, 37);
+  assertEquals(Math.round(p1.total_p99_ms * 1000) / 1000, 39.7);
+  assertEquals(p1.connect_p50_ms, 1);
+  const f = recs(failureRates(RUN.sessions));
+  assertEquals(f.length, 1);
+  assertEquals([
+    f[0].series,
+    f[0].pool_size,
+    f[0].status,
+    f[0].count,
+    f[0].rate,
+  ], [
+    "ssh2",
+    1,
+    "auth_error",
+    1,
+    0.2,
+  ]);
+});
+
+Deno.test("analysis: per-round cost and all-hosts time", () => {
+  const r = recs(roundStats(RUN.sessions, RUN.rounds));
+  const p2 = r.find((x) => x.series === "ssh2" && x.pool_size === 2)!;
+  assertEquals(p2.all_hosts_p50_ms, 70); // the slowest session of the round
+  assertEquals(p2.client_cpu_ms_per_session, 10);
+  assertEquals(p2.server_cpu_ms_per_session, 30);
+  assertEquals(p2.sessions_per_s, 20);
+  const p1 = r.find((x) => x.series === "ssh2" && x.pool_size === 1)!;
+  assertEquals([p1.rounds, p1.sessions, p1.client_cpu_ms_per_session], [
+    5,
+    5,
+    10,
+  ]);
+  assertEquals(p1.all_hosts_p50_ms, 20); // median of 10, 20, 30, 5, 40
+  const lib = r.find((x) => x.series === "libssh2")!;
+  assertEquals(lib.server_cpu_ms_per_session, null);
+});
+
+Deno.test("charts: five specs, consistent colours, SVG and PNG files", async () => {
+  const specs = chartSpecs(analyse(RUN), RUN.metas[0]);
+  assertEquals(Object.keys(specs), [...CHART_NAMES]);
+  const scale = colorScale(["libssh2", "ssh2"]);
+  assertEquals(scale.domain, ["ssh2", "libssh2"]);
+  assertEquals(
+    JSON.stringify(specs["comparison-pool"]).includes(JSON.stringify(scale)),
+    true,
+  );
+  assertEquals(
+    JSON.stringify(specs.efficiency).includes(JSON.stringify(scale)),
+    true,
+  );
+  assert(JSON.stringify(specs["comparison-time"]).includes("2 cores Test CPU"));
+  const out = `${DIR}/charts`;
+  const files = await renderRun(RUN, out);
+  assertEquals(files.length, 5);
+  for (const f of files) {
+    const svg = Deno.readTextFileSync(f.svg);
+    assert(svg.startsWith("<svg") && svg.includes("</svg>"));
+    const png = Deno.readFileSync(f.png);
+    assertEquals(
+      [...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(""),
+      "PNG",
+    );
+    const spec = JSON.parse(Deno.readTextFileSync(f.spec));
+    assert(spec.$schema.includes("vega-lite"));
+  }
+  const failures = Deno.readTextFileSync(`${out}/failures.svg`);
+  assert(failures.includes("auth_error"));
+});
+
+Deno.test("charts: a run without failures still has a valid failures chart", async () => {
+  const clean = RUN.sessions.filter(pl.col("status").eq(pl.lit("ok")));
+  const a = analyse({ ...RUN, sessions: clean });
+  assertEquals(a.failures.height, 0);
+  const svg = await toSvg(chartSpecs(a, {}).failures);
+  assert(svg.includes("no failed sessions"));
+  assert(toPng(svg).length > 1000);
+});
+
+Deno.test("analysis: a folder that is not a run is a one-line UsageError", () => {
+  const empty = Deno.makeTempDirSync();
+  try {
+    assertThrows(
+      () => loadRuns([empty]),
+      (e: unknown) =>
+        e instanceof UsageError && e.message.includes("not found"),
+    );
+    Deno.writeTextFileSync(`${empty}/sessions.csv`, "a,b\n1,2\n");
+    assertThrows(
+      () => loadRuns([empty]),
+      (e: unknown) =>
+        e instanceof UsageError && e.message.includes("unexpected header"),
+    );
+  } finally {
+    Deno.removeSync(empty, { recursive: true });
+  }
+});
