@@ -1,0 +1,88 @@
+/**
+ * Entry point of `deno task notebooks`: installs the Deno Jupyter kernel if
+ * needed and executes every notebook in notebooks/ headless with
+ * `jupyter nbconvert --execute`, failing on any cell error. Executed copies
+ * go to data/notebooks/ (or `--out DIR`); the notebooks in git stay without
+ * outputs.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { run, which } from "./proc.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * Executes the notebooks; returns the paths of the executed copies.
+ * Throws with nbconvert's last error lines when a cell fails.
+ *
+ * @example
+ * ```ts ignore
+ * import { executeNotebooks } from "./notebooks.ts";
+ * const files = await executeNotebooks({ out: "/tmp/nb" });
+ * ```
+ */
+export async function executeNotebooks(
+  opts: { out?: string; runDirs?: string[] } = {},
+): Promise<string[]> {
+  if (!which("jupyter")) {
+    throw new Error(
+      "jupyter not found: install jupyter-nbconvert python3-nbclient jupyter-notebook (apt-get) or run .ci/setup",
+    );
+  }
+  const kernels = `${
+    Deno.env.get("HOME")
+  }/.local/share/jupyter/kernels/deno/kernel.json`;
+  try {
+    await Deno.stat(kernels);
+  } catch {
+    const r = await run(Deno.execPath(), ["jupyter", "--install"]);
+    if (r.code !== 0) {
+      throw new Error(`deno jupyter --install failed: ${r.stderr.trim()}`);
+    }
+  }
+  const out = opts.out ?? `${ROOT}data/notebooks`;
+  await Deno.mkdir(out, { recursive: true });
+  const files: string[] = [];
+  const env: Record<string, string> = {};
+  if (opts.runDirs?.length) env.RUN_DIR = opts.runDirs.join(",");
+  const names = [...Deno.readDirSync(`${ROOT}notebooks`)].map((e) => e.name)
+    .filter((n) => n.endsWith(".ipynb")).sort();
+  for (const name of names) {
+    const r = await run("jupyter", [
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.timeout=600",
+      "--ExecutePreprocessor.kernel_name=deno",
+      "--output-dir",
+      out,
+      `${ROOT}notebooks/${name}`,
+    ], { env });
+    if (r.code !== 0) {
+      const tail = r.stderr.trim().split("\n").slice(-12).join("\n");
+      throw new Error(`notebook ${name} failed:\n${tail}`);
+    }
+    files.push(`${out}/${name}`);
+  }
+  return files;
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: { out: { type: "string" } },
+  });
+  try {
+    const files = await executeNotebooks({
+      out: values.out,
+      runDirs: positionals,
+    });
+    for (const f of files) console.log(f);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
