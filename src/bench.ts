@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const res = await runBenchmark(cfg, { signal: ac.signal });
     console.log(formatSummary(res.summary));
+    for (const w of res.warnings) console.log(`\n${w}`);
     console.log(`\nrun ${res.status}: ${res.dir}`);
     if (cfg.charts && res.summary.length > 0) {
       try {

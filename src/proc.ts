@@ -157,3 +157,36 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
+
+const RLIMIT_NOFILE = 7;
+
+/**
+ * Raises this process's open-file soft limit to at least `want` where the
+ * hard limit allows (children, like sshd, inherit it). Returns the soft
+ * limit in effect afterwards.
+ *
+ * @example
+ * ```ts
+ * import { raiseFileLimit } from "./proc.ts";
+ * console.log(raiseFileLimit(256) >= 256);
+ * ```
+ */
+export function raiseFileLimit(want: number): number {
+  const lib = Deno.dlopen("libc.so.6", {
+    getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  });
+  try {
+    const lim = new BigUint64Array(2);
+    const buf = new Uint8Array(lim.buffer);
+    if (lib.symbols.getrlimit(RLIMIT_NOFILE, buf) !== 0) return 0;
+    if (lim[0] >= BigInt(want)) return Number(lim[0]);
+    const target = lim[1] < BigInt(want) ? lim[1] : BigInt(want);
+    const next = new BigUint64Array([target, lim[1]]);
+    lib.symbols.setrlimit(RLIMIT_NOFILE, new Uint8Array(next.buffer));
+    lib.symbols.getrlimit(RLIMIT_NOFILE, buf);
+    return Number(lim[0]);
+  } finally {
+    lib.close();
+  }
+}

@@ -112,6 +112,16 @@ export interface SummaryRow {
   server_cpu_ms_per_session: number;
   /** Sessions per second of round wall time. */
   sessions_per_s: number;
+  /**
+   * Throughput the machine allows if CPU were the only limit:
+   * cores x 1000 / (server + client CPU ms per session). NaN without
+   * server CPU (external target).
+   */
+  limit_sessions_per_s: number;
+  /** sessions_per_s / limit_sessions_per_s, in percent. */
+  pct_of_limit: number;
+  /** Largest resident set size of the benchmark process, MiB. */
+  client_rss_max_mb: number;
 }
 
 /**
@@ -124,20 +134,72 @@ export interface SummaryRow {
  *   failures: {}, okTotals: [10, 20], roundWalls: [20], clientCpuMs: 8,
  *   serverCpuMs: 30, wallMs: 20, maxRssMb: 60 }]);
  * console.log(row.median_total_ms, row.sessions_per_s); // 15 100
+ * console.log(row.limit_sessions_per_s.toFixed(0)); // cores x 1000 / 19 ms
  * ```
  */
-export function summarize(results: readonly StepResult[]): SummaryRow[] {
-  return results.map((r) => ({
-    client: r.client,
-    pool: r.pool,
-    sessions: r.sessions,
-    failed: r.sessions - r.ok,
-    median_total_ms: median(r.okTotals),
-    p90_total_ms: quantile(r.okTotals, 0.9),
-    client_cpu_ms_per_session: r.clientCpuMs / Math.max(1, r.sessions),
-    server_cpu_ms_per_session: r.serverCpuMs / Math.max(1, r.sessions),
-    sessions_per_s: r.wallMs > 0 ? r.sessions / (r.wallMs / 1000) : NaN,
-  }));
+export function summarize(
+  results: readonly StepResult[],
+  cores: number = navigator.hardwareConcurrency,
+): SummaryRow[] {
+  return results.map((r) => {
+    const client = r.clientCpuMs / Math.max(1, r.sessions);
+    const server = r.serverCpuMs / Math.max(1, r.sessions);
+    const rate = r.wallMs > 0 ? r.sessions / (r.wallMs / 1000) : NaN;
+    const limit = server + client > 0 ? cores * 1000 / (server + client) : NaN;
+    return {
+      client: r.client,
+      pool: r.pool,
+      sessions: r.sessions,
+      failed: r.sessions - r.ok,
+      median_total_ms: median(r.okTotals),
+      p90_total_ms: quantile(r.okTotals, 0.9),
+      client_cpu_ms_per_session: client,
+      server_cpu_ms_per_session: server,
+      sessions_per_s: rate,
+      limit_sessions_per_s: limit,
+      pct_of_limit: 100 * rate / limit,
+      client_rss_max_mb: r.maxRssMb,
+    };
+  });
+}
+
+/**
+ * Hyperfine-style warnings about what the numbers measure: for each
+ * client's largest pool, whether sshd's CPU per session exceeds the
+ * client's and the run is near the machine's CPU limit (server-bound).
+ *
+ * @example
+ * ```ts
+ * import { costWarnings } from "./report.ts";
+ * console.log(costWarnings([]).length); // 0
+ * ```
+ */
+export function costWarnings(rows: readonly SummaryRow[]): string[] {
+  const last = new Map<string, SummaryRow>();
+  for (const r of rows) {
+    const prev = last.get(r.client);
+    if (!prev || r.pool >= prev.pool) last.set(r.client, r);
+  }
+  const out: string[] = [];
+  const bound = [...last.values()].filter((r) =>
+    Number.isFinite(r.server_cpu_ms_per_session) &&
+    r.server_cpu_ms_per_session > r.client_cpu_ms_per_session &&
+    r.pct_of_limit >= 50
+  );
+  if (bound.length > 0) {
+    out.push(
+      `warning: server-bound: ${
+        bound.map((r) =>
+          `${r.client} at pool ${r.pool} used ${
+            r.server_cpu_ms_per_session.toFixed(1)
+          } ms of sshd CPU per session vs ${
+            r.client_cpu_ms_per_session.toFixed(1)
+          } ms of client CPU, at ${r.pct_of_limit.toFixed(0)}% of the CPU limit`
+        ).join("; ")
+      }. Wall times there mostly measure the server on this machine: compare clients by client CPU per session (efficiency chart), or put the server on another machine with --target.`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -160,6 +222,9 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     "client cpu/session ms",
     "server cpu/session ms",
     "sessions/s",
+    "limit/s",
+    "% of limit",
+    "rss MiB",
   ];
   const f = (v: number, d = 1) => Number.isFinite(v) ? v.toFixed(d) : "-";
   const body = rows.map((r) => [
@@ -172,6 +237,9 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     f(r.client_cpu_ms_per_session, 2),
     f(r.server_cpu_ms_per_session, 2),
     f(r.sessions_per_s),
+    f(r.limit_sessions_per_s, 0),
+    f(r.pct_of_limit, 0),
+    f(r.client_rss_max_mb, 0),
   ]);
   const all = [head, ...body];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));

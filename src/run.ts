@@ -10,8 +10,9 @@ import { CsvSink } from "./csv.ts";
 import { UsageError } from "./errors.ts";
 import { provenance, writeMeta } from "./meta.ts";
 import { countSteps } from "./presets.ts";
-import { childPids, run } from "./proc.ts";
+import { childPids, raiseFileLimit, run } from "./proc.ts";
 import {
+  costWarnings,
   formatSummary,
   Progress,
   summarize,
@@ -37,6 +38,8 @@ export interface RunResult {
   reason?: string;
   /** One row per client and pool size. */
   summary: SummaryRow[];
+  /** Warnings about what the numbers measure (also in meta.json). */
+  warnings: string[];
 }
 
 /** Hooks for the command line and for tests. */
@@ -153,6 +156,15 @@ export async function runBenchmark(
     } (longer if rounds outlast the step)`,
   );
 
+  // Each session holds a socket (and for openssh, three pipes).
+  const wantFiles = maxPool * 4 + 256;
+  const files = raiseFileLimit(wantFiles);
+  if (files < wantFiles) {
+    log(
+      `warning: the open-file limit is ${files}, below the ${wantFiles} that pool ${maxPool} may need; sessions may fail with EMFILE. Raise it (ulimit -n) before the run.`,
+    );
+  }
+
   let server: EmbeddedServer | undefined;
   let target: Target;
   if (cfg.target) {
@@ -182,6 +194,8 @@ export async function runBenchmark(
   let reason: string | undefined;
   let sink: CsvSink | undefined;
   const meta: Record<string, unknown> = {};
+  let summary: SummaryRow[] = [];
+  let warnings: string[] = [];
   try {
     if (await exists(`${dir}/sessions.csv`)) {
       throw new UsageError(
@@ -330,7 +344,8 @@ export async function runBenchmark(
     throw e;
   } finally {
     sink?.close();
-    const summary = summarize(results);
+    summary = summarize(results);
+    warnings = costWarnings(summary);
     if (server && status === "failed") {
       const tail = (await server.log()).trim().split("\n").slice(-5).join(
         "\n",
@@ -344,10 +359,11 @@ export async function runBenchmark(
       meta.reason = reason ?? null;
       meta.ended_at = new Date().toISOString();
       meta.summary = summary;
+      meta.warnings = warnings;
       await writeMeta(dir, meta).catch(() => {});
     }
   }
-  return { runId, dir, status, reason, summary: summarize(results) };
+  return { runId, dir, status, reason, summary, warnings };
 }
 
 async function exists(path: string): Promise<boolean> {

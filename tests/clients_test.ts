@@ -132,3 +132,48 @@ Deno.test({
   }
   assertEquals(benchSshdPids(), []);
 });
+
+Deno.test({
+  name: "libssh2: 200 failing sessions free their sockets and sessions",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const libssh2 = clients.find((c) => c.name === "libssh2")!;
+  const server = await EmbeddedServer.start({ maxPool: 20, payloadBytes: 100 });
+  const stranger = await strangerKey();
+  try {
+    const fds = openFds();
+    const rss = Deno.memoryUsage().rss;
+    const bad = {
+      ...server.target,
+      identityFile: stranger.key,
+      publicKeyFile: `${stranger.key}.pub`,
+    };
+    const closed = { ...server.target, port: closedPort() };
+    const statuses = new Map<string, number>();
+    for (let round = 0; round < 10; round++) {
+      const done = await Promise.all(
+        Array.from(
+          { length: 20 },
+          (_, i) => timedSession(libssh2, i % 2 ? bad : closed, 10_000),
+        ),
+      );
+      for (const d of done) {
+        statuses.set(
+          d.outcome.status,
+          (statuses.get(d.outcome.status) ?? 0) + 1,
+        );
+      }
+    }
+    assertEquals(Object.fromEntries(statuses), {
+      auth_error: 100,
+      connect_error: 100,
+    });
+    assert(openFds() <= fds + 2, `fds ${fds} -> ${openFds()}`);
+    const grown = (Deno.memoryUsage().rss - rss) / 2 ** 20;
+    assert(grown < 64, `RSS grew by ${grown.toFixed(1)} MiB`);
+  } finally {
+    await server.stop();
+    await Deno.remove(stranger.dir, { recursive: true });
+  }
+});

@@ -17,6 +17,10 @@ type Factory = () => Promise<SshClient | string>;
 
 const FACTORIES: Record<string, Factory> = {
   ssh2: () => Promise.resolve(new Ssh2Client()),
+  // Diagnostic variant, only by name: ssh2 with Nagle's algorithm left on,
+  // to measure what TCP_NODELAY changes (see README, pool-1 latency).
+  "ssh2-nagle": () =>
+    Promise.resolve(new Ssh2Client({ noDelay: false, name: "ssh2-nagle" })),
   libssh2: () => Libssh2Client.load(),
   openssh: () => OpensshClient.load(),
 };
@@ -39,7 +43,9 @@ export async function loadClients(
   for (const n of names ?? []) {
     if (!(n in FACTORIES)) {
       throw new UsageError(
-        `unknown client "${n}"; use one or more of: ${CLIENT_NAMES.join(", ")}`,
+        `unknown client "${n}"; use one or more of: ${
+          Object.keys(FACTORIES).join(", ")
+        }`,
       );
     }
   }

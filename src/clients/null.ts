@@ -1,0 +1,38 @@
+/**
+ * The `null` client: returns at once without any I/O. It measures the
+ * harness itself (scheduling, timing, CSV, progress) behind the real seam.
+ *
+ * @module
+ */
+import { PHASES } from "../types.ts";
+import type { SessionContext, SessionOutcome, SshClient } from "../types.ts";
+
+/**
+ * A client whose sessions do nothing: every phase ends immediately.
+ *
+ * @example
+ * ```ts
+ * import { NullClient } from "./null.ts";
+ * import { PhaseClock } from "../types.ts";
+ * const out = await new NullClient().runSession({} as never, {
+ *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 1000,
+ * });
+ * console.log(out.status); // "ok"
+ * ```
+ */
+export class NullClient implements SshClient {
+  readonly name = "null";
+  version(): string {
+    return "0";
+  }
+  runSession(_t: unknown, ctx: SessionContext): Promise<SessionOutcome> {
+    for (const p of PHASES) ctx.clock.mark(p);
+    return Promise.resolve({
+      bytes: 0,
+      lines: 0,
+      exitCode: 0,
+      status: "ok",
+      error: "",
+    });
+  }
+}
