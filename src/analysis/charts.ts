@@ -254,7 +254,7 @@ export function comparisonByTime(
             segment: r.segment,
           })),
         },
-        width: 760,
+        width: 800,
         height: 90,
         title: { text: "Pool size (concurrent sessions)", fontSize: 13 },
         mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },

@@ -15,12 +15,16 @@
  * its blocking-task thread pool and returns a promise; the event loop stays
  * free and many sessions progress at once. A session's calls are awaited
  * one after another, so one session is never used from two threads at once.
- * The alternative, libssh2's non-blocking mode with readiness polling from
- * JS, needs a poll loop per call that returns EAGAIN: on 26 KB reads that is
- * many more FFI round trips and timer wake-ups per session, while the
- * thread-pool approach costs one thread hop per libssh2 call. Measured on
- * this project's 2-core machine, pool 100 runs with every session ok and
- * client CPU per session below ssh2's (see README for the figures).
+ * The alternative, libssh2's non-blocking mode, returns EAGAIN and needs a
+ * readiness wait on the socket; Deno has no API to watch a foreign file
+ * descriptor, so that wait would itself be a `poll()` on the same thread
+ * pool (one more thread hop per EAGAIN) or a timer loop that adds up to a
+ * timer period of latency per wait. The blocking variant is the one with
+ * the fewest hops, and its figures, measured here, are in the README: every
+ * session ok up to pool 1000, the lowest client CPU per session of the
+ * three clients. The non-blocking variant was not built.
+ * Beyond Deno's thread-pool size (512 by default) further calls queue; they
+ * still complete, as no call waits on another session.
  * Timeouts: `libssh2_session_set_timeout` bounds every blocking call, and
  * an abort shuts the socket down, which wakes a call in flight.
  *
