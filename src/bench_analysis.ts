@@ -38,15 +38,16 @@ export async function syntheticRun(n: number, dir?: string): Promise<string> {
     return seed / 0x7fffffff;
   };
   const clients = ["ssh2", "libssh2", "openssh"];
-  let written = 0;
   let t = 0;
-  const perClient = Math.ceil(n / clients.length);
-  for (const client of clients) {
+  for (const [i, client] of clients.entries()) {
+    // The first clients take the rounding remainder; the sizes sum to n.
+    const perClient = Math.floor(n / clients.length) +
+      (i < n % clients.length ? 1 : 0);
     let done = 0;
     for (let pool = 1; done < perClient; pool = pool % 100 + 1) {
       for (let round = 1; round <= 5 && done < perClient; round++) {
         const sessions: SessionRow[] = [];
-        const size = Math.min(pool, perClient - done, n - written);
+        const size = Math.min(pool, perClient - done);
         let ok = 0;
         for (let s = 1; s <= size; s++) {
           const failed = rnd() < 0.005;
@@ -92,7 +93,6 @@ export async function syntheticRun(n: number, dir?: string): Promise<string> {
         sink.write(sessions, r);
         t += wall + 1;
         done += size;
-        written += size;
       }
     }
   }

@@ -171,3 +171,17 @@ Deno.test("analysis: a folder that is not a run is a one-line UsageError", () =>
     Deno.removeSync(empty, { recursive: true });
   }
 });
+
+Deno.test("bench:analysis synthetic run has exactly the sessions asked for", async () => {
+  const { syntheticRun } = await import("../src/bench_analysis.ts");
+  const dir = await syntheticRun(1001);
+  try {
+    const run = loadRuns([dir]);
+    assertEquals(run.sessions.height, 1001);
+    const counted = run.rounds.getColumn("ok").sum() +
+      run.rounds.getColumn("failed").sum();
+    assertEquals(counted, 1001);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

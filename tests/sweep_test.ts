@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import { runStep, type SweepOptions } from "../src/sweep.ts";
-import { summarize } from "../src/report.ts";
+import { costWarnings, summarize } from "../src/report.ts";
 import { median, quantile } from "../src/stats.ts";
 import { FAKE_TARGET, FakeClient, MemorySink } from "./helpers.ts";
 
@@ -126,4 +126,34 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
   assertEquals(row.client_cpu_ms_per_session, 2);
   assertEquals(row.server_cpu_ms_per_session, 10);
   assertEquals(Math.round(row.sessions_per_s * 1000) / 1000, 66.667);
+});
+
+Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () => {
+  const step = {
+    client: "c",
+    pool: 10,
+    rounds: 1,
+    sessions: 10,
+    ok: 10,
+    failures: {},
+    okTotals: [1],
+    roundWalls: [100],
+    clientCpuMs: 20, // 2 ms per session
+    serverCpuMs: 180, // 18 ms per session
+    wallMs: 100, // 100 sessions/s
+    maxRssMb: 1,
+  };
+  const [row] = summarize([step], 2);
+  assertEquals(row.limit_sessions_per_s, 100); // 2 cores x 1000 / 20 ms
+  assertEquals(row.pct_of_limit, 100);
+  const warnings = costWarnings([row]);
+  assertEquals(warnings.length, 1);
+  assert(
+    warnings[0].includes("server-bound") && warnings[0].includes("--target"),
+  );
+  // Client-bound or far from the limit: no warning.
+  const [light] = summarize([{ ...step, wallMs: 1000 }], 2);
+  assertEquals(costWarnings([light]), []);
+  const [clientHeavy] = summarize([{ ...step, clientCpuMs: 500 }], 2);
+  assertEquals(costWarnings([clientHeavy]), []);
 });

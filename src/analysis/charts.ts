@@ -513,7 +513,7 @@ export function failuresChart(
   const y = {
     field: "rate",
     type: "quantitative",
-    title: "failed sessions (share of sessions)",
+    title: "failed / sessions",
     axis: { format: "%" },
     scale: { domain: [0, 1] },
   };
@@ -539,14 +539,41 @@ export function failuresChart(
   }
   const sessionsTotal = poolRows.reduce((s, r) => s + Number(r.sessions), 0);
   const failedTotal = rows.reduce((s, r) => s + Number(r.count), 0);
+  // Pool sizes where a status did not occur get an explicit 0, so the
+  // lines show where failures start instead of starting in mid-air.
+  const statuses = [...new Set(rows.map((r) => String(r.status)))];
+  const seen = new Set(
+    rows.map((r) => `${r.series}|${r.pool_size}|${r.status}`),
+  );
+  const values = [
+    ...rows,
+    ...poolRows.flatMap((p) =>
+      statuses.filter((st) => !seen.has(`${p.series}|${p.pool_size}|${st}`))
+        .map((st) => ({
+          series: p.series,
+          pool_size: p.pool_size,
+          status: st,
+          count: 0,
+          sessions: p.sessions,
+          rate: 0,
+        }))
+    ),
+  ];
+  const order = colorScale(poolRows.map((r) => String(r.series))).domain;
   return {
     ...base(title, [
       ...caption(meta),
       `${failedTotal} of ${sessionsTotal} sessions failed; rate = failed / sessions run at that pool size.`,
     ]),
-    data: { values: rows },
+    data: { values },
     facet: {
-      row: { field: "series", type: "nominal", title: "client" },
+      row: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        sort: order,
+        header: { labelAngle: 0, labelAlign: "left", labelFontWeight: "bold" },
+      },
     },
     spec: {
       width: 700,

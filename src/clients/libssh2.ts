@@ -25,6 +25,10 @@
  * three clients. The non-blocking variant was not built.
  * Beyond Deno's thread-pool size (512 by default) further calls queue; they
  * still complete, as no call waits on another session.
+ * The libraries are never unloaded (no `libssh2_exit`, no `dlclose`): a
+ * call of a session abandoned after its timeout may still run on a pool
+ * thread, and unloading under it would crash the process; a "double free"
+ * at exit was seen once while `close()` still did that.
  * Timeouts: `libssh2_session_set_timeout` bounds every blocking call, and
  * an abort shuts the socket down, which wakes a call in flight.
  *
@@ -180,7 +184,6 @@ export class Libssh2Client implements SshClient {
   #ssh: Deno.DynamicLibrary<typeof LIBSSH2_SYMBOLS>;
   #libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
   #version: string;
-  #closed = false;
 
   private constructor(
     ssh: Deno.DynamicLibrary<typeof LIBSSH2_SYMBOLS>,
@@ -225,14 +228,6 @@ export class Libssh2Client implements SshClient {
 
   version(): string {
     return this.#version;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#ssh.symbols.libssh2_exit();
-    this.#ssh.close();
-    this.#libc.close();
   }
 
   #lastError(session: Deno.PointerValue): string {
