@@ -21,14 +21,20 @@ import { chartsFor } from "./charts.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) Deno.exit(130);
+  // SIGINT (Ctrl-C) and SIGTERM both stop the run cleanly.
+  let signalCode = 130;
+  const onSignal = (code: number) => () => {
+    if (ac.signal.aborted) Deno.exit(code);
+    signalCode = code;
     console.error(
       "\ninterrupted: abandoning the round in flight, flushing files, stopping sshd (Ctrl-C again to quit at once)",
     );
     ac.abort();
   };
+  const onSigint = onSignal(130);
+  const onSigterm = onSignal(143);
   Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGTERM", onSigterm);
   try {
     const cfg = parseBenchArgs(argv);
     if (cfg === "help") {
@@ -51,14 +57,14 @@ export async function main(argv: string[]): Promise<number> {
         );
       }
     }
-    if (res.status === "interrupted") return 130;
+    if (res.status === "interrupted") return signalCode;
     if (res.status === "failed") {
       console.error(`error: ${res.reason}`);
       return 1;
     }
     return 0;
   } catch (e) {
-    if (ac.signal.aborted) return 130;
+    if (ac.signal.aborted) return signalCode;
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}`);
       return e.exitCode;
@@ -71,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
   }
 }
 

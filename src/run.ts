@@ -325,7 +325,7 @@ export async function runBenchmark(
           }
           if (hooks.signal?.aborted) {
             status = "interrupted";
-            reason = "interrupted (SIGINT)";
+            reason = "interrupted by a signal";
             break outer;
           }
           if (r.stopped) {

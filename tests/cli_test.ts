@@ -5,6 +5,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { ROUND_COLUMNS, SESSION_COLUMNS } from "../src/csv.ts";
 import { EmbeddedServer } from "../src/server.ts";
 import {
+  assertNoNewDirs,
   benchCli,
   benchSshdPids,
   closedPort,
@@ -74,7 +75,7 @@ Deno.test("cli: a small run writes sessions.csv, rounds.csv and meta.json", asyn
     await Deno.remove(out, { recursive: true });
   }
   assertEquals(benchSshdPids(), []);
-  assertEquals(serverDirs(), before);
+  assertNoNewDirs(before);
 });
 
 Deno.test("cli: bad input is one line on stderr and exit code 2", async () => {
@@ -173,5 +174,5 @@ Deno.test("cli: SIGINT mid-run flushes files, marks meta interrupted, exits 130"
     await Deno.remove(out, { recursive: true });
   }
   assertEquals(benchSshdPids(), []);
-  assertEquals(serverDirs(), before);
+  assertNoNewDirs(before);
 });

@@ -9,6 +9,7 @@ import { runStep, timedSession } from "../src/sweep.ts";
 import type { SshClient } from "../src/types.ts";
 import { MemorySink } from "./helpers.ts";
 import {
+  assertNoNewDirs,
   benchSshdPids,
   closedPort,
   openFds,
@@ -81,7 +82,7 @@ Deno.test({
     await server.stop();
   }
   assertEquals(benchSshdPids(), []);
-  assertEquals(serverDirs(), before);
+  assertNoNewDirs(before);
 });
 
 Deno.test({

@@ -9,6 +9,12 @@ export function serverDirs(): string[] {
   ).map((e) => `${tmp}/${e.name}`);
 }
 
+/** Fails if a server temp dir exists that was not in `before`. */
+export function assertNoNewDirs(before: readonly string[]): void {
+  const left = serverDirs().filter((d) => !before.includes(d));
+  if (left.length > 0) throw new Error(`temp dirs left behind: ${left}`);
+}
+
 /** Pids of sshd processes started from one of our temp dirs. */
 export function benchSshdPids(): number[] {
   const out: number[] = [];
