@@ -141,6 +141,40 @@ export function childPids(ppid: number): number[] {
 }
 
 /**
+ * Every descendant of `pid` (children, their children, ...), read from /proc.
+ *
+ * @example
+ * ```ts
+ * import { descendants } from "./proc.ts";
+ * console.log(descendants(Deno.pid).includes(Deno.pid)); // false
+ * ```
+ */
+export function descendants(pid: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const text = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = byParent.get(ppid) ?? [];
+      list.push(Number(e.name));
+      byParent.set(ppid, list);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    for (const c of byParent.get(todo.pop()!) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/**
  * True when a process with this pid exists.
  *
  * @example

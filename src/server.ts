@@ -8,7 +8,7 @@
  */
 import { UsageError } from "./errors.ts";
 import { makePayload } from "./payload.ts";
-import { childPids, pidAlive, procCpuMs, run, which } from "./proc.ts";
+import { descendants, pidAlive, procCpuMs, run, which } from "./proc.ts";
 import type { Target } from "./types.ts";
 
 /** Account the server logs in when this process runs as root. */
@@ -424,11 +424,15 @@ export class EmbeddedServer {
     return await Deno.readTextFile(`${this.dir}/sshd.log`).catch(() => "");
   }
 
-  /** Kills sshd (listener and any per-connection children), removes the dir. */
+  /**
+   * Kills sshd: the listener and every process under it (per-connection
+   * monitors, their session processes, the commands they run), then
+   * removes the temp dir.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const kids = childPids(this.#pid);
+    const kids = descendants(this.#pid);
     try {
       this.#child.kill("SIGTERM");
     } catch {

@@ -102,7 +102,11 @@ Deno.test({
             identityFile: stranger.key,
             publicKeyFile: `${stranger.key}.pub`,
           }, 10_000);
-          assertEquals(bad.outcome.status, "auth_error", bad.outcome.error);
+          assertEquals(
+            bad.outcome.status,
+            "auth_error",
+            `${client.name}, refused key: ${bad.outcome.status} ${bad.outcome.error}`,
+          );
           assert(bad.outcome.error.length > 0);
           const closed = await timedSession(client, {
             ...server.target,
@@ -120,7 +124,11 @@ Deno.test({
           ...server.target,
           command: "sleep 30",
         }, 1000);
-        assertEquals(hang.outcome.status, "timeout");
+        assertEquals(
+          hang.outcome.status,
+          "timeout",
+          `${client.name}, hang: ${hang.outcome.status} ${hang.outcome.error}`,
+        );
         assert(performance.now() - t0 < 4000, "timeout returned promptly");
         // Give child processes and sockets a moment to be reaped.
         await new Promise((r) => setTimeout(r, 300));
@@ -152,6 +160,7 @@ Deno.test({
     };
     const closed = { ...server.target, port: closedPort() };
     const statuses = new Map<string, number>();
+    const odd: string[] = [];
     for (let round = 0; round < 10; round++) {
       const done = await Promise.all(
         Array.from(
@@ -159,13 +168,18 @@ Deno.test({
           (_, i) => timedSession(libssh2, i % 2 ? bad : closed, 10_000),
         ),
       );
-      for (const d of done) {
+      for (const [i, d] of done.entries()) {
+        const want = i % 2 ? "auth_error" : "connect_error";
+        if (d.outcome.status !== want) {
+          odd.push(`${want} expected: ${d.outcome.status} ${d.outcome.error}`);
+        }
         statuses.set(
           d.outcome.status,
           (statuses.get(d.outcome.status) ?? 0) + 1,
         );
       }
     }
+    assertEquals(odd, []);
     assertEquals(Object.fromEntries(statuses), {
       auth_error: 100,
       connect_error: 100,

@@ -5,7 +5,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { loadRuns } from "../src/analysis/load.ts";
 import { renderRun } from "../src/analysis/report.ts";
-import { childPids } from "../src/proc.ts";
+import { descendants } from "../src/proc.ts";
 import { EmbeddedServer } from "../src/server.ts";
 import {
   assertNoNewDirs,
@@ -14,6 +14,7 @@ import {
 } from "./server_helpers.ts";
 
 function spawnBench(out: string, extra: string[] = []): Deno.ChildProcess {
+  // Extra arguments come last, so they override the defaults here.
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -50,11 +51,20 @@ Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", a
   const before = serverDirs();
   const out = await Deno.makeTempDir();
   try {
-    const child = spawnBench(`${out}/run`);
-    await waitForRounds(`${out}/run`, 10);
+    // Sessions that last ~1 s, so the kill lands in the middle of a round.
+    const child = spawnBench(`${out}/run`, [
+      "--command",
+      "sleep 1; cat /etc/hostname",
+      "--pool",
+      "4",
+      "--rounds",
+      "100",
+    ]);
+    await waitForRounds(`${out}/run`, 1);
+    await new Promise((r) => setTimeout(r, 400));
     const [sshd] = benchSshdPids();
     assert(sshd, "the run's sshd is running");
-    const kids = childPids(sshd);
+    const kids = descendants(sshd);
     Deno.kill(sshd, "SIGKILL");
     for (const k of kids) {
       try {

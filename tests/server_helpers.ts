@@ -1,5 +1,5 @@
 /** Helpers for tests against a real embedded sshd. */
-import { TEMP_PREFIX } from "../src/server.ts";
+import { BENCH_USER, TEMP_PREFIX } from "../src/server.ts";
 
 /** Temp dirs of embedded servers currently on disk. */
 export function serverDirs(): string[] {
@@ -15,14 +15,20 @@ export function assertNoNewDirs(before: readonly string[]): void {
   if (left.length > 0) throw new Error(`temp dirs left behind: ${left}`);
 }
 
-/** Pids of sshd processes started from one of our temp dirs. */
+/**
+ * Pids of sshd processes started from one of our temp dirs, and of session
+ * processes serving the benchmark account (`sshd: ssh-bench...`).
+ */
 export function benchSshdPids(): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      if (cmd.includes("sshd") && cmd.includes(TEMP_PREFIX)) {
+      if (
+        (cmd.includes("sshd") && cmd.includes(TEMP_PREFIX)) ||
+        cmd.startsWith(`sshd: ${BENCH_USER}`)
+      ) {
         out.push(Number(e.name));
       }
     } catch {
