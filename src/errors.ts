@@ -18,6 +18,7 @@
 export class UsageError extends Error {
   /** Process exit code for this error. */
   readonly exitCode: number;
+  /** A one-line `message` naming the problem and the fix. */
   constructor(message: string, exitCode = 2) {
     super(message);
     this.name = "UsageError";

@@ -33,6 +33,7 @@ export class Progress {
   #write: (s: string) => void;
   #start = performance.now();
 
+  /** `tty` defaults to whether stderr is a terminal; `write` to stderr. */
   constructor(o: {
     totalSteps: number;
     stepSeconds: number;

@@ -126,6 +126,7 @@ export class PhaseClock {
   /** Durations of the phases completed so far, in ms. */
   readonly phases: PhaseTimings = {};
 
+  /** Starts the clock at `now` (default: this moment). */
   constructor(now: number = performance.now()) {
     this.start = now;
     this.#last = now;

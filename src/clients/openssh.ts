@@ -33,7 +33,19 @@ const CONNECTED = "debug1: Connection established.";
 const AUTHENTICATED = "Authenticated to ";
 const SENDING = "debug1: Sending command:";
 
-/** ssh arguments for one session. */
+/**
+ * `ssh` arguments for one session: verbose (for the phase marks), no TTY,
+ * BatchMode, only the given key; against the embedded server, no user
+ * config and the run's own known_hosts with strict checking.
+ *
+ * @example
+ * ```ts
+ * import { sshArgs } from "./openssh.ts";
+ * const args = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
+ *   identityFile: "/k", command: "true" });
+ * console.log(args.at(-1)); // "true"
+ * ```
+ */
 export function sshArgs(target: Target): string[] {
   const args = [
     "-v",

@@ -54,6 +54,7 @@ export class Ssh2Client implements SshClient {
   readonly #noDelay: boolean;
   readonly #keys = new Map<string, Buffer>();
 
+  /** See {@linkcode Ssh2Options}. */
   constructor(opts: Ssh2Options = {}) {
     this.name = opts.name ?? "ssh2";
     this.#noDelay = opts.noDelay ?? true;
