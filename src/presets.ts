@@ -6,6 +6,7 @@
  */
 import { UsageError } from "./errors.ts";
 import { parsePool } from "./pool.ts";
+import { median } from "./stats.ts";
 
 /** One stage of a sweep. */
 export interface Stage {
@@ -93,4 +94,26 @@ export function countSteps(stages: readonly Stage[], clients: number): number {
     (n, s) => n + s.pools.length * (s.clients === "all" ? clients : 1),
     0,
   );
+}
+
+/**
+ * The client a `best` stage scales: among the previous stage's results at
+ * its last pool size, the one with the lowest median total of ok sessions.
+ * Undefined when no client had an ok session there.
+ *
+ * @example
+ * ```ts
+ * import { bestClient } from "./presets.ts";
+ * console.log(bestClient([
+ *   { client: "a", pool: 30, okTotals: [300, 310] },
+ *   { client: "b", pool: 30, okTotals: [250, 260] },
+ * ])); // "b"
+ * ```
+ */
+export function bestClient(
+  previous: readonly { client: string; pool: number; okTotals: number[] }[],
+): string | undefined {
+  const lastPool = previous.at(-1)?.pool;
+  return previous.filter((r) => r.pool === lastPool && r.okTotals.length > 0)
+    .sort((a, b) => median(a.okTotals) - median(b.okTotals))[0]?.client;
 }

@@ -9,7 +9,7 @@ import { loadClients } from "./clients/mod.ts";
 import { CsvSink } from "./csv.ts";
 import { UsageError } from "./errors.ts";
 import { provenance, writeMeta } from "./meta.ts";
-import { countSteps } from "./presets.ts";
+import { bestClient, countSteps } from "./presets.ts";
 import { childPids, raiseFileLimit, run } from "./proc.ts";
 import {
   costWarnings,
@@ -50,8 +50,6 @@ export interface RunHooks {
   log?: (line: string) => void;
   /** Progress bar/log on a TTY or not (default: detect). */
   tty?: boolean;
-  /** Called once the server is up (tests use it to kill sshd). */
-  onServer?: (server: EmbeddedServer) => void;
 }
 
 /** Number of remote no-op sessions before the sweep. */
@@ -165,6 +163,12 @@ export async function runBenchmark(
     );
   }
 
+  if (cfg.out !== undefined && await exists(`${cfg.out}/sessions.csv`)) {
+    throw new UsageError(
+      `${cfg.out} already holds a run; choose another --out`,
+    );
+  }
+
   let server: EmbeddedServer | undefined;
   let target: Target;
   if (cfg.target) {
@@ -183,7 +187,6 @@ export async function runBenchmark(
       command: cfg.command,
     });
     target = server.target;
-    hooks.onServer?.(server);
   }
 
   const started = new Date();
@@ -197,11 +200,6 @@ export async function runBenchmark(
   let summary: SummaryRow[] = [];
   let warnings: string[] = [];
   try {
-    if (await exists(`${dir}/sessions.csv`)) {
-      throw new UsageError(
-        `${dir} already holds a run; choose another --out or --name`,
-      );
-    }
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists.
     const calibration: Record<string, unknown> = {};
@@ -286,20 +284,14 @@ export async function runBenchmark(
     let previous: StepResult[] = [];
     outer: for (const stage of cfg.stages) {
       let stageClients = clients;
-      if (stage.clients === "best" && previous.length > 0) {
-        const lastPool = previous[previous.length - 1].pool;
-        const ranked = previous.filter((r) =>
-          r.pool === lastPool && r.okTotals.length > 0
-        ).sort((a, b) => median(a.okTotals) - median(b.okTotals));
-        const best = ranked[0]?.client ?? clients[0].name;
+      if (stage.clients === "best") {
+        const best = bestClient(previous) ?? clients[0].name;
         stageClients = clients.filter((c) => c.name === best);
         progress.note(
-          `scaling ${best} (lowest median total at pool ${lastPool}) to pool ${
-            stage.pools[stage.pools.length - 1]
-          }`,
+          `scaling ${best} (lowest median total at pool ${
+            previous.at(-1)?.pool ?? "-"
+          }) to pool ${stage.pools[stage.pools.length - 1]}`,
         );
-      } else if (stage.clients === "best") {
-        stageClients = clients.slice(0, 1);
       }
       const stageResults: StepResult[] = [];
       for (const client of stageClients) {

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { parseBenchArgs } from "../src/args.ts";
 import { UsageError } from "../src/errors.ts";
-import { countSteps, getPreset, PRESETS } from "../src/presets.ts";
+import { bestClient, countSteps, getPreset, PRESETS } from "../src/presets.ts";
 
 function cfg(args: string[]) {
   const c = parseBenchArgs(args);
@@ -123,4 +123,24 @@ Deno.test("presets: seed and quick expand as documented", () => {
   assert(countSteps(seed.stages, 3) * seed.stepSeconds <= 15 * 60);
   const quick = getPreset("quick");
   assert(countSteps(quick.stages, 3) * quick.stepSeconds <= 70);
+});
+
+Deno.test("presets: the best client is the lowest median at the last pool", () => {
+  const r = (client: string, pool: number, okTotals: number[]) => ({
+    client,
+    pool,
+    okTotals,
+  });
+  assertEquals(
+    bestClient([
+      r("ssh2", 1, [1]), // fastest at pool 1 does not count
+      r("libssh2", 1, [50]),
+      r("ssh2", 30, [300, 100, 310]), // median 300
+      r("libssh2", 30, [250, 260]), // median 255
+      r("openssh", 30, []), // every session failed: not a candidate
+    ]),
+    "libssh2",
+  );
+  assertEquals(bestClient([r("ssh2", 30, [])]), undefined);
+  assertEquals(bestClient([]), undefined);
 });
