@@ -185,3 +185,27 @@ Deno.test("bench:analysis synthetic run has exactly the sessions asked for", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("analysis: several runs compare as one series per client and run", async () => {
+  const other = fixture("second");
+  try {
+    const both = loadRuns([DIR, other]);
+    assertEquals(both.sessions.height, 16);
+    const series = [...new Set(both.sessions.getColumn("series").toArray())]
+      .sort();
+    assertEquals(series, [
+      "libssh2 (fixture)",
+      "libssh2 (second)",
+      "ssh2 (fixture)",
+      "ssh2 (second)",
+    ]);
+    const pools = recs(poolStats(both.sessions));
+    assertEquals(pools.length, 6);
+    const files = await renderRun(both, `${other}/charts`);
+    assertEquals(files.length, 5);
+    const scale = colorScale(series as string[]);
+    assertEquals(new Set(scale.range).size, 4); // four distinct colours
+  } finally {
+    Deno.removeSync(other, { recursive: true });
+  }
+});

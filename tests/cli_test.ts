@@ -176,3 +176,57 @@ Deno.test("cli: SIGINT mid-run flushes files, marks meta interrupted, exits 130"
   assertEquals(benchSshdPids(), []);
   assertNoNewDirs(before);
 });
+
+Deno.test("cli: --target runs against an existing server (no server CPU)", async () => {
+  const server = await EmbeddedServer.start({ maxPool: 2, payloadBytes: 100 });
+  const out = await Deno.makeTempDir();
+  try {
+    const t = server.target;
+    const r = await benchCli([
+      "--target",
+      `ssh://${t.user}@${t.host}:${t.port}`,
+      "--identity",
+      t.identityFile,
+      "--command",
+      `cat ${server.payloadPath}`,
+      "--clients",
+      "ssh2,libssh2",
+      "--pool",
+      "1,2",
+      "--step-seconds",
+      "0",
+      "--out",
+      `${out}/run`,
+      "--no-charts",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const s = rows(await Deno.readTextFile(`${out}/run/sessions.csv`));
+    assertEquals(s.length, 2 * 3);
+    assert(s.every((x) => x.status === "ok" && x.bytes === "100"));
+    const rr = rows(await Deno.readTextFile(`${out}/run/rounds.csv`));
+    assert(rr.every((x) => x.server_cpu_ms === ""));
+    const meta = JSON.parse(await Deno.readTextFile(`${out}/run/meta.json`));
+    assertEquals(meta.target.kind, "external");
+    assertEquals(meta.target.sshd_config, null);
+  } finally {
+    await server.stop();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("cli: deno task charts on a missing folder is one line, exit 2", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../src/charts.ts", import.meta.url).pathname,
+      "/no/such/run",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr).trim();
+  assertEquals(out.code, 2, err);
+  assertEquals(err.split("\n").length, 1);
+  assert(err.startsWith("error: /no/such/run is not a run folder"), err);
+});

@@ -2,6 +2,8 @@
 import { CsvSink } from "../src/csv.ts";
 import type { RoundRow, SessionRow, Status } from "../src/types.ts";
 
+let RUN_ID = "fixture";
+
 function session(
   client: string,
   pool: number,
@@ -13,7 +15,7 @@ function session(
 ): SessionRow {
   const ok = status === "ok";
   return {
-    run_id: "fixture",
+    run_id: RUN_ID,
     client,
     pool_size: pool,
     round,
@@ -43,7 +45,7 @@ function round(
   server?: number,
 ): RoundRow {
   return {
-    run_id: "fixture",
+    run_id: RUN_ID,
     client,
     pool_size: pool,
     round: n,
@@ -58,7 +60,9 @@ function round(
 }
 
 /** Writes the fixture run; see each number's use in the tests below. */
-export function fixture(): string {
+/** Writes the fixture run into a new temp dir, with run id `runId`. */
+export function fixture(runId = "fixture"): string {
+  RUN_ID = runId;
   const dir = Deno.makeTempDirSync();
   const sink = CsvSink.create(dir);
   // ssh2, pool 1: interval 0 holds totals 10 and 20 (4999.999 is still in
@@ -100,7 +104,7 @@ export function fixture(): string {
   Deno.writeTextFileSync(
     `${dir}/meta.json`,
     JSON.stringify({
-      run_id: "fixture",
+      run_id: RUN_ID,
       started_at: "2026-11-25T00:00:00Z",
       machine: { cores: 2, cpu_model: "Test CPU" },
       versions: { deno: "x", clients: { ssh2: "1", libssh2: "2" } },
