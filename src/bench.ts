@@ -7,7 +7,8 @@
  */
 import { HELP, parseBenchArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { formatSummary, runBenchmark } from "./run.ts";
+import { formatSummary } from "./report.ts";
+import { runBenchmark } from "./run.ts";
 import { chartsFor } from "./charts.ts";
 
 /**

@@ -13,7 +13,6 @@ import { bestClient, countSteps } from "./presets.ts";
 import { childPids, raiseFileLimit, run } from "./proc.ts";
 import {
   costWarnings,
-  formatSummary,
   Progress,
   summarize,
   type SummaryRow,
@@ -374,5 +373,3 @@ async function settle(pid: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-
-export { formatSummary };
