@@ -126,6 +126,14 @@ export function procCpuMs(
  * ```
  */
 export function childPids(ppid: number): number[] {
+  try {
+    // One small read where the kernel offers it (CONFIG_PROC_CHILDREN);
+    // children forked by the main thread, which is how sshd forks.
+    const text = Deno.readTextFileSync(`/proc/${ppid}/task/${ppid}/children`);
+    return text.trim() === "" ? [] : text.trim().split(/\s+/).map(Number);
+  } catch {
+    // fall back to a scan of /proc
+  }
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;

@@ -214,8 +214,10 @@ export async function runStep(
     );
     if (o.signal?.aborted) break; // abandoned: not written
     const t1 = Math.max(...done.map((d) => d.end));
-    await o.settle?.();
+    // Client CPU is read before the settle wait, so that the harness's
+    // wait for sshd to reap its children is not charged to the client.
     const cpu1 = cpu();
+    await o.settle?.();
     const srv1 = o.serverCpuMs?.();
     const rows: SessionRow[] = done.map((d, i) => ({
       run_id: o.runId,

@@ -440,11 +440,13 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
       side: "server (sshd + session processes)",
       cpu_ms: r.server_cpu_ms_per_session,
     },
-  ]).filter((v) => v.cpu_ms !== null && v.cpu_ms !== undefined);
+  ]).filter((v) =>
+    v.cpu_ms !== null && v.cpu_ms !== undefined && Number(v.cpu_ms) > 0
+  );
   return {
     ...base("CPU per session: client and server", [
       ...caption(meta),
-      "CPU time (user + system) per session, summed over each pool size's rounds (10 ms /proc ticks).",
+      "CPU time (user + system) per session over each pool size's rounds (10 ms /proc ticks); log scale.",
     ]),
     data: { values },
     facet: {
@@ -468,7 +470,8 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
         y: {
           field: "cpu_ms",
           type: "quantitative",
-          title: "CPU ms per session",
+          title: "CPU ms per session (log scale)",
+          scale: { type: "log" },
         },
         color: {
           field: "series",
