@@ -146,7 +146,9 @@ export async function runBenchmark(
   log(
     `plan: ${
       clients.map((c) => c.name).join(", ")
-    }; ${steps} steps of >= ${cfg.stepSeconds} s; estimated ${
+    }; ${steps} steps of >= ${cfg.stepSeconds} s${
+      cfg.minRounds > 1 ? ` and >= ${cfg.minRounds} rounds` : ""
+    }; estimated ${
       estimate < 90
         ? `${Math.ceil(estimate)} s`
         : `${Math.ceil(estimate / 60)} min`
