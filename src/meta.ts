@@ -6,6 +6,23 @@
  */
 import { run } from "./proc.ts";
 
+/** Folder under which runs are written by default (data/runs). */
+export const RUNS_DIR: string = new URL("../data/runs", import.meta.url)
+  .pathname;
+
+/**
+ * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
+ *
+ * @example
+ * ```ts
+ * import { utcStamp } from "./meta.ts";
+ * console.log(utcStamp(new Date("2026-11-25T21:53:36.887Z"))); // 20261125T215336Z
+ * ```
+ */
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
 /** Versions and machine facts kept with the data. */
 export interface Provenance {
   /** Project git commit (with `-dirty` if the tree had changes), or "unknown". */

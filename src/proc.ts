@@ -158,23 +158,10 @@ export function childPids(ppid: number): number[] {
  * ```
  */
 export function descendants(pid: number): number[] {
-  const byParent = new Map<number, number[]>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const text = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const ppid = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = byParent.get(ppid) ?? [];
-      list.push(Number(e.name));
-      byParent.set(ppid, list);
-    } catch {
-      // exited meanwhile
-    }
-  }
   const out: number[] = [];
   const todo = [pid];
   while (todo.length > 0) {
-    for (const c of byParent.get(todo.pop()!) ?? []) {
+    for (const c of childPids(todo.pop()!)) {
       out.push(c);
       todo.push(c);
     }
@@ -231,4 +218,25 @@ export function raiseFileLimit(want: number): number {
   } finally {
     lib.close();
   }
+}
+
+/**
+ * Installs a Debian package when this process is root on a machine with
+ * apt-get, saying so on one line; `apt-get update` only if the first try
+ * fails. Returns false when it could not try or the install failed.
+ *
+ * @example
+ * ```ts ignore
+ * import { aptInstall } from "./proc.ts";
+ * if (!await aptInstall("libssh2-1", "libssh2 not found")) console.error("install it");
+ * ```
+ */
+export async function aptInstall(pkg: string, why: string): Promise<boolean> {
+  if (Deno.uid() !== 0 || !which("apt-get")) return false;
+  console.error(`${why}: installing ${pkg} with apt-get`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const install = () => run("apt-get", ["install", "-y", "-qq", pkg], { env });
+  if ((await install()).code === 0) return true;
+  await run("apt-get", ["update", "-qq"], { env });
+  return (await install()).code === 0;
 }

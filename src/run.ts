@@ -8,9 +8,10 @@ import type { BenchConfig } from "./args.ts";
 import { loadClients } from "./clients/mod.ts";
 import { CsvSink } from "./csv.ts";
 import { UsageError } from "./errors.ts";
-import { provenance, writeMeta } from "./meta.ts";
+import { provenance, RUNS_DIR, utcStamp, writeMeta } from "./meta.ts";
 import { bestClient, countSteps } from "./presets.ts";
-import { childPids, raiseFileLimit, run } from "./proc.ts";
+import { opensshVersion } from "./clients/openssh.ts";
+import { childPids, raiseFileLimit } from "./proc.ts";
 import {
   costWarnings,
   Progress,
@@ -55,19 +56,6 @@ export interface RunHooks {
 const CALIBRATION_SESSIONS = 5;
 /** A no-op slower than this means the remote shell start-up dominates. */
 const NOOP_WARN_MS = 50;
-
-function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-}
-
-/** Folder under which runs are written by default. */
-export const RUNS_DIR: string = new URL("../data/runs", import.meta.url)
-  .pathname;
-
-async function sshVersion(): Promise<string> {
-  const r = await run("ssh", ["-V"]);
-  return r.code === 0 ? r.stderr.trim().split(",")[0] : "not installed";
-}
 
 /** No-op calibration of one client. */
 interface NoopCalibration {
@@ -191,7 +179,7 @@ export async function runBenchmark(
   }
 
   const started = new Date();
-  const runId = `${stamp(started)}-${cfg.name}`;
+  const runId = `${utcStamp(started)}-${cfg.name}`;
   const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
   const results: StepResult[] = [];
   let status: RunStatus = "complete";
@@ -238,7 +226,7 @@ export async function runBenchmark(
         v8: prov.v8,
         kernel: prov.kernel,
         openssh_server: server?.version ?? null,
-        openssh_client: await sshVersion(),
+        openssh_client: (await opensshVersion("ssh")) ?? "not installed",
         clients: Object.fromEntries(clients.map((c) => [c.name, c.version()])),
       },
       machine: {

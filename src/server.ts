@@ -8,8 +8,16 @@
  */
 import { UsageError } from "./errors.ts";
 import { makePayload } from "./payload.ts";
-import { descendants, pidAlive, procCpuMs, run, which } from "./proc.ts";
+import {
+  aptInstall,
+  descendants,
+  pidAlive,
+  procCpuMs,
+  run,
+  which,
+} from "./proc.ts";
 import type { Target } from "./types.ts";
+import { opensshVersion } from "./clients/openssh.ts";
 
 /** Account the server logs in when this process runs as root. */
 export const BENCH_USER = "ssh-bench";
@@ -89,20 +97,7 @@ async function ensureOpenSsh(): Promise<{ sshd: string; keygen: string }> {
   let sshd = which("sshd");
   let keygen = which("ssh-keygen");
   if (sshd && keygen) return { sshd, keygen };
-  const isRoot = Deno.uid() === 0;
-  const debian = which("apt-get") !== undefined;
-  if (isRoot && debian) {
-    console.error("sshd not found: installing openssh-server with apt-get");
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    let r = await run("apt-get", ["install", "-y", "-qq", "openssh-server"], {
-      env,
-    });
-    if (r.code !== 0) {
-      await run("apt-get", ["update", "-qq"], { env });
-      r = await run("apt-get", ["install", "-y", "-qq", "openssh-server"], {
-        env,
-      });
-    }
+  if (await aptInstall("openssh-server", "sshd not found")) {
     sshd = which("sshd");
     keygen = which("ssh-keygen");
     if (sshd && keygen) return { sshd, keygen };
@@ -313,7 +308,7 @@ export class EmbeddedServer {
       await Deno.chmod(payloadPath, 0o644);
       const hostPub = (await Deno.readTextFile(`${dir}/host_ed25519.pub`))
         .trim().split(" ");
-      const version = (await run(sshd, ["-V"])).stderr.trim().split(",")[0];
+      const version = (await opensshVersion(sshd)) ?? "unknown";
       const penalties = await supportsPenalties(sshd, dir);
       if (Deno.uid() === 0) {
         // Debian's sshd refuses to start without its privilege separation dir.

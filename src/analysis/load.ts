@@ -8,6 +8,7 @@
 import pl from "nodejs-polars";
 import type { DataFrame } from "nodejs-polars";
 import { UsageError } from "../errors.ts";
+import { RUNS_DIR } from "../meta.ts";
 
 /** Schema of `sessions.csv`. */
 export const SESSION_SCHEMA = {
@@ -140,10 +141,6 @@ export const SAMPLE_RUN: string = new URL(
   import.meta.url,
 ).pathname;
 
-/** Folder under which the benchmark writes runs. */
-export const RUNS_ROOT: string = new URL("../../data/runs", import.meta.url)
-  .pathname;
-
 /**
  * The newest run folder under `root` (by name, which starts with the UTC
  * time), skipping the committed sample; the sample if there is no other.
@@ -154,7 +151,7 @@ export const RUNS_ROOT: string = new URL("../../data/runs", import.meta.url)
  * console.log(newestRun());
  * ```
  */
-export function newestRun(root: string = RUNS_ROOT): string {
+export function newestRun(root: string = RUNS_DIR): string {
   let names: string[] = [];
   try {
     names = [...Deno.readDirSync(root)].filter((e) =>

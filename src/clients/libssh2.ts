@@ -36,7 +36,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { LineReader } from "../lines.ts";
-import { run, which } from "../proc.ts";
+import { aptInstall } from "../proc.ts";
 import type {
   SessionContext,
   SessionOutcome,
@@ -210,11 +210,7 @@ export class Libssh2Client implements SshClient {
     try {
       return open();
     } catch (e) {
-      if (Deno.uid() === 0 && which("apt-get")) {
-        console.error("libssh2 not found: installing libssh2-1 with apt-get");
-        const env = { DEBIAN_FRONTEND: "noninteractive" };
-        await run("apt-get", ["update", "-qq"], { env });
-        await run("apt-get", ["install", "-y", "-qq", "libssh2-1"], { env });
+      if (await aptInstall("libssh2-1", "libssh2 not found")) {
         try {
           return open();
         } catch {

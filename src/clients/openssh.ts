@@ -34,6 +34,23 @@ const AUTHENTICATED = "Authenticated to ";
 const SENDING = "debug1: Sending command:";
 
 /**
+ * Version of an OpenSSH binary (`ssh` or `sshd`) as `-V` reports it, e.g.
+ * `OpenSSH_9.2p1 Debian-2+deb12u10`; undefined when it cannot be run.
+ *
+ * @example
+ * ```ts
+ * import { opensshVersion } from "./openssh.ts";
+ * console.log((await opensshVersion("ssh"))?.startsWith("OpenSSH"));
+ * ```
+ */
+export async function opensshVersion(
+  binary: string,
+): Promise<string | undefined> {
+  const r = await run(binary, ["-V"]);
+  return r.code === 0 ? r.stderr.trim().split(",")[0] : undefined;
+}
+
+/**
  * `ssh` arguments for one session: verbose (for the phase marks), no TTY,
  * BatchMode, only the given key; against the embedded server, no user
  * config and the run's own known_hosts with strict checking.
@@ -117,8 +134,7 @@ export class OpensshClient implements SshClient {
   static async load(): Promise<OpensshClient | string> {
     const ssh = which("ssh");
     if (!ssh) return "ssh not found; install the openssh-client package";
-    const r = await run(ssh, ["-V"]);
-    return new OpensshClient(ssh, r.stderr.trim().split(",")[0]);
+    return new OpensshClient(ssh, (await opensshVersion(ssh)) ?? "unknown");
   }
 
   version(): string {
