@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.ts";
-import { RUNS_DIR, utcStamp } from "./meta.ts";
+import { DATA_DIR, utcStamp } from "./meta.ts";
 import { loadRuns, newestRun } from "./analysis/load.ts";
 import { renderRun } from "./analysis/report.ts";
 import type { ChartFiles } from "./analysis/render.ts";
@@ -55,7 +55,7 @@ export async function chartsFor(
   const out = opts.out ??
     (runs.length === 1
       ? `${runs[0]}/charts`
-      : `${RUNS_DIR}/../comparisons/${utcStamp(new Date())}`);
+      : `${DATA_DIR}/comparisons/${utcStamp(new Date())}`);
   return await renderRun(loadRuns(runs), out, opts.intervalMs ?? 5000);
 }
 

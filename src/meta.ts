@@ -6,9 +6,11 @@
  */
 import { run } from "./proc.ts";
 
+/** The project's data folder. */
+export const DATA_DIR: string = new URL("../data", import.meta.url).pathname;
+
 /** Folder under which runs are written by default (data/runs). */
-export const RUNS_DIR: string = new URL("../data/runs", import.meta.url)
-  .pathname;
+export const RUNS_DIR = `${DATA_DIR}/runs`;
 
 /**
  * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
