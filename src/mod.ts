@@ -10,18 +10,18 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./errors.ts";
-export * from "./pool.ts";
-export * from "./presets.ts";
-export * from "./payload.ts";
-export * from "./lines.ts";
-export * from "./args.ts";
-export * from "./csv.ts";
-export * from "./stats.ts";
-export * from "./sweep.ts";
-export * from "./report.ts";
-export * from "./server.ts";
-export * from "./run.ts";
+export * from "./clients/seam.ts";
+export * from "./util/errors.ts";
+export * from "./run/pool.ts";
+export * from "./run/presets.ts";
+export * from "./server/payload.ts";
+export * from "./clients/lines.ts";
+export * from "./cli/bench_args.ts";
+export * from "./run/csv_sink.ts";
+export * from "./util/quantile.ts";
+export * from "./run/sweep.ts";
+export * from "./run/summary.ts";
+export * from "./server/embedded.ts";
+export * from "./run/benchmark.ts";
 export { loadClients } from "./clients/mod.ts";
 export * as analysis from "./analysis/mod.ts";

@@ -16,10 +16,10 @@ import {
   CHART_NAMES,
   chartSpecs,
   renderRun,
-} from "../src/analysis/report.ts";
-import { colorScale } from "../src/analysis/charts.ts";
-import { toPng, toSvg } from "../src/analysis/render.ts";
-import { UsageError } from "../src/errors.ts";
+} from "../src/analysis/analyse.ts";
+import { colorScale } from "../src/analysis/chart_specs.ts";
+import { toPng, toSvg } from "../src/analysis/chart_render.ts";
+import { UsageError } from "../src/util/errors.ts";
 import pl, { type DataFrame } from "nodejs-polars";
 
 // deno-lint-ignore no-explicit-any
@@ -173,7 +173,7 @@ Deno.test("analysis: a folder that is not a run is a one-line UsageError", () =>
 });
 
 Deno.test("bench:analysis synthetic run has exactly the sessions asked for", async () => {
-  const { syntheticRun } = await import("../src/bench_analysis.ts");
+  const { syntheticRun } = await import("../src/selfbench/analysis_speed.ts");
   const dir = await syntheticRun(1001);
   try {
     const run = loadRuns([dir]);

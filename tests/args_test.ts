@@ -1,7 +1,12 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { parseBenchArgs } from "../src/args.ts";
-import { UsageError } from "../src/errors.ts";
-import { bestClient, countSteps, getPreset, PRESETS } from "../src/presets.ts";
+import { parseBenchArgs } from "../src/cli/bench_args.ts";
+import { UsageError } from "../src/util/errors.ts";
+import {
+  bestClient,
+  countSteps,
+  getPreset,
+  PRESETS,
+} from "../src/run/presets.ts";
 
 function cfg(args: string[]) {
   const c = parseBenchArgs(args);

@@ -2,8 +2,8 @@
  * The command line end to end: a real run's files, bad input, Ctrl-C.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { ROUND_COLUMNS, SESSION_COLUMNS } from "../src/csv.ts";
-import { EmbeddedServer } from "../src/server.ts";
+import { ROUND_COLUMNS, SESSION_COLUMNS } from "../src/run/csv_sink.ts";
+import { EmbeddedServer } from "../src/server/embedded.ts";
 import {
   assertNoNewDirs,
   benchCli,
@@ -139,7 +139,7 @@ Deno.test("cli: SIGINT mid-run flushes files, marks meta interrupted, exits 130"
       args: [
         "run",
         "-A",
-        new URL("../src/bench.ts", import.meta.url).pathname,
+        new URL("../src/cli/bench.ts", import.meta.url).pathname,
         "--clients",
         "ssh2",
         "--pool",
@@ -219,7 +219,7 @@ Deno.test("cli: deno task charts on a missing folder is one line, exit 2", async
     args: [
       "run",
       "-A",
-      new URL("../src/charts.ts", import.meta.url).pathname,
+      new URL("../src/cli/charts.ts", import.meta.url).pathname,
       "/no/such/run",
     ],
     stdout: "piped",

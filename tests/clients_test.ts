@@ -4,9 +4,9 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { loadClients } from "../src/clients/mod.ts";
-import { EmbeddedServer } from "../src/server.ts";
-import { runStep, timedSession } from "../src/sweep.ts";
-import type { SshClient } from "../src/types.ts";
+import { EmbeddedServer } from "../src/server/embedded.ts";
+import { runStep, timedSession } from "../src/run/sweep.ts";
+import type { SshClient } from "../src/clients/seam.ts";
 import { MemorySink } from "./helpers.ts";
 import {
   assertNoNewDirs,

@@ -1,6 +1,11 @@
 import { assertEquals } from "./assert.ts";
-import { CsvSink, ROUND_COLUMNS, SESSION_COLUMNS, toCsv } from "../src/csv.ts";
-import type { RoundRow, SessionRow } from "../src/types.ts";
+import {
+  CsvSink,
+  ROUND_COLUMNS,
+  SESSION_COLUMNS,
+  toCsv,
+} from "../src/run/csv_sink.ts";
+import type { RoundRow, SessionRow } from "../src/clients/seam.ts";
 
 const ROW: SessionRow = {
   run_id: "r1",

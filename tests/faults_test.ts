@@ -4,9 +4,9 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { loadRuns } from "../src/analysis/load.ts";
-import { renderRun } from "../src/analysis/report.ts";
-import { descendants } from "../src/proc.ts";
-import { EmbeddedServer } from "../src/server.ts";
+import { renderRun } from "../src/analysis/analyse.ts";
+import { descendants } from "../src/util/proc.ts";
+import { EmbeddedServer } from "../src/server/embedded.ts";
 import {
   assertNoNewDirs,
   benchSshdPids,
@@ -19,7 +19,7 @@ function spawnBench(out: string, extra: string[] = []): Deno.ChildProcess {
     args: [
       "run",
       "-A",
-      new URL("../src/bench.ts", import.meta.url).pathname,
+      new URL("../src/cli/bench.ts", import.meta.url).pathname,
       "--clients",
       "ssh2,libssh2",
       "--pool",

@@ -1,6 +1,6 @@
 /** A small hand-checked run, written as real run files. */
-import { CsvSink } from "../src/csv.ts";
-import type { RoundRow, SessionRow, Status } from "../src/types.ts";
+import { CsvSink } from "../src/run/csv_sink.ts";
+import type { RoundRow, SessionRow, Status } from "../src/clients/seam.ts";
 
 let RUN_ID = "fixture";
 

@@ -1,5 +1,5 @@
 /** Test helpers: a fake client and an in-memory sink. */
-import type { RoundSink } from "../src/sweep.ts";
+import type { RoundSink } from "../src/run/sweep.ts";
 import type {
   RoundRow,
   SessionContext,
@@ -7,8 +7,8 @@ import type {
   SessionRow,
   SshClient,
   Target,
-} from "../src/types.ts";
-import { PHASES } from "../src/types.ts";
+} from "../src/clients/seam.ts";
+import { PHASES } from "../src/clients/seam.ts";
 
 /** A target that no test client connects to. */
 export const FAKE_TARGET: Target = {

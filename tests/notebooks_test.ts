@@ -1,7 +1,7 @@
 /** The notebooks run headless on a real Deno kernel, on the fixture run. */
 import { assert, assertEquals } from "./assert.ts";
-import { executeNotebooks } from "../src/notebooks.ts";
-import { VEGALITE_MIME } from "../src/analysis/notebook.ts";
+import { executeNotebooks } from "../src/cli/notebooks.ts";
+import { VEGALITE_MIME } from "../src/analysis/jupyter.ts";
 import { fixture } from "./fixture.ts";
 
 Deno.test("notebooks: every notebook executes; charts carry both MIME types", async () => {

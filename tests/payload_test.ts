@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
-import { countLines, makePayload } from "../src/payload.ts";
-import { LineReader } from "../src/lines.ts";
+import { countLines, makePayload } from "../src/server/payload.ts";
+import { LineReader } from "../src/clients/lines.ts";
 
 Deno.test("payload: exact size, deterministic, ~500 lines of text", () => {
   const a = makePayload(26_000);

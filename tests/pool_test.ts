@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "./assert.ts";
-import { parsePool } from "../src/pool.ts";
-import { UsageError } from "../src/errors.ts";
+import { parsePool } from "../src/run/pool.ts";
+import { UsageError } from "../src/util/errors.ts";
 
 Deno.test("parsePool: ranges, steps and lists", () => {
   assertEquals(parsePool("1..5"), [1, 2, 3, 4, 5]);

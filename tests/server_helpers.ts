@@ -1,5 +1,5 @@
 /** Helpers for tests against a real embedded sshd. */
-import { BENCH_USER, TEMP_PREFIX } from "../src/server.ts";
+import { BENCH_USER, TEMP_PREFIX } from "../src/server/embedded.ts";
 
 /** Temp dirs of embedded servers currently on disk. */
 export function serverDirs(): string[] {
@@ -61,7 +61,7 @@ export async function benchCli(
     args: [
       "run",
       "-A",
-      new URL("../src/bench.ts", import.meta.url).pathname,
+      new URL("../src/cli/bench.ts", import.meta.url).pathname,
       ...args,
     ],
     stdout: "piped",

@@ -1,7 +1,7 @@
 /** The embedded server's configuration and account, against the real sshd. */
 import { assert, assertEquals } from "./assert.ts";
-import { BENCH_USER, EmbeddedServer } from "../src/server.ts";
-import { run } from "../src/proc.ts";
+import { BENCH_USER, EmbeddedServer } from "../src/server/embedded.ts";
+import { run } from "../src/util/proc.ts";
 import { assertNoNewDirs, serverDirs } from "./server_helpers.ts";
 
 Deno.test("server: MaxStartups sized from the pool, or passed through unchanged", async () => {

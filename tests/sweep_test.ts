@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "./assert.ts";
-import { runStep, type SweepOptions } from "../src/sweep.ts";
-import { costWarnings, summarize } from "../src/report.ts";
-import { median, quantile } from "../src/stats.ts";
+import { runStep, type SweepOptions } from "../src/run/sweep.ts";
+import { costWarnings, summarize } from "../src/run/summary.ts";
+import { median, quantile } from "../src/util/quantile.ts";
 import { FAKE_TARGET, FakeClient, MemorySink } from "./helpers.ts";
 
 function opts(sink: MemorySink, o: Partial<SweepOptions> = {}): SweepOptions {

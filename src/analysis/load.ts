@@ -7,8 +7,8 @@
  */
 import pl from "nodejs-polars";
 import type { DataFrame } from "nodejs-polars";
-import { UsageError } from "../errors.ts";
-import { RUNS_DIR } from "../meta.ts";
+import { UsageError } from "../util/errors.ts";
+import { RUNS_DIR } from "../run/record.ts";
 
 /** Schema of `sessions.csv`. */
 export const SESSION_SCHEMA = {

@@ -13,7 +13,7 @@
  */
 export * from "./load.ts";
 export * from "./stats.ts";
-export * from "./charts.ts";
-export * from "./render.ts";
-export * from "./report.ts";
-export * from "./notebook.ts";
+export * from "./chart_specs.ts";
+export * from "./chart_render.ts";
+export * from "./analyse.ts";
+export * from "./jupyter.ts";

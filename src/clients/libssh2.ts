@@ -35,15 +35,15 @@
  * @module
  */
 import { lookup } from "node:dns/promises";
-import { LineReader } from "../lines.ts";
-import { aptInstall } from "../proc.ts";
+import { LineReader } from "./lines.ts";
+import { aptInstall } from "../util/proc.ts";
 import type {
   SessionContext,
   SessionOutcome,
   SshClient,
   Status,
   Target,
-} from "../types.ts";
+} from "./seam.ts";
 
 const LIBSSH2_SYMBOLS = {
   libssh2_init: { parameters: ["i32"], result: "i32" },

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import type { SshClient } from "../types.ts";
+import { UsageError } from "../util/errors.ts";
+import type { SshClient } from "./seam.ts";
 import { Libssh2Client } from "./libssh2.ts";
 import { OpensshClient } from "./openssh.ts";
 import { Ssh2Client } from "./ssh2.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { PHASES } from "../types.ts";
-import type { SessionContext, SessionOutcome, SshClient } from "../types.ts";
+import { PHASES } from "./seam.ts";
+import type { SessionContext, SessionOutcome, SshClient } from "./seam.ts";
 
 /**
  * A client whose sessions do nothing: every phase ends immediately.
@@ -13,7 +13,7 @@ import type { SessionContext, SessionOutcome, SshClient } from "../types.ts";
  * @example
  * ```ts
  * import { NullClient } from "./null.ts";
- * import { PhaseClock } from "../types.ts";
+ * import { PhaseClock } from "./seam.ts";
  * const out = await new NullClient().runSession({} as never, {
  *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 1000,
  * });

@@ -18,16 +18,16 @@
  *
  * @module
  */
-import { LineReader } from "../lines.ts";
-import { median } from "../stats.ts";
-import { run, which } from "../proc.ts";
+import { LineReader } from "./lines.ts";
+import { median } from "../util/quantile.ts";
+import { run, which } from "../util/proc.ts";
 import type {
   SessionContext,
   SessionOutcome,
   SshClient,
   Status,
   Target,
-} from "../types.ts";
+} from "./seam.ts";
 
 const CONNECTED = "debug1: Connection established.";
 const AUTHENTICATED = "Authenticated to ";

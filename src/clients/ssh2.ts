@@ -15,14 +15,14 @@ import * as net from "node:net";
 import { Buffer } from "node:buffer";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import { Client } from "ssh2";
-import { LineReader } from "../lines.ts";
+import { LineReader } from "./lines.ts";
 import type {
   SessionContext,
   SessionOutcome,
   SshClient,
   Status,
   Target,
-} from "../types.ts";
+} from "./seam.ts";
 
 /** Options of {@linkcode Ssh2Client}. */
 export interface Ssh2Options {
@@ -42,7 +42,7 @@ export interface Ssh2Options {
  * @example
  * ```ts ignore
  * import { Ssh2Client } from "./ssh2.ts";
- * import { PhaseClock } from "../types.ts";
+ * import { PhaseClock } from "./seam.ts";
  * const c = new Ssh2Client();
  * const out = await c.runSession(target, {
  *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 60_000,

@@ -9,14 +9,14 @@
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { Resvg } from "@resvg/resvg-js";
-import { FONT, type Spec } from "./charts.ts";
+import { FONT, type Spec } from "./chart_specs.ts";
 
 /**
  * Renders a Vega-Lite spec to an SVG string.
  *
  * @example
  * ```ts
- * import { toSvg } from "./render.ts";
+ * import { toSvg } from "./chart_render.ts";
  * const svg = await toSvg({
  *   data: { values: [{ x: 1, y: 2 }] }, mark: "point",
  *   encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
@@ -40,7 +40,7 @@ export async function toSvg(spec: Spec): Promise<string> {
  *
  * @example
  * ```ts ignore
- * import { toPng } from "./render.ts";
+ * import { toPng } from "./chart_render.ts";
  * await Deno.writeFile("chart.png", toPng(svg));
  * ```
  */
@@ -68,7 +68,7 @@ export interface ChartFiles {
  *
  * @example
  * ```ts ignore
- * import { writeChart } from "./render.ts";
+ * import { writeChart } from "./chart_render.ts";
  * const files = await writeChart(spec, "data/runs/x/charts", "comparison");
  * ```
  */

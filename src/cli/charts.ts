@@ -6,11 +6,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "./errors.ts";
-import { DATA_DIR, utcStamp } from "./meta.ts";
-import { loadRuns, newestRun } from "./analysis/load.ts";
-import { renderRun } from "./analysis/report.ts";
-import type { ChartFiles } from "./analysis/render.ts";
+import { UsageError } from "../util/errors.ts";
+import { DATA_DIR, utcStamp } from "../run/record.ts";
+import { loadRuns, newestRun } from "../analysis/load.ts";
+import { renderRun } from "../analysis/analyse.ts";
+import type { ChartFiles } from "../analysis/chart_render.ts";
 
 /** Text of `--help`. */
 export const CHARTS_HELP = `deno task charts [options] [RUN_DIR ...]

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { quantile } from "./stats.ts";
+ * import { quantile } from "./quantile.ts";
  * console.log(quantile([4, 1, 3, 2], 0.5)); // 2.5
  * console.log(quantile([1, 2, 3, 4, 5], 0.9)); // 4.6
  * ```
@@ -31,7 +31,7 @@ export function quantile(values: readonly number[], q: number): number {
  *
  * @example
  * ```ts
- * import { median } from "./stats.ts";
+ * import { median } from "./quantile.ts";
  * console.log(median([5, 1, 3])); // 3
  * ```
  */

@@ -7,8 +7,8 @@
  * @module
  */
 import type { DataFrame } from "nodejs-polars";
-import type { Spec } from "./charts.ts";
-import { toSvg } from "./render.ts";
+import type { Spec } from "./chart_specs.ts";
+import { toSvg } from "./chart_render.ts";
 
 /** MIME type of Vega-Lite 5 specs in Jupyter. */
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
@@ -18,7 +18,7 @@ export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
  *
  * @example
  * ```ts
- * import { chartBundle } from "./notebook.ts";
+ * import { chartBundle } from "./jupyter.ts";
  * const b = await chartBundle({ data: { values: [{ x: 1 }] }, mark: "point",
  *   encoding: { x: { field: "x", type: "quantitative" } } });
  * console.log(Object.keys(b)); // [vega-lite MIME, "image/svg+xml"]
@@ -50,7 +50,7 @@ async function display(bundle: Record<string, unknown>): Promise<void> {
  *
  * @example
  * ```ts ignore
- * import { show } from "./notebook.ts";
+ * import { show } from "./jupyter.ts";
  * await show(specs.scaling);
  * ```
  */
@@ -74,7 +74,7 @@ function cell(v: unknown): string {
  * @example
  * ```ts
  * import pl from "nodejs-polars";
- * import { tableBundle } from "./notebook.ts";
+ * import { tableBundle } from "./jupyter.ts";
  * console.log(Object.keys(tableBundle(pl.DataFrame({ a: [1.5, 2] })))); // text/plain, text/html
  * ```
  */
@@ -102,7 +102,7 @@ export function tableBundle(
  *
  * @example
  * ```ts ignore
- * import { table } from "./notebook.ts";
+ * import { table } from "./jupyter.ts";
  * await table(analysis.pools);
  * ```
  */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { makePayload } from "./payload.ts";
 import {
   aptInstall,
@@ -15,9 +15,9 @@ import {
   procCpuMs,
   run,
   which,
-} from "./proc.ts";
-import type { Target } from "./types.ts";
-import { opensshVersion } from "./clients/openssh.ts";
+} from "../util/proc.ts";
+import type { Target } from "../clients/seam.ts";
+import { opensshVersion } from "../clients/openssh.ts";
 
 /** Account the server logs in when this process runs as root. */
 export const BENCH_USER = "ssh-bench";
@@ -215,7 +215,7 @@ async function removeStale(): Promise<void> {
  *
  * @example
  * ```ts ignore
- * import { EmbeddedServer } from "./server.ts";
+ * import { EmbeddedServer } from "./embedded.ts";
  * const server = await EmbeddedServer.start({ maxPool: 10, payloadBytes: 26_000 });
  * try {
  *   console.log(server.target.port, server.version);

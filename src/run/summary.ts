@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { median, quantile } from "./stats.ts";
+import { median, quantile } from "../util/quantile.ts";
 import type { RoundProgress, StepResult } from "./sweep.ts";
 
 function fmtDuration(ms: number): string {
@@ -19,7 +19,7 @@ function fmtDuration(ms: number): string {
  *
  * @example
  * ```ts
- * import { Progress } from "./report.ts";
+ * import { Progress } from "./summary.ts";
  * const p = new Progress({ totalSteps: 2, stepSeconds: 1, tty: false, write: () => {} });
  * p.step({ client: "ssh2", pool: 1, rounds: 1, sessions: 1, ok: 1, failures: {},
  *   okTotals: [10], roundWalls: [10], clientCpuMs: 1, serverCpuMs: 2, wallMs: 10, maxRssMb: 50 });
@@ -130,7 +130,7 @@ export interface SummaryRow {
  *
  * @example
  * ```ts
- * import { summarize } from "./report.ts";
+ * import { summarize } from "./summary.ts";
  * const [row] = summarize([{ client: "ssh2", pool: 2, rounds: 1, sessions: 2, ok: 2,
  *   failures: {}, okTotals: [10, 20], roundWalls: [20], clientCpuMs: 8,
  *   serverCpuMs: 30, wallMs: 20, maxRssMb: 60 }]);
@@ -171,7 +171,7 @@ export function summarize(
  *
  * @example
  * ```ts
- * import { costWarnings } from "./report.ts";
+ * import { costWarnings } from "./summary.ts";
  * console.log(costWarnings([]).length); // 0
  * ```
  */
@@ -208,7 +208,7 @@ export function costWarnings(rows: readonly SummaryRow[]): string[] {
  *
  * @example
  * ```ts
- * import { formatSummary } from "./report.ts";
+ * import { formatSummary } from "./summary.ts";
  * console.log(formatSummary([]).split("\n")[0].includes("client")); // true
  * ```
  */

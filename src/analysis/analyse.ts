@@ -12,9 +12,9 @@ import {
   failuresChart,
   scalingChart,
   type Spec,
-} from "./charts.ts";
+} from "./chart_specs.ts";
 import type { RunData } from "./load.ts";
-import { type ChartFiles, writeChart } from "./render.ts";
+import { type ChartFiles, writeChart } from "./chart_render.ts";
 import {
   failureRates,
   intervalMedians,
@@ -42,7 +42,7 @@ export interface Analysis {
  *
  * @example
  * ```ts ignore
- * import { analyse } from "./report.ts";
+ * import { analyse } from "./analyse.ts";
  * const a = analyse(loadRuns([dir]));
  * console.log(a.pools.toString());
  * ```
@@ -72,7 +72,7 @@ export const CHART_NAMES = [
  *
  * @example
  * ```ts ignore
- * import { chartSpecs } from "./report.ts";
+ * import { chartSpecs } from "./analyse.ts";
  * const specs = chartSpecs(analysis, run.metas[0]);
  * ```
  */
@@ -96,7 +96,7 @@ export function chartSpecs(
  *
  * @example
  * ```ts ignore
- * import { renderRun } from "./report.ts";
+ * import { renderRun } from "./analyse.ts";
  * const files = await renderRun(loadRuns([dir]), `${dir}/charts`);
  * ```
  */

@@ -7,25 +7,25 @@
  *
  * @module
  */
-import { CsvSink } from "./csv.ts";
-import { loadRuns } from "./analysis/load.ts";
+import { CsvSink } from "../run/csv_sink.ts";
+import { loadRuns } from "../analysis/load.ts";
 import {
   failureRates,
   intervalMedians,
   poolStats,
   roundStats,
   withComposites,
-} from "./analysis/stats.ts";
-import { CHART_NAMES, chartSpecs } from "./analysis/report.ts";
-import { writeChart } from "./analysis/render.ts";
-import type { RoundRow, SessionRow, Status } from "./types.ts";
+} from "../analysis/stats.ts";
+import { CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
+import { writeChart } from "../analysis/chart_render.ts";
+import type { RoundRow, SessionRow, Status } from "../clients/seam.ts";
 
 /**
  * Writes a synthetic run folder with `n` sessions; returns its path.
  *
  * @example
  * ```ts ignore
- * import { syntheticRun } from "./bench_analysis.ts";
+ * import { syntheticRun } from "./analysis_speed.ts";
  * const dir = await syntheticRun(10_000);
  * ```
  */

@@ -5,10 +5,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "./errors.ts";
-import { parsePool } from "./pool.ts";
-import { getPreset, PRESETS, type Stage } from "./presets.ts";
-import { DEFAULT_PAYLOAD_BYTES } from "./payload.ts";
+import { UsageError } from "../util/errors.ts";
+import { parsePool } from "../run/pool.ts";
+import { getPreset, PRESETS, type Stage } from "../run/presets.ts";
+import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 
 /** An external server given with `--target`. */
 export interface ExternalTarget {
@@ -149,7 +149,7 @@ function parseTarget(
  * @throws {UsageError} with a one-line message for any bad input.
  * @example
  * ```ts
- * import { parseBenchArgs } from "./args.ts";
+ * import { parseBenchArgs } from "./bench_args.ts";
  * const c = parseBenchArgs(["--preset", "quick", "--pool", "1..3"]);
  * if (c !== "help") console.log(c.stages[0].pools); // [1, 2, 3]
  * ```

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { HELP, parseBenchArgs } from "./args.ts";
-import { UsageError } from "./errors.ts";
-import { formatSummary } from "./report.ts";
-import { runBenchmark } from "./run.ts";
+import { HELP, parseBenchArgs } from "./bench_args.ts";
+import { UsageError } from "../util/errors.ts";
+import { formatSummary } from "../run/summary.ts";
+import { runBenchmark } from "../run/benchmark.ts";
 import { chartsFor } from "./charts.ts";
 
 /**

@@ -8,9 +8,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { run, which } from "./proc.ts";
+import { run, which } from "../util/proc.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 /**
  * Executes the notebooks; returns the paths of the executed copies.

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../util/errors.ts";
 
 const MAX_POOL = 100_000;
 

@@ -4,24 +4,24 @@
  *
  * @module
  */
-import type { BenchConfig } from "./args.ts";
-import { loadClients } from "./clients/mod.ts";
-import { CsvSink } from "./csv.ts";
-import { UsageError } from "./errors.ts";
-import { provenance, RUNS_DIR, utcStamp, writeMeta } from "./meta.ts";
+import type { BenchConfig } from "../cli/bench_args.ts";
+import { loadClients } from "../clients/mod.ts";
+import { CsvSink } from "./csv_sink.ts";
+import { UsageError } from "../util/errors.ts";
+import { provenance, RUNS_DIR, utcStamp, writeMeta } from "./record.ts";
 import { bestClient, countSteps } from "./presets.ts";
-import { opensshVersion } from "./clients/openssh.ts";
-import { childPids, raiseFileLimit } from "./proc.ts";
+import { opensshVersion } from "../clients/openssh.ts";
+import { childPids, raiseFileLimit } from "../util/proc.ts";
 import {
   costWarnings,
   Progress,
   summarize,
   type SummaryRow,
-} from "./report.ts";
-import { EmbeddedServer } from "./server.ts";
-import { median } from "./stats.ts";
+} from "./summary.ts";
+import { EmbeddedServer } from "../server/embedded.ts";
+import { median } from "../util/quantile.ts";
 import { runStep, type StepResult, timedSession } from "./sweep.ts";
-import type { SshClient, Target } from "./types.ts";
+import type { SshClient, Target } from "../clients/seam.ts";
 
 /** How a run ended. */
 export type RunStatus = "complete" | "interrupted" | "failed";
@@ -116,8 +116,8 @@ async function calibrate(
  *
  * @example
  * ```ts ignore
- * import { parseBenchArgs } from "./args.ts";
- * import { runBenchmark } from "./run.ts";
+ * import { parseBenchArgs } from "../cli/bench_args.ts";
+ * import { runBenchmark } from "./benchmark.ts";
  * const cfg = parseBenchArgs(["--preset", "quick"]);
  * if (cfg !== "help") console.log((await runBenchmark(cfg)).dir);
  * ```

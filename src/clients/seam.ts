@@ -21,7 +21,7 @@ export const STATUSES = [
  *
  * @example
  * ```ts
- * import type { Status } from "./types.ts";
+ * import type { Status } from "./seam.ts";
  * const s: Status = "timeout";
  * ```
  */
@@ -41,7 +41,7 @@ export const PHASES = ["connect", "auth", "exec", "read", "close"] as const;
  *
  * @example
  * ```ts
- * import type { Phase } from "./types.ts";
+ * import type { Phase } from "./seam.ts";
  * const p: Phase = "auth";
  * ```
  */
@@ -52,7 +52,7 @@ export type Phase = typeof PHASES[number];
  *
  * @example
  * ```ts
- * import type { Target } from "./types.ts";
+ * import type { Target } from "./seam.ts";
  * const t: Target = {
  *   host: "127.0.0.1", port: 22, user: "me",
  *   identityFile: "/home/me/.ssh/id_ed25519", command: "true",
@@ -87,7 +87,7 @@ export type PhaseTimings = Partial<Record<Phase, number>>;
  *
  * @example
  * ```ts
- * import type { SessionOutcome } from "./types.ts";
+ * import type { SessionOutcome } from "./seam.ts";
  * const o: SessionOutcome = {
  *   bytes: 26, lines: 1, exitCode: 0, status: "ok", error: "",
  * };
@@ -112,7 +112,7 @@ export interface SessionOutcome {
  *
  * @example
  * ```ts
- * import { PhaseClock } from "./types.ts";
+ * import { PhaseClock } from "./seam.ts";
  * const clock = new PhaseClock();
  * clock.mark("connect");
  * clock.mark("auth");
@@ -165,7 +165,7 @@ export interface SessionContext {
  *
  * @example
  * ```ts
- * import type { SshClient } from "./types.ts";
+ * import type { SshClient } from "./seam.ts";
  * const instant: SshClient = {
  *   name: "null",
  *   version: () => "0",
@@ -198,7 +198,7 @@ export interface SshClient {
  *
  * @example
  * ```ts
- * import type { SessionRow } from "./types.ts";
+ * import type { SessionRow } from "./seam.ts";
  * const r: SessionRow = {
  *   run_id: "x", client: "ssh2", pool_size: 1, round: 1, session: 1,
  *   started_at_ms: 0, connect_ms: 1, auth_ms: 2, exec_ms: 3, read_ms: 4,
@@ -249,7 +249,7 @@ export interface SessionRow {
  *
  * @example
  * ```ts
- * import type { RoundRow } from "./types.ts";
+ * import type { RoundRow } from "./seam.ts";
  * const r: RoundRow = {
  *   run_id: "x", client: "ssh2", pool_size: 2, round: 1, started_at_ms: 0,
  *   wall_ms: 30, ok: 2, failed: 0, client_cpu_ms: 12, server_cpu_ms: 40,

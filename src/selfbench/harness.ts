@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { loadClients } from "./clients/mod.ts";
-import { NullClient } from "./clients/null.ts";
-import { CsvSink } from "./csv.ts";
-import { procCpuMs } from "./proc.ts";
-import { Progress } from "./report.ts";
-import { EmbeddedServer } from "./server.ts";
-import { runStep } from "./sweep.ts";
-import type { SshClient, Target } from "./types.ts";
+import { loadClients } from "../clients/mod.ts";
+import { NullClient } from "../clients/null.ts";
+import { CsvSink } from "../run/csv_sink.ts";
+import { procCpuMs } from "../util/proc.ts";
+import { Progress } from "../run/summary.ts";
+import { EmbeddedServer } from "../server/embedded.ts";
+import { runStep } from "../run/sweep.ts";
+import type { SshClient, Target } from "../clients/seam.ts";
 
 function cpu(): number {
   const c = procCpuMs("self")!;

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { run } from "./proc.ts";
+import { run } from "../util/proc.ts";
 
 /** The project's data folder. */
-export const DATA_DIR: string = new URL("../data", import.meta.url).pathname;
+export const DATA_DIR: string = new URL("../../data", import.meta.url).pathname;
 
 /** Folder under which runs are written by default (data/runs). */
 export const RUNS_DIR = `${DATA_DIR}/runs`;
@@ -17,7 +17,7 @@ export const RUNS_DIR = `${DATA_DIR}/runs`;
  *
  * @example
  * ```ts
- * import { utcStamp } from "./meta.ts";
+ * import { utcStamp } from "./record.ts";
  * console.log(utcStamp(new Date("2026-11-25T21:53:36.887Z"))); // 20261125T215336Z
  * ```
  */
@@ -48,13 +48,13 @@ export interface Provenance {
  *
  * @example
  * ```ts
- * import { provenance } from "./meta.ts";
+ * import { provenance } from "./record.ts";
  * const p = await provenance();
  * console.log(p.cores >= 1);
  * ```
  */
 export async function provenance(): Promise<Provenance> {
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const commit = await run("git", [
     "-C",
     root,
@@ -97,7 +97,7 @@ export async function provenance(): Promise<Provenance> {
  *
  * @example
  * ```ts ignore
- * import { writeMeta } from "./meta.ts";
+ * import { writeMeta } from "./record.ts";
  * await writeMeta("data/runs/x", { status: "running" });
  * ```
  */

@@ -38,7 +38,7 @@ const EXTRA_COLORS = [
  *
  * @example
  * ```ts
- * import { colorScale } from "./charts.ts";
+ * import { colorScale } from "./chart_specs.ts";
  * console.log(colorScale(["openssh", "ssh2"]).range); // ["#e45756", "#54a24b"]
  * ```
  */
@@ -71,7 +71,7 @@ export function colorScale(
  *
  * @example
  * ```ts
- * import { caption } from "./charts.ts";
+ * import { caption } from "./chart_specs.ts";
  * console.log(caption({ started_at: "2026-11-25T20:00:00Z", machine: { cores: 2, cpu_model: "X" } })[0]);
  * ```
  */
@@ -205,7 +205,7 @@ function compositePanels(
  *
  * @example
  * ```ts ignore
- * import { comparisonByTime } from "./charts.ts";
+ * import { comparisonByTime } from "./chart_specs.ts";
  * const spec = comparisonByTime(intervalMedians(run.sessions), run.metas[0]);
  * ```
  */
@@ -275,7 +275,7 @@ export function comparisonByTime(
  *
  * @example
  * ```ts ignore
- * import { comparisonByPool } from "./charts.ts";
+ * import { comparisonByPool } from "./chart_specs.ts";
  * const spec = comparisonByPool(poolStats(run.sessions), run.metas[0]);
  * ```
  */
@@ -312,7 +312,7 @@ export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
  *
  * @example
  * ```ts ignore
- * import { scalingChart } from "./charts.ts";
+ * import { scalingChart } from "./chart_specs.ts";
  * const spec = scalingChart(poolStats(run.sessions), run.metas[0]);
  * ```
  */
@@ -421,7 +421,7 @@ export function scalingChart(
  *
  * @example
  * ```ts ignore
- * import { efficiencyChart } from "./charts.ts";
+ * import { efficiencyChart } from "./chart_specs.ts";
  * const spec = efficiencyChart(roundStats(run.sessions, run.rounds), run.metas[0]);
  * ```
  */
@@ -495,7 +495,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
  *
  * @example
  * ```ts ignore
- * import { failuresChart } from "./charts.ts";
+ * import { failuresChart } from "./chart_specs.ts";
  * const spec = failuresChart(failureRates(run.sessions), poolStats(run.sessions), run.metas[0]);
  * ```
  */

@@ -5,15 +5,15 @@
  *
  * @module
  */
-import { procCpuMs } from "./proc.ts";
-import { PhaseClock } from "./types.ts";
+import { procCpuMs } from "../util/proc.ts";
+import { PhaseClock } from "../clients/seam.ts";
 import type {
   RoundRow,
   SessionOutcome,
   SessionRow,
   SshClient,
   Target,
-} from "./types.ts";
+} from "../clients/seam.ts";
 
 /** Where finished rounds go (the CSV files, or a list in tests). */
 export interface RoundSink {

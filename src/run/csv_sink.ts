@@ -6,7 +6,7 @@
  * @module
  */
 import { stringify } from "csv-stringify/sync";
-import type { RoundRow, SessionRow } from "./types.ts";
+import type { RoundRow, SessionRow } from "../clients/seam.ts";
 
 /** Header of `sessions.csv`, in order. */
 export const SESSION_COLUMNS = [
@@ -60,7 +60,7 @@ function cell(v: unknown): string {
  *
  * @example
  * ```ts
- * import { toCsv } from "./csv.ts";
+ * import { toCsv } from "./csv_sink.ts";
  * console.log(toCsv([{ a: 1.23456, b: "x,y" }], ["a", "b"])); // 1.235,"x,y"\n
  * ```
  */
@@ -87,7 +87,7 @@ function writeAll(file: Deno.FsFile, text: string): void {
  *
  * @example
  * ```ts ignore
- * import { CsvSink } from "./csv.ts";
+ * import { CsvSink } from "./csv_sink.ts";
  * const sink = CsvSink.create("data/runs/x");
  * sink.write(sessionRows, roundRow);
  * sink.close();

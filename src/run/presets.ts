@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { UsageError } from "./errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { parsePool } from "./pool.ts";
-import { median } from "./stats.ts";
+import { median } from "../util/quantile.ts";
 
 /** One stage of a sweep. */
 export interface Stage {
