@@ -1,6 +1,6 @@
 /**
  * Command-line arguments of `deno task bench`, parsed and checked into a
- * {@linkcode BenchConfig}. Pure: no I/O besides checking the identity file.
+ * {@linkcode RunConfig}. Pure: no I/O besides checking the identity file.
  *
  * @module
  */
@@ -8,49 +8,8 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../util/errors.ts";
 import { parsePool } from "../run/pool.ts";
 import { getPreset, PRESETS, type Stage } from "../run/presets.ts";
+import type { ExternalTarget, RunConfig } from "../run/config.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
-
-/** An external server given with `--target`. */
-export interface ExternalTarget {
-  /** Host name or address. */
-  host: string;
-  /** TCP port. */
-  port: number;
-  /** Remote account. */
-  user: string;
-  /** Private key path. */
-  identity: string;
-}
-
-/** Everything a run needs, as the user asked for it. */
-export interface BenchConfig {
-  /** Preset name (`seed` unless `--preset`). */
-  preset: string;
-  /** Run name in the folder name (`--name`, default: the preset). */
-  name: string;
-  /** Client names asked for, or undefined for every available client. */
-  clients?: string[];
-  /** Stages to run (from the preset, or one stage from `--pool`). */
-  stages: Stage[];
-  /** Minimum seconds per step. */
-  stepSeconds: number;
-  /** Minimum rounds per step. */
-  minRounds: number;
-  /** Per-session timeout, ms. */
-  timeoutMs: number;
-  /** Remote command; undefined means `cat <payload>` on the embedded server. */
-  command?: string;
-  /** External server, or undefined for the embedded one. */
-  target?: ExternalTarget;
-  /** Payload size for the embedded server, bytes. */
-  payloadBytes: number;
-  /** `MaxStartups` passed through to the embedded sshd. */
-  serverMaxStartups?: string;
-  /** Output folder (`--out`), or undefined for data/runs/<stamp>-<name>. */
-  out?: string;
-  /** Render charts at the end (off with `--no-charts`). */
-  charts: boolean;
-}
 
 /** Text of `--help`. */
 export const HELP = `deno task bench [options]
@@ -154,7 +113,7 @@ function parseTarget(
  * if (c !== "help") console.log(c.stages[0].pools); // [1, 2, 3]
  * ```
  */
-export function parseBenchArgs(argv: string[]): BenchConfig | "help" {
+export function parseBenchArgs(argv: string[]): RunConfig | "help" {
   let values;
   try {
     ({ values } = parseArgs({

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BenchConfig } from "../cli/bench_args.ts";
+import type { RunConfig } from "./config.ts";
 import { loadClients } from "../clients/mod.ts";
 import { CsvSink } from "./csv_sink.ts";
 import { UsageError } from "../util/errors.ts";
@@ -123,7 +123,7 @@ async function calibrate(
  * ```
  */
 export async function runBenchmark(
-  cfg: BenchConfig,
+  cfg: RunConfig,
   hooks: RunHooks = {},
 ): Promise<RunResult> {
   const log = hooks.log ?? ((l: string) => console.error(l));

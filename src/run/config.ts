@@ -1,0 +1,64 @@
+/**
+ * The engine's input: everything a run needs, as the user asked for it.
+ * The command line (`src/cli/bench_args.ts`) builds it; tests and other
+ * front ends may build it directly.
+ *
+ * @module
+ */
+import type { Stage } from "./presets.ts";
+
+/** An external server given with `--target`. */
+export interface ExternalTarget {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Private key path. */
+  identity: string;
+}
+
+/**
+ * Everything a run needs.
+ *
+ * @example
+ * ```ts
+ * import type { RunConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * const cfg: RunConfig = {
+ *   preset: "quick", name: "quick", stages: [{ pools: [1, 2], clients: "all" }],
+ *   stepSeconds: 0, minRounds: 1, timeoutMs: 60_000, payloadBytes: 26_000,
+ *   charts: false,
+ * };
+ * assert.equal(cfg.stages[0].pools.length, 2);
+ * ```
+ */
+export interface RunConfig {
+  /** Preset name (`seed` unless `--preset`). */
+  preset: string;
+  /** Run name in the folder name (`--name`, default: the preset). */
+  name: string;
+  /** Client names asked for, or undefined for every available client. */
+  clients?: string[];
+  /** Stages to run (from the preset, or one stage from `--pool`). */
+  stages: Stage[];
+  /** Minimum seconds per step. */
+  stepSeconds: number;
+  /** Minimum rounds per step. */
+  minRounds: number;
+  /** Per-session timeout, ms. */
+  timeoutMs: number;
+  /** Remote command; undefined means `cat <payload>` on the embedded server. */
+  command?: string;
+  /** External server, or undefined for the embedded one. */
+  target?: ExternalTarget;
+  /** Payload size for the embedded server, bytes. */
+  payloadBytes: number;
+  /** `MaxStartups` passed through to the embedded sshd. */
+  serverMaxStartups?: string;
+  /** Output folder (`--out`), or undefined for data/runs/<stamp>-<name>. */
+  out?: string;
+  /** Render charts at the end (off with `--no-charts`). */
+  charts: boolean;
+}
