@@ -173,7 +173,7 @@ Deno.test("analysis: a folder that is not a run is a one-line UsageError", () =>
 });
 
 Deno.test("bench:analysis synthetic run has exactly the sessions asked for", async () => {
-  const { syntheticRun } = await import("../src/selfbench/analysis_speed.ts");
+  const { syntheticRun } = await import("../src/selfbench/synthetic.ts");
   const dir = await syntheticRun(1001);
   try {
     const run = loadRuns([dir]);

@@ -1,11 +1,11 @@
+import type { RoundRow, SessionRow } from "../src/run/schema.ts";
 import { assertEquals } from "./assert.ts";
 import {
   CsvSink,
-  ROUND_COLUMNS,
-  SESSION_COLUMNS,
+  ROUND_HEADER as ROUND_COLUMNS,
+  SESSION_HEADER as SESSION_COLUMNS,
   toCsv,
 } from "../src/run/csv_sink.ts";
-import type { RoundRow, SessionRow } from "../src/clients/seam.ts";
 
 const ROW: SessionRow = {
   run_id: "r1",

@@ -1,6 +1,7 @@
 /** A small hand-checked run, written as real run files. */
+import type { RoundRow, SessionRow } from "../src/run/schema.ts";
 import { CsvSink } from "../src/run/csv_sink.ts";
-import type { RoundRow, SessionRow, Status } from "../src/clients/seam.ts";
+import type { Status } from "../src/clients/seam.ts";
 
 let RUN_ID = "fixture";
 

@@ -1,10 +1,9 @@
 /** Test helpers: a fake client and an in-memory sink. */
+import type { RoundRow, SessionRow } from "../src/run/schema.ts";
 import type { RoundSink } from "../src/run/sweep.ts";
 import type {
-  RoundRow,
   SessionContext,
   SessionOutcome,
-  SessionRow,
   SshClient,
   Target,
 } from "../src/clients/seam.ts";

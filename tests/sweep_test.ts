@@ -122,7 +122,7 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
     maxRssMb: 1,
   }]);
   assertEquals(row.failed, 1);
-  assertEquals(row.median_total_ms, 20);
+  assertEquals(row.total_p50_ms, 20);
   assertEquals(row.client_cpu_ms_per_session, 2);
   assertEquals(row.server_cpu_ms_per_session, 10);
   assertEquals(Math.round(row.sessions_per_s * 1000) / 1000, 66.667);

@@ -6,55 +6,54 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { DataFrame } from "nodejs-polars";
+import type { DataFrame, DataType } from "nodejs-polars";
+import { readRecord, type RunRecord } from "../run/record.ts";
+import { type Column, ROUND_COLUMNS, SESSION_COLUMNS } from "../run/schema.ts";
 import { UsageError } from "../util/errors.ts";
-import { RUNS_DIR } from "../run/record.ts";
+import { RUNS_DIR } from "../util/paths.ts";
 
-/** Schema of `sessions.csv`. */
-export const SESSION_SCHEMA = {
-  run_id: pl.Utf8,
-  client: pl.Utf8,
-  pool_size: pl.Int64,
-  round: pl.Int64,
-  session: pl.Int64,
-  started_at_ms: pl.Float64,
-  connect_ms: pl.Float64,
-  auth_ms: pl.Float64,
-  exec_ms: pl.Float64,
-  read_ms: pl.Float64,
-  close_ms: pl.Float64,
-  total_ms: pl.Float64,
-  bytes: pl.Int64,
-  lines: pl.Int64,
-  exit_code: pl.Int64,
+const POLARS_TYPES = {
+  string: pl.Utf8,
   status: pl.Utf8,
-  error: pl.Utf8,
-};
+  int: pl.Int64,
+  float: pl.Float64,
+} as const;
 
-/** Schema of `rounds.csv`. */
-export const ROUND_SCHEMA = {
-  run_id: pl.Utf8,
-  client: pl.Utf8,
-  pool_size: pl.Int64,
-  round: pl.Int64,
-  started_at_ms: pl.Float64,
-  wall_ms: pl.Float64,
-  ok: pl.Int64,
-  failed: pl.Int64,
-  client_cpu_ms: pl.Float64,
-  server_cpu_ms: pl.Float64,
-  client_rss_mb: pl.Float64,
-};
+/**
+ * The polars schema of a column list (from `src/run/schema.ts`).
+ *
+ * @example
+ * ```ts
+ * import { polarsSchema } from "./load.ts";
+ * import { ROUND_COLUMNS } from "../run/schema.ts";
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * const s = polarsSchema(ROUND_COLUMNS);
+ * assert.equal(s.pool_size, pl.Int64);
+ * assert.equal(s.wall_ms, pl.Float64);
+ * ```
+ */
+export function polarsSchema(
+  cols: readonly Column[],
+): Record<string, DataType> {
+  return Object.fromEntries(cols.map((c) => [c.name, POLARS_TYPES[c.type]]));
+}
 
-/** Metadata of a run as written by the benchmark (`meta.json`). */
-// deno-lint-ignore no-explicit-any
-export type RunMeta = Record<string, any>;
+/**
+ * meta.json of a run as far as it was written (see `src/run/record.ts`):
+ * every field, and every field of its objects, may be absent.
+ */
+export type RunMeta = {
+  [K in keyof RunRecord]?: RunRecord[K] extends unknown[] ? RunRecord[K]
+    : RunRecord[K] extends object ? Partial<RunRecord[K]>
+    : RunRecord[K];
+};
 
 /** One or several runs, loaded. */
 export interface RunData {
   /** Run folders, in the order given. */
   dirs: string[];
-  /** meta.json of each run (same order). */
+  /** meta.json of each run (same order), upgraded to the current shape. */
   metas: RunMeta[];
   /**
    * Every session row, plus `series`: the client name, or
@@ -65,38 +64,76 @@ export interface RunData {
   rounds: DataFrame;
 }
 
-function readTyped(path: string, schema: Record<string, unknown>): DataFrame {
-  let text: string;
+function readHeader(path: string): string[] {
   try {
     // Only the header is read here; polars reads the file itself.
     using f = Deno.openSync(path);
     const buf = new Uint8Array(4096);
     const n = f.readSync(buf) ?? 0;
-    text = new TextDecoder().decode(buf.subarray(0, n));
+    return new TextDecoder().decode(buf.subarray(0, n)).split("\n")[0]
+      .split(",");
   } catch {
     throw new UsageError(
       `${path} not found: give a run folder written by deno task bench`,
     );
   }
-  const header = text.split("\n")[0];
-  const want = Object.keys(schema).join(",");
-  if (header !== want) {
+}
+
+/**
+ * Reads a CSV written in any schema version: its header must be the
+ * current columns in order, less columns added by later versions (those
+ * come back as nulls), so every column has its current type and place.
+ *
+ * @throws {UsageError} for a missing file or an unknown header.
+ * @example
+ * ```ts
+ * import { readCsv } from "./load.ts";
+ * import { ROUND_COLUMNS } from "../run/schema.ts";
+ * import assert from "node:assert/strict";
+ * const df = readCsv(new URL("../../data/runs/sample-seed/rounds.csv", import.meta.url).pathname, ROUND_COLUMNS);
+ * assert.equal(df.columns.length, ROUND_COLUMNS.length);
+ * ```
+ */
+export function readCsv(path: string, cols: readonly Column[]): DataFrame {
+  const header = readHeader(path);
+  const present = cols.filter((c) => header.includes(c.name));
+  const missingOld = cols.filter((c) =>
+    !header.includes(c.name) && (c.since ?? 1) <= 1
+  );
+  if (
+    missingOld.length > 0 ||
+    header.join(",") !== present.map((c) => c.name).join(",")
+  ) {
     throw new UsageError(
-      `${path}: unexpected header; expected ${want} (is this a run folder of deno task bench?)`,
+      `${path}: unexpected header; expected ${
+        cols.map((c) => c.name).join(",")
+      } (or an older version of it; is this a run folder of deno task bench?)`,
     );
   }
-  // deno-lint-ignore no-explicit-any
-  return pl.readCSV(path, { schema: schema as any, hasHeader: true });
+  const df = pl.readCSV(path, {
+    // deno-lint-ignore no-explicit-any
+    schema: polarsSchema(present) as any,
+    hasHeader: true,
+  });
+  const added = cols.filter((c) => !header.includes(c.name));
+  if (added.length === 0) return df;
+  return df.withColumns(
+    ...added.map((c) => pl.lit(null).cast(POLARS_TYPES[c.type]).alias(c.name)),
+  ).select(...cols.map((c) => c.name));
 }
 
 /**
  * Loads one or several run folders.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadRuns } from "./load.ts";
- * const run = loadRuns(["data/runs/sample-seed"]);
- * console.log(run.sessions.height);
+ * import assert from "node:assert/strict";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const run = loadRuns([v1, v1]);
+ * assert.equal(run.metas[0].schema_version, 1);
+ * assert.equal(run.sessions.height, 2 * 980);
+ * assert.equal(run.sessions.getColumn("series").get(0), "ssh2 (20261125T211412Z-maxstartups-default)");
  * ```
  */
 export function loadRuns(dirs: readonly string[]): RunData {
@@ -106,13 +143,8 @@ export function loadRuns(dirs: readonly string[]): RunData {
   const sessions: DataFrame[] = [];
   const rounds: DataFrame[] = [];
   for (const dir of dirs) {
-    let meta: RunMeta = {};
-    try {
-      meta = JSON.parse(Deno.readTextFileSync(`${dir}/meta.json`));
-    } catch {
-      // A run killed before meta.json was written still has data.
-    }
-    metas.push(meta);
+    // A run killed before meta.json was written still has data.
+    metas.push(readRecord(dir) ?? {});
     const series = (df: DataFrame) =>
       df.withColumns(
         (many
@@ -124,8 +156,8 @@ export function loadRuns(dirs: readonly string[]): RunData {
           ], "")
           : pl.col("client")).alias("series"),
       );
-    sessions.push(series(readTyped(`${dir}/sessions.csv`, SESSION_SCHEMA)));
-    rounds.push(series(readTyped(`${dir}/rounds.csv`, ROUND_SCHEMA)));
+    sessions.push(series(readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS)));
+    rounds.push(series(readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS)));
   }
   return {
     dirs: [...dirs],
@@ -146,9 +178,12 @@ export const SAMPLE_RUN: string = new URL(
  * time), skipping the committed sample; the sample if there is no other.
  *
  * @example
- * ```ts ignore
- * import { newestRun } from "./load.ts";
- * console.log(newestRun());
+ * ```ts
+ * import { newestRun, SAMPLE_RUN } from "./load.ts";
+ * import assert from "node:assert/strict";
+ * const empty = await Deno.makeTempDir();
+ * assert.equal(newestRun(empty), SAMPLE_RUN); // no run yet: the committed sample
+ * await Deno.remove(empty);
  * ```
  */
 export function newestRun(root: string = RUNS_DIR): string {

@@ -1,23 +1,67 @@
 /**
  * Entry point of `deno task bench`: parses arguments, runs the benchmark,
- * prints the summary. Bad input ends with one line and exit code 2;
- * Ctrl-C with exit code 130 after the files are flushed.
+ * prints the summary, then renders the charts in a separate process. Bad
+ * input ends with one line and exit code 2; Ctrl-C with exit code 130
+ * after the files are flushed (143 for SIGTERM).
+ *
+ * The measuring process never loads the analysis stack (polars, vega,
+ * resvg): nothing here imports `src/analysis/`, and the charts come from
+ * `deno task charts` run as a child once the sweep is over, so the sweep's
+ * CPU and RSS are the benchmark's own.
  *
  * @module
  */
 import { HELP, parseBenchArgs } from "./bench_args.ts";
-import { UsageError } from "../util/errors.ts";
+import { runMain } from "./main.ts";
 import { formatSummary } from "../run/summary.ts";
 import { runBenchmark } from "../run/benchmark.ts";
-import { chartsFor } from "./charts.ts";
+
+/** The charts entry point, run as a child process. */
+const CHARTS_CLI = new URL("./charts.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+/**
+ * Renders a run's charts with `deno task charts` in a child process,
+ * passing its output through. Returns whether it succeeded.
+ */
+async function renderCharts(dir: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", CONFIG, CHARTS_CLI, dir],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    const pngs = dec.decode(out.stdout).split("\n").filter((l) =>
+      l.endsWith(".png")
+    );
+    if (out.code === 0) {
+      console.log(`charts:\n${pngs.map((f) => `  ${f}`).join("\n")}`);
+      return true;
+    }
+    const why = dec.decode(out.stderr).trim().split("\n").at(-1) ?? "";
+    console.error(
+      `warning: charts not rendered (${why}); the data is intact, retry with deno task charts ${dir}`,
+    );
+  } catch (e) {
+    console.error(
+      `warning: charts not rendered (${
+        (e as Error).message.split("\n")[0]
+      }); the data is intact, retry with deno task charts ${dir}`,
+    );
+  }
+  return false;
+}
 
 /**
  * Runs the command line and returns the process exit code.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { main } from "./bench.ts";
- * Deno.exit(await main(["--preset", "quick"]));
+ * import assert from "node:assert/strict";
+ * assert.equal(await main(["--pool", "0"]), 2); // one error line, exit 2
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
@@ -37,45 +81,28 @@ export async function main(argv: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGTERM", onSigterm);
   try {
-    const cfg = parseBenchArgs(argv);
-    if (cfg === "help") {
-      console.log(HELP);
-      return 0;
-    }
-    const res = await runBenchmark(cfg, { signal: ac.signal });
-    console.log(formatSummary(res.summary));
-    for (const w of res.warnings) console.log(`\n${w}`);
-    console.log(`\nrun ${res.status}: ${res.dir}`);
-    if (cfg.charts && res.summary.length > 0) {
-      try {
-        const files = await chartsFor([res.dir]);
-        console.log(`charts:\n${files.map((f) => `  ${f.png}`).join("\n")}`);
-      } catch (e) {
-        console.error(
-          `warning: charts not rendered (${
-            (e as Error).message.split("\n")[0]
-          }); the data is intact, retry with deno task charts ${res.dir}`,
-        );
+    const code = await runMain(async () => {
+      const cfg = parseBenchArgs(argv);
+      if (cfg === "help") {
+        console.log(HELP);
+        return 0;
       }
-    }
-    if (res.status === "interrupted") return signalCode;
-    if (res.status === "failed") {
-      console.error(`error: ${res.reason}`);
-      return 1;
-    }
-    return 0;
-  } catch (e) {
-    if (ac.signal.aborted) return signalCode;
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}`);
-      return e.exitCode;
-    }
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(
-      `error: ${msg.split("\n")[0]} (set SSH_BENCH_DEBUG=1 for details)`,
-    );
-    if (Deno.env.get("SSH_BENCH_DEBUG")) console.error(e);
-    return 1;
+      const res = await runBenchmark(cfg, { signal: ac.signal });
+      console.log(formatSummary(res.summary));
+      for (const w of res.warnings) console.log(`\n${w}`);
+      console.log(`\nrun ${res.status}: ${res.dir}`);
+      if (cfg.charts && res.summary.length > 0) await renderCharts(res.dir);
+      if (res.status === "interrupted") return signalCode;
+      if (res.status === "failed") {
+        console.error(`error: ${res.reason}`);
+        return 1;
+      }
+      return 0;
+    }, (line) => {
+      // An error caused by the interruption itself is not news.
+      if (!ac.signal.aborted) console.error(line);
+    });
+    return ac.signal.aborted ? signalCode : code;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);

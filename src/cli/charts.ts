@@ -7,7 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../util/errors.ts";
-import { DATA_DIR, utcStamp } from "../run/record.ts";
+import { runMain } from "./main.ts";
+import { DATA_DIR, utcStamp } from "../util/paths.ts";
 import { loadRuns, newestRun } from "../analysis/load.ts";
 import { renderRun } from "../analysis/analyse.ts";
 import type { ChartFiles } from "../analysis/chart_render.ts";
@@ -31,9 +32,15 @@ Options:
  * Renders charts for the given runs; returns the files written.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { chartsFor } from "./charts.ts";
- * const files = await chartsFor(["data/runs/sample-seed"]);
+ * import assert from "node:assert/strict";
+ * const out = await Deno.makeTempDir();
+ * const sample = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const files = await chartsFor([sample], { out });
+ * assert.equal(files.length, 5);
+ * assert.ok(Deno.statSync(files[0].png).size > 0);
+ * await Deno.remove(out, { recursive: true });
  * ```
  */
 export async function chartsFor(
@@ -59,56 +66,56 @@ export async function chartsFor(
   return await renderRun(loadRuns(runs), out, opts.intervalMs ?? 5000);
 }
 
-/** Runs the command line; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** Parses the arguments and renders; returns the exit code. */
+async function charts(argv: string[]): Promise<number> {
+  let parsed;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          interval: { type: "string" },
-          out: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(
-        `${(e as Error).message.split("\n")[0]}; see deno task charts --help`,
-      );
-    }
-    if (parsed.values.help) {
-      console.log(CHARTS_HELP);
-      return 0;
-    }
-    const interval = parsed.values.interval === undefined
-      ? 5
-      : Number(parsed.values.interval);
-    if (!Number.isFinite(interval) || interval <= 0) {
-      throw new UsageError(
-        `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
-      );
-    }
-    const files = await chartsFor(parsed.positionals, {
-      intervalMs: interval * 1000,
-      out: parsed.values.out,
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        interval: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     });
-    for (const f of files) console.log(`${f.png}\n${f.svg}\n${f.spec}`);
-    return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}`);
-      return e.exitCode;
-    }
-    console.error(
-      `error: ${
-        (e as Error).message?.split("\n")[0] ?? e
-      } (set SSH_BENCH_DEBUG=1 for details)`,
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0]}; see deno task charts --help`,
     );
-    if (Deno.env.get("SSH_BENCH_DEBUG")) console.error(e);
-    return 1;
   }
+  if (parsed.values.help) {
+    console.log(CHARTS_HELP);
+    return 0;
+  }
+  const interval = parsed.values.interval === undefined
+    ? 5
+    : Number(parsed.values.interval);
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new UsageError(
+      `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
+    );
+  }
+  const files = await chartsFor(parsed.positionals, {
+    intervalMs: interval * 1000,
+    out: parsed.values.out,
+  });
+  for (const f of files) console.log(`${f.png}\n${f.svg}\n${f.spec}`);
+  return 0;
+}
+
+/**
+ * Runs the command line; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./charts.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await main(["--interval", "0"]), 2); // one error line, exit 2
+ * ```
+ */
+export function main(argv: string[]): Promise<number> {
+  return runMain(() => charts(argv));
 }
 
 if (import.meta.main) {

@@ -9,8 +9,10 @@
  */
 import { parseArgs } from "node:util";
 import { run, which } from "../util/proc.ts";
+import { runMain } from "./main.ts";
+import { ROOT_DIR } from "../util/paths.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
+const ROOT = ROOT_DIR;
 
 /**
  * Executes the notebooks; returns the paths of the executed copies.
@@ -70,19 +72,25 @@ export async function executeNotebooks(
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: { out: { type: "string" } },
-  });
-  try {
-    const files = await executeNotebooks({
-      out: values.out,
-      runDirs: positionals,
-    });
-    for (const f of files) console.log(f);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
+  Deno.exit(
+    await runMain(async () => {
+      const { values, positionals } = parseArgs({
+        args: Deno.args,
+        allowPositionals: true,
+        options: { out: { type: "string" } },
+      });
+      try {
+        const files = await executeNotebooks({
+          out: values.out,
+          runDirs: positionals,
+        });
+        for (const f of files) console.log(f);
+        return 0;
+      } catch (e) {
+        // The whole message: it carries nbconvert's last lines.
+        console.error(`error: ${(e as Error).message}`);
+        return 1;
+      }
+    }),
+  );
 }

@@ -1,33 +1,39 @@
 /**
- * A whole benchmark run: server, clients, calibration, stages of steps,
- * raw files, summary. The command line (`bench.ts`) is a thin wrapper.
+ * A whole benchmark run: plan, server or target, calibration, run record,
+ * stages, summary, teardown. Each part lives in its own module; this one
+ * puts them in order and guarantees the teardown (files flushed, sshd
+ * stopped, `meta.json` final) on every exit path.
  *
  * @module
  */
-import type { RunConfig } from "./config.ts";
 import { loadClients } from "../clients/mod.ts";
-import { CsvSink } from "./csv_sink.ts";
-import { UsageError } from "../util/errors.ts";
-import { provenance, RUNS_DIR, utcStamp, writeMeta } from "./record.ts";
-import { bestClient, countSteps } from "./presets.ts";
-import { opensshVersion } from "../clients/openssh.ts";
-import { childPids, raiseFileLimit } from "../util/proc.ts";
-import {
-  costWarnings,
-  Progress,
-  summarize,
-  type SummaryRow,
-} from "./summary.ts";
-import { EmbeddedServer } from "../server/embedded.ts";
-import { median } from "../util/quantile.ts";
-import { runStep, type StepResult, timedSession } from "./sweep.ts";
 import type { SshClient, Target } from "../clients/seam.ts";
+import { EmbeddedServer } from "../server/embedded.ts";
+import { UsageError } from "../util/errors.ts";
+import { RUNS_DIR, utcStamp } from "../util/paths.ts";
+import { childPids, raiseFileLimit } from "../util/proc.ts";
+import { opensshVersion } from "../clients/openssh.ts";
+import { calibrateAll } from "./calibration.ts";
+import type { RunConfig } from "./config.ts";
+import { CsvSink } from "./csv_sink.ts";
+import { countSteps } from "./presets.ts";
+import { Progress } from "./progress.ts";
+import {
+  type ClientCalibration,
+  provenance,
+  type RunRecord,
+  type RunState,
+  writeRecord,
+} from "./record.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
+import { runStages, type StagesOutcome } from "./stages.ts";
+import { costWarnings, summarize, type SummaryRow } from "./summary.ts";
 
 /** How a run ended. */
-export type RunStatus = "complete" | "interrupted" | "failed";
+export type RunStatus = Exclude<RunState, "running">;
 
 /** What {@linkcode runBenchmark} returns. */
-export interface RunResult {
+export interface BenchmarkResult {
   /** Run id (the folder's name). */
   runId: string;
   /** Run folder. */
@@ -52,299 +58,108 @@ export interface RunHooks {
   tty?: boolean;
 }
 
-/** Number of remote no-op sessions before the sweep. */
-const CALIBRATION_SESSIONS = 5;
-/** A no-op slower than this means the remote shell start-up dominates. */
-const NOOP_WARN_MS = 50;
-
-/** No-op calibration of one client. */
-interface NoopCalibration {
-  /** Whole session, ms, per no-op session. */
-  total_ms: number[];
-  /** exec + read + close, ms: the remote command's share. */
-  remote_ms: number[];
-  /** Median of `total_ms`. */
-  total_median_ms: number;
-  /** Median of `remote_ms`. */
-  remote_median_ms: number;
-}
-
-/**
- * Runs the remote no-op `true` a few times with `client`. The first failure
- * is a {@linkcode UsageError} (unreachable target, refused key): nothing is
- * swept.
- */
-async function calibrate(
-  client: SshClient,
-  target: Target,
-  timeoutMs: number,
-): Promise<NoopCalibration> {
-  const noop = { ...target, command: "true" };
-  const total: number[] = [];
-  const remote: number[] = [];
-  for (let i = 0; i < CALIBRATION_SESSIONS; i++) {
-    const { outcome, end, clock } = await timedSession(
-      client,
-      noop,
-      Math.min(timeoutMs, 30_000),
-    );
-    if (outcome.status !== "ok") {
-      const where = `${target.user}@${target.host}:${target.port}`;
-      const hint = outcome.status === "connect_error"
-        ? `cannot connect to ${where}; check the host and port and that sshd runs there`
-        : outcome.status === "auth_error"
-        ? `${where} refused the key ${target.identityFile}; check --identity and the account's authorized_keys`
-        : outcome.status === "timeout"
-        ? `no answer from ${where} within the timeout; check the address or raise --timeout`
-        : `the remote no-op "true" failed on ${where}`;
-      throw new UsageError(`${hint} (${client.name}: ${outcome.error})`);
-    }
-    const p = clock.phases;
-    total.push(end - clock.start);
-    remote.push((p.exec ?? 0) + (p.read ?? 0) + (p.close ?? 0));
-  }
-  return {
-    total_ms: total,
-    remote_ms: remote,
-    total_median_ms: median(total),
-    remote_median_ms: median(remote),
-  };
-}
-
-/**
- * Runs a benchmark as configured and writes its folder.
- *
- * @example
- * ```ts ignore
- * import { parseBenchArgs } from "../cli/bench_args.ts";
- * import { runBenchmark } from "./benchmark.ts";
- * const cfg = parseBenchArgs(["--preset", "quick"]);
- * if (cfg !== "help") console.log((await runBenchmark(cfg)).dir);
- * ```
- */
-export async function runBenchmark(
-  cfg: RunConfig,
-  hooks: RunHooks = {},
-): Promise<RunResult> {
-  const log = hooks.log ?? ((l: string) => console.error(l));
-  const clients = await loadClients(cfg.clients, log);
-  const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
+/** The plan line printed at the start. */
+function planLine(cfg: RunConfig, clients: readonly SshClient[]): string {
   const steps = countSteps(cfg.stages, clients.length);
   const estimate = steps * cfg.stepSeconds;
-  log(
-    `plan: ${
-      clients.map((c) => c.name).join(", ")
-    }; ${steps} steps of >= ${cfg.stepSeconds} s${
-      cfg.minRounds > 1 ? ` and >= ${cfg.minRounds} rounds` : ""
-    }; estimated ${
-      estimate < 90
-        ? `${Math.ceil(estimate)} s`
-        : `${Math.ceil(estimate / 60)} min`
-    } (longer if rounds outlast the step)`,
-  );
+  return `plan: ${
+    clients.map((c) => c.name).join(", ")
+  }; ${steps} steps of >= ${cfg.stepSeconds} s${
+    cfg.minRounds > 1 ? ` and >= ${cfg.minRounds} rounds` : ""
+  }; estimated ${
+    estimate < 90
+      ? `${Math.ceil(estimate)} s`
+      : `${Math.ceil(estimate / 60)} min`
+  } (longer if rounds outlast the step)`;
+}
 
+/** Raises the open-file limit for the largest pool, or warns. */
+function checkFileLimit(maxPool: number, log: (line: string) => void): void {
   // Each session holds a socket (and for openssh, three pipes).
-  const wantFiles = maxPool * 4 + 256;
-  const files = raiseFileLimit(wantFiles);
-  if (files < wantFiles) {
+  const want = maxPool * 4 + 256;
+  const files = raiseFileLimit(want);
+  if (files < want) {
     log(
-      `warning: the open-file limit is ${files}, below the ${wantFiles} that pool ${maxPool} may need; sessions may fail with EMFILE. Raise it (ulimit -n) before the run.`,
+      `warning: the open-file limit is ${files}, below the ${want} that pool ${maxPool} may need; sessions may fail with EMFILE. Raise it (ulimit -n) before the run.`,
     );
   }
+}
 
-  if (cfg.out !== undefined && await exists(`${cfg.out}/sessions.csv`)) {
-    throw new UsageError(
-      `${cfg.out} already holds a run; choose another --out`,
-    );
-  }
-
-  let server: EmbeddedServer | undefined;
-  let target: Target;
+/** The external target of `--target`, or a started embedded server. */
+async function openTarget(
+  cfg: RunConfig,
+  maxPool: number,
+): Promise<{ target: Target; server?: EmbeddedServer }> {
   if (cfg.target) {
-    target = {
-      host: cfg.target.host,
-      port: cfg.target.port,
-      user: cfg.target.user,
-      identityFile: cfg.target.identity,
-      command: cfg.command!,
-    };
-  } else {
-    server = await EmbeddedServer.start({
-      maxPool,
-      maxStartups: cfg.serverMaxStartups,
-      payloadBytes: cfg.payloadBytes,
-      command: cfg.command,
-    });
-    target = server.target;
-  }
-
-  const started = new Date();
-  const runId = `${utcStamp(started)}-${cfg.name}`;
-  const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
-  const results: StepResult[] = [];
-  let status: RunStatus = "complete";
-  let reason: string | undefined;
-  let sink: CsvSink | undefined;
-  const meta: Record<string, unknown> = {};
-  let summary: SummaryRow[] = [];
-  let warnings: string[] = [];
-  try {
-    // Calibrate first: an unreachable target or a refused key stops here,
-    // before a run folder exists.
-    const calibration: Record<string, unknown> = {};
-    for (const c of clients) {
-      const noop = await calibrate(c, target, cfg.timeoutMs);
-      calibration[c.name] = { ...noop, ...(await c.calibrate?.()) };
-      log(
-        `calibration: remote no-op "true" with ${c.name}: median ${
-          noop.total_median_ms.toFixed(1)
-        } ms in all, ${noop.remote_median_ms.toFixed(1)} ms from exec to close`,
-      );
-    }
-    await Deno.mkdir(dir, { recursive: true });
-    sink = CsvSink.create(dir);
-    const prov = await provenance();
-    Object.assign(meta, {
-      run_id: runId,
-      status: "running",
-      preset: cfg.preset,
-      parameters: {
-        clients: clients.map((c) => c.name),
-        stages: cfg.stages,
-        step_seconds: cfg.stepSeconds,
-        min_rounds: cfg.minRounds,
-        timeout_ms: cfg.timeoutMs,
-        command: target.command,
-        payload_bytes: server ? cfg.payloadBytes : null,
-        server_max_startups: cfg.serverMaxStartups ?? null,
-      },
-      started_at: started.toISOString(),
-      ended_at: null,
-      versions: {
-        project_commit: prov.project_commit,
-        deno: prov.deno,
-        v8: prov.v8,
-        kernel: prov.kernel,
-        openssh_server: server?.version ?? null,
-        openssh_client: (await opensshVersion("ssh")) ?? "not installed",
-        clients: Object.fromEntries(clients.map((c) => [c.name, c.version()])),
-      },
-      machine: {
-        cpu_model: prov.cpu_model,
-        cores: prov.cores,
-        mem_gib: prov.mem_gib,
-      },
+    return {
       target: {
-        kind: server ? "embedded" : "external",
-        host: target.host,
-        port: target.port,
-        user: target.user,
-        command: target.command,
-        payload: server?.payload ?? null,
-        sshd_config: server?.config ?? null,
+        host: cfg.target.host,
+        port: cfg.target.port,
+        user: cfg.target.user,
+        identityFile: cfg.target.identity,
+        command: cfg.command!,
       },
-      calibration: { command: "true", clients: calibration },
-    });
-    await writeMeta(dir, meta);
-
-    const remoteBest = Math.min(
-      ...Object.values(calibration).map((c) =>
-        (c as NoopCalibration).remote_median_ms
-      ),
-    );
-    if (remoteBest > NOOP_WARN_MS) {
-      log(
-        `warning: a remote no-op takes ${
-          remoteBest.toFixed(0)
-        } ms from exec to close (> ${NOOP_WARN_MS} ms): the remote shell's start-up dominates every session. Log in an account whose shell is /bin/sh without rc files.`,
-      );
-    }
-
-    const progress = new Progress({
-      totalSteps: steps,
-      stepSeconds: cfg.stepSeconds,
-      tty: hooks.tty,
-    });
-    const runStart = performance.now() - (Date.now() - started.getTime());
-    const health = () =>
-      server && !server.running
-        ? "the embedded sshd exited; see its log above"
-        : undefined;
-    let previous: StepResult[] = [];
-    outer: for (const stage of cfg.stages) {
-      let stageClients = clients;
-      if (stage.clients === "best") {
-        const best = bestClient(previous) ?? clients[0].name;
-        stageClients = clients.filter((c) => c.name === best);
-        progress.note(
-          `scaling ${best} (lowest median total at pool ${
-            previous.at(-1)?.pool ?? "-"
-          }) to pool ${stage.pools[stage.pools.length - 1]}`,
-        );
-      }
-      const stageResults: StepResult[] = [];
-      for (const client of stageClients) {
-        for (const pool of stage.pools) {
-          const r = await runStep(client, pool, {
-            target,
-            runId,
-            runStart,
-            stepSeconds: cfg.stepSeconds,
-            minRounds: cfg.minRounds,
-            timeoutMs: cfg.timeoutMs,
-            sink: sink!,
-            serverCpuMs: server ? () => server!.cpuMs() : undefined,
-            settle: server ? () => settle(server!.pid) : undefined,
-            onRound: (p) => progress.round(p),
-            signal: hooks.signal,
-            health,
-          });
-          if (r.rounds > 0) {
-            results.push(r);
-            stageResults.push(r);
-            progress.step(r);
-          }
-          if (hooks.signal?.aborted) {
-            status = "interrupted";
-            reason = "interrupted by a signal";
-            break outer;
-          }
-          if (r.stopped) {
-            status = "failed";
-            reason = r.stopped;
-            break outer;
-          }
-        }
-      }
-      previous = stageResults;
-    }
-    progress.done();
-  } catch (e) {
-    status = hooks.signal?.aborted ? "interrupted" : "failed";
-    reason = e instanceof Error ? e.message : String(e);
-    throw e;
-  } finally {
-    sink?.close();
-    summary = summarize(results);
-    warnings = costWarnings(summary);
-    if (server && status === "failed") {
-      const tail = (await server.log()).trim().split("\n").slice(-5).join(
-        "\n",
-      );
-      if (tail) log(`sshd log (last lines):\n${tail}`);
-    }
-    await server?.stop();
-    for (const c of clients) c.close?.();
-    if (meta.run_id) {
-      meta.status = status;
-      meta.reason = reason ?? null;
-      meta.ended_at = new Date().toISOString();
-      meta.summary = summary;
-      meta.warnings = warnings;
-      await writeMeta(dir, meta).catch(() => {});
-    }
+    };
   }
-  return { runId, dir, status, reason, summary, warnings };
+  const server = await EmbeddedServer.start({
+    maxPool,
+    maxStartups: cfg.serverMaxStartups,
+    payloadBytes: cfg.payloadBytes,
+    command: cfg.command,
+  });
+  return { target: server.target, server };
+}
+
+/** The run record as written at the start (state `running`). */
+async function newRecord(p: {
+  cfg: RunConfig;
+  runId: string;
+  started: Date;
+  clients: readonly SshClient[];
+  target: Target;
+  server?: EmbeddedServer;
+  calibration: Record<string, ClientCalibration>;
+}): Promise<RunRecord> {
+  const { cfg, server, target } = p;
+  const prov = await provenance();
+  return {
+    schema_version: SCHEMA_VERSION,
+    run_id: p.runId,
+    status: "running",
+    preset: cfg.preset,
+    parameters: {
+      clients: p.clients.map((c) => c.name),
+      stages: cfg.stages,
+      step_seconds: cfg.stepSeconds,
+      min_rounds: cfg.minRounds,
+      timeout_ms: cfg.timeoutMs,
+      command: target.command,
+      payload_bytes: server ? cfg.payloadBytes : null,
+      server_max_startups: cfg.serverMaxStartups ?? null,
+    },
+    started_at: p.started.toISOString(),
+    ended_at: null,
+    versions: {
+      project_commit: prov.project_commit,
+      deno: prov.deno,
+      v8: prov.v8,
+      kernel: prov.kernel,
+      openssh_server: server?.version ?? null,
+      openssh_client: (await opensshVersion("ssh")) ?? "not installed",
+      clients: Object.fromEntries(p.clients.map((c) => [c.name, c.version()])),
+    },
+    machine: prov.machine,
+    target: {
+      kind: server ? "embedded" : "external",
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      command: target.command,
+      payload: server?.payload ?? null,
+      sshd_config: server?.config ?? null,
+    },
+    calibration: { command: "true", clients: p.calibration },
+  };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -362,4 +177,129 @@ async function settle(pid: number): Promise<void> {
   while (childPids(pid).length > 0 && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Runs a benchmark as configured and writes its folder.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseBenchArgs } from "../cli/bench_args.ts";
+ * import { runBenchmark } from "./benchmark.ts";
+ * const cfg = parseBenchArgs(["--preset", "quick"]);
+ * if (cfg !== "help") console.log((await runBenchmark(cfg)).dir);
+ * ```
+ */
+export async function runBenchmark(
+  cfg: RunConfig,
+  hooks: RunHooks = {},
+): Promise<BenchmarkResult> {
+  const log = hooks.log ?? ((l: string) => console.error(l));
+  const clients = await loadClients(cfg.clients, log);
+  const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
+  log(planLine(cfg, clients));
+  checkFileLimit(maxPool, log);
+  if (cfg.out !== undefined && await exists(`${cfg.out}/sessions.csv`)) {
+    throw new UsageError(
+      `${cfg.out} already holds a run; choose another --out`,
+    );
+  }
+  const { target, server } = await openTarget(cfg, maxPool);
+  const started = new Date();
+  const runId = `${utcStamp(started)}-${cfg.name}`;
+  const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
+  let outcome: StagesOutcome = { results: [], status: "failed" };
+  let sink: CsvSink | undefined;
+  let record: RunRecord | undefined;
+  try {
+    // Calibrate first: an unreachable target or a refused key stops here,
+    // before a run folder exists.
+    const calibration = await calibrateAll(clients, target, cfg.timeoutMs, log);
+    await Deno.mkdir(dir, { recursive: true });
+    sink = CsvSink.create(dir);
+    record = await newRecord({
+      cfg,
+      runId,
+      started,
+      clients,
+      target,
+      server,
+      calibration,
+    });
+    await writeRecord(dir, record);
+    const progress = new Progress({
+      totalSteps: countSteps(cfg.stages, clients.length),
+      stepSeconds: cfg.stepSeconds,
+      tty: hooks.tty,
+    });
+    try {
+      outcome = await runStages(cfg.stages, clients, {
+        target,
+        runId,
+        runStart: performance.now() - (Date.now() - started.getTime()),
+        stepSeconds: cfg.stepSeconds,
+        minRounds: cfg.minRounds,
+        timeoutMs: cfg.timeoutMs,
+        sink,
+        serverCpuMs: server ? () => server.cpuMs() : undefined,
+        settle: server ? () => settle(server.pid) : undefined,
+        signal: hooks.signal,
+        health: () =>
+          server && !server.running
+            ? "the embedded sshd exited; see its log above"
+            : undefined,
+      }, progress);
+    } finally {
+      progress.done();
+    }
+  } catch (e) {
+    outcome.status = hooks.signal?.aborted ? "interrupted" : "failed";
+    outcome.reason = e instanceof Error ? e.message : String(e);
+    throw e;
+  } finally {
+    sink?.close();
+    await teardown(server, clients, outcome, log);
+    if (record) await finishRecord(dir, record, outcome);
+  }
+  const summary = summarize(outcome.results);
+  return {
+    runId,
+    dir,
+    status: outcome.status,
+    reason: outcome.reason,
+    summary,
+    warnings: costWarnings(summary),
+  };
+}
+
+/** Stops sshd (showing its log's tail when the run failed), frees clients. */
+async function teardown(
+  server: EmbeddedServer | undefined,
+  clients: readonly SshClient[],
+  outcome: StagesOutcome,
+  log: (line: string) => void,
+): Promise<void> {
+  if (server && outcome.status === "failed") {
+    const tail = (await server.log()).trim().split("\n").slice(-5).join("\n");
+    if (tail) log(`sshd log (last lines):\n${tail}`);
+  }
+  await server?.stop();
+  for (const c of clients) c.close?.();
+}
+
+/** Writes the record's final state, summary and warnings. */
+async function finishRecord(
+  dir: string,
+  record: RunRecord,
+  outcome: StagesOutcome,
+): Promise<void> {
+  const summary = summarize(outcome.results);
+  await writeRecord(dir, {
+    ...record,
+    status: outcome.status,
+    reason: outcome.reason ?? null,
+    ended_at: new Date().toISOString(),
+    summary,
+    warnings: costWarnings(summary),
+  }).catch(() => {});
 }

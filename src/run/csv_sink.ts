@@ -6,43 +6,22 @@
  * @module
  */
 import { stringify } from "csv-stringify/sync";
-import type { RoundRow, SessionRow } from "../clients/seam.ts";
+import {
+  columnNames,
+  ROUND_COLUMNS,
+  type RoundRow,
+  SESSION_COLUMNS,
+  type SessionRow,
+} from "./schema.ts";
 
-/** Header of `sessions.csv`, in order. */
-export const SESSION_COLUMNS = [
-  "run_id",
-  "client",
-  "pool_size",
-  "round",
-  "session",
-  "started_at_ms",
-  "connect_ms",
-  "auth_ms",
-  "exec_ms",
-  "read_ms",
-  "close_ms",
-  "total_ms",
-  "bytes",
-  "lines",
-  "exit_code",
-  "status",
-  "error",
-] as const satisfies readonly (keyof SessionRow)[];
+/** Header of `sessions.csv`, in order (from the schema). */
+export const SESSION_HEADER: readonly (keyof SessionRow & string)[] =
+  columnNames(SESSION_COLUMNS);
 
-/** Header of `rounds.csv`, in order. */
-export const ROUND_COLUMNS = [
-  "run_id",
-  "client",
-  "pool_size",
-  "round",
-  "started_at_ms",
-  "wall_ms",
-  "ok",
-  "failed",
-  "client_cpu_ms",
-  "server_cpu_ms",
-  "client_rss_mb",
-] as const satisfies readonly (keyof RoundRow)[];
+/** Header of `rounds.csv`, in order (from the schema). */
+export const ROUND_HEADER: readonly (keyof RoundRow & string)[] = columnNames(
+  ROUND_COLUMNS,
+);
 
 function cell(v: unknown): string {
   if (v === undefined || v === null) return "";
@@ -61,7 +40,9 @@ function cell(v: unknown): string {
  * @example
  * ```ts
  * import { toCsv } from "./csv_sink.ts";
- * console.log(toCsv([{ a: 1.23456, b: "x,y" }], ["a", "b"])); // 1.235,"x,y"\n
+ * import assert from "node:assert/strict";
+ * assert.equal(toCsv([{ a: 1.23456, b: "x,y" }], ["a", "b"]), '1.235,"x,y"\n');
+ * assert.equal(toCsv([{ a: undefined, b: 2 }], ["a", "b"]), ",2\n");
  * ```
  */
 export function toCsv<T extends object>(
@@ -86,11 +67,16 @@ function writeAll(file: Deno.FsFile, text: string): void {
  * Appends rows to a run folder's `sessions.csv` and `rounds.csv`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CsvSink } from "./csv_sink.ts";
- * const sink = CsvSink.create("data/runs/x");
- * sink.write(sessionRows, roundRow);
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const sink = CsvSink.create(dir);
+ * sink.write([], { run_id: "x", client: "ssh2", pool_size: 1, round: 1, started_at_ms: 0,
+ *   wall_ms: 40, ok: 1, failed: 0, client_cpu_ms: 5, client_rss_mb: 80 });
  * sink.close();
+ * assert.equal(Deno.readTextFileSync(`${dir}/rounds.csv`).split("\n")[1], "x,ssh2,1,1,0,40,1,0,5,,80");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class CsvSink {
@@ -114,8 +100,8 @@ export class CsvSink {
       return f;
     };
     return new CsvSink(
-      open("sessions.csv", SESSION_COLUMNS),
-      open("rounds.csv", ROUND_COLUMNS),
+      open("sessions.csv", SESSION_HEADER),
+      open("rounds.csv", ROUND_HEADER),
     );
   }
 
@@ -125,8 +111,8 @@ export class CsvSink {
    */
   write(sessions: readonly SessionRow[], round: RoundRow): void {
     if (this.#closed) throw new Error("CsvSink is closed");
-    writeAll(this.#sessions, toCsv(sessions, SESSION_COLUMNS));
-    writeAll(this.#rounds, toCsv([round], ROUND_COLUMNS));
+    writeAll(this.#sessions, toCsv(sessions, SESSION_HEADER));
+    writeAll(this.#rounds, toCsv([round], ROUND_HEADER));
   }
 
   /** Flushes to disk and closes both files. */

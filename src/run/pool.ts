@@ -34,9 +34,11 @@ function int(text: string, what: string, spec: string): number {
  * @example
  * ```ts
  * import { parsePool } from "./pool.ts";
- * console.log(parsePool("1..5"));       // [1, 2, 3, 4, 5]
- * console.log(parsePool("10..30:10"));  // [10, 20, 30]
- * console.log(parsePool("1,10,100"));   // [1, 10, 100]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parsePool("1..5"), [1, 2, 3, 4, 5]);
+ * assert.deepEqual(parsePool("10..30:10"), [10, 20, 30]);
+ * assert.deepEqual(parsePool("1,10,100"), [1, 10, 100]);
+ * assert.throws(() => parsePool("0..3"), /at least 1/);
  * ```
  */
 export function parsePool(spec: string): number[] {

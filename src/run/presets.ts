@@ -64,7 +64,9 @@ export const PRESETS: Record<string, Preset> = {
  * @example
  * ```ts
  * import { getPreset } from "./presets.ts";
- * console.log(getPreset("quick").stages.length); // 2
+ * import assert from "node:assert/strict";
+ * assert.equal(getPreset("quick").stages.length, 2);
+ * assert.throws(() => getPreset("fast"), /unknown preset "fast"; use one of: seed, quick/);
  * ```
  */
 export function getPreset(name: string): Preset {
@@ -86,7 +88,8 @@ export function getPreset(name: string): Preset {
  * @example
  * ```ts
  * import { countSteps, PRESETS } from "./presets.ts";
- * console.log(countSteps(PRESETS.seed.stages, 3)); // 3*30 + 70 = 160
+ * import assert from "node:assert/strict";
+ * assert.equal(countSteps(PRESETS.seed.stages, 3), 3 * 30 + 70);
  * ```
  */
 export function countSteps(stages: readonly Stage[], clients: number): number {
@@ -104,10 +107,12 @@ export function countSteps(stages: readonly Stage[], clients: number): number {
  * @example
  * ```ts
  * import { bestClient } from "./presets.ts";
- * console.log(bestClient([
+ * import assert from "node:assert/strict";
+ * assert.equal(bestClient([
  *   { client: "a", pool: 30, okTotals: [300, 310] },
  *   { client: "b", pool: 30, okTotals: [250, 260] },
- * ])); // "b"
+ * ]), "b");
+ * assert.equal(bestClient([{ client: "a", pool: 30, okTotals: [] }]), undefined);
  * ```
  */
 export function bestClient(

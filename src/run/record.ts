@@ -1,40 +1,40 @@
 /**
- * Provenance of a run, written to `meta.json`: parameters, versions,
- * machine, target (never a key), calibration, and the run's state.
+ * The run record: `meta.json`, the one typed contract between measuring
+ * and analysing. The runner builds it and writes it atomically
+ * at the start and the end of a run ({@linkcode writeRecord});
+ * the analysis reads it back, in any schema version ever written
+ * ({@linkcode readRecord}).
  *
  * @module
  */
 import { run } from "../util/proc.ts";
+import { ROOT_DIR } from "../util/paths.ts";
+import type { Stage } from "./presets.ts";
+import { SCHEMA_VERSION, type SummaryRow } from "./schema.ts";
 
-/** The project's data folder. */
-export const DATA_DIR: string = new URL("../../data", import.meta.url).pathname;
+/** How a run ended, or `running` while it runs. */
+export type RunState = "running" | "complete" | "interrupted" | "failed";
 
-/** Folder under which runs are written by default (data/runs). */
-export const RUNS_DIR = `${DATA_DIR}/runs`;
-
-/**
- * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
- *
- * @example
- * ```ts
- * import { utcStamp } from "./record.ts";
- * console.log(utcStamp(new Date("2026-11-25T21:53:36.887Z"))); // 20261125T215336Z
- * ```
- */
-export function utcStamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-}
-
-/** Versions and machine facts kept with the data. */
-export interface Provenance {
-  /** Project git commit (with `-dirty` if the tree had changes), or "unknown". */
+/** Versions of everything that produced the numbers. */
+export interface RecordVersions {
+  /** Project git commit (with `-dirty` if src/ had changes), or "unknown". */
   project_commit: string;
-  /** Deno, V8 and TypeScript versions. */
+  /** Deno version. */
   deno: string;
   /** V8 version. */
   v8: string;
-  /** Kernel release (`uname -r`). */
+  /** Kernel release. */
   kernel: string;
+  /** `sshd -V` of the embedded server; null for `--target`. */
+  openssh_server: string | null;
+  /** `ssh -V` of the local OpenSSH client, or "not installed". */
+  openssh_client: string;
+  /** Version of each client's library or binary, by client name. */
+  clients: Record<string, string>;
+}
+
+/** The machine the run measured. */
+export interface RecordMachine {
   /** CPU model name. */
   cpu_model: string;
   /** Logical cores. */
@@ -43,34 +43,123 @@ export interface Provenance {
   mem_gib: number;
 }
 
+/** Where the sessions went (never a key). */
+export interface RecordTarget {
+  /** `embedded` (this run's own sshd) or `external` (`--target`). */
+  kind: "embedded" | "external";
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Remote command of every session. */
+  command: string;
+  /** The generated payload (embedded server), else null. */
+  payload: { bytes: number; lines: number } | null;
+  /** The embedded sshd's config text, else null. */
+  sshd_config: string | null;
+}
+
+/** The run's parameters, as given or implied by the preset. */
+export interface RecordParameters {
+  /** Clients run, in order. */
+  clients: string[];
+  /** Stages of the sweep. */
+  stages: Stage[];
+  /** Minimum seconds per step. */
+  step_seconds: number;
+  /** Minimum rounds per step. */
+  min_rounds: number;
+  /** Per-session timeout, ms. */
+  timeout_ms: number;
+  /** Remote command. */
+  command: string;
+  /** Payload bytes (embedded server), else null. */
+  payload_bytes: number | null;
+  /** `--server-max-startups`, else null. */
+  server_max_startups: string | null;
+}
+
+/** The no-op calibration of one client, plus its own extras. */
+export interface ClientCalibration {
+  /** Whole session, ms, per no-op session. */
+  total_ms: number[];
+  /** exec + read + close, ms, per no-op session. */
+  remote_ms: number[];
+  /** Median of `total_ms`. */
+  total_median_ms: number;
+  /** Median of `remote_ms`. */
+  remote_median_ms: number;
+  /** Client-specific figures (e.g. openssh's process start). */
+  [extra: string]: unknown;
+}
+
+/** `meta.json`. */
+export interface RunRecord {
+  /** Data layout version (see `SCHEMA_VERSION` in schema.ts); 1 when absent. */
+  schema_version: number;
+  /** Run id (the folder's name unless `--out`). */
+  run_id: string;
+  /** State; `running` until the run ends. */
+  status: RunState;
+  /** Preset name. */
+  preset: string;
+  /** Parameters. */
+  parameters: RecordParameters;
+  /** Start, ISO 8601 UTC. */
+  started_at: string;
+  /** End, ISO 8601 UTC; null while running. */
+  ended_at: string | null;
+  /** Versions. */
+  versions: RecordVersions;
+  /** Machine. */
+  machine: RecordMachine;
+  /** Target. */
+  target: RecordTarget;
+  /** Remote no-op calibration before the sweep. */
+  calibration: {
+    command: string;
+    clients: Record<string, ClientCalibration>;
+  };
+  /** Why the run did not complete; null when it did. */
+  reason?: string | null;
+  /** Per client and pool size, at the end. */
+  summary?: SummaryRow[];
+  /** Warnings about what the numbers measure, at the end. */
+  warnings?: string[];
+}
+
+/** Machine facts and versions that do not depend on the run. */
+export interface Provenance {
+  /** See {@linkcode RecordVersions.project_commit}. */
+  project_commit: string;
+  /** Deno version. */
+  deno: string;
+  /** V8 version. */
+  v8: string;
+  /** Kernel release. */
+  kernel: string;
+  /** The machine. */
+  machine: RecordMachine;
+}
+
 /**
  * Reads versions and machine facts.
  *
  * @example
  * ```ts
  * import { provenance } from "./record.ts";
+ * import assert from "node:assert/strict";
  * const p = await provenance();
- * console.log(p.cores >= 1);
+ * assert.ok(p.machine.cores >= 1);
+ * assert.equal(p.deno, Deno.version.deno);
  * ```
  */
 export async function provenance(): Promise<Provenance> {
-  const root = new URL("../..", import.meta.url).pathname;
-  const commit = await run("git", [
-    "-C",
-    root,
-    "rev-parse",
-    "--short=12",
-    "HEAD",
-  ]);
-  const dirty = await run("git", [
-    "-C",
-    root,
-    "status",
-    "--porcelain",
-    "--",
-    "src",
-    "deno.json",
-  ]);
+  const git = (args: string[]) => run("git", ["-C", ROOT_DIR, ...args]);
+  const commit = await git(["rev-parse", "--short=12", "HEAD"]);
+  const dirty = await git(["status", "--porcelain", "--", "src", "deno.json"]);
   let cpu = "unknown";
   try {
     const info = await Deno.readTextFile("/proc/cpuinfo");
@@ -85,9 +174,11 @@ export async function provenance(): Promise<Provenance> {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
     kernel: Deno.osRelease(),
-    cpu_model: cpu,
-    cores: navigator.hardwareConcurrency,
-    mem_gib: Math.round(Deno.systemMemoryInfo().total / 2 ** 30 * 10) / 10,
+    machine: {
+      cpu_model: cpu,
+      cores: navigator.hardwareConcurrency,
+      mem_gib: Math.round(Deno.systemMemoryInfo().total / 2 ** 30 * 10) / 10,
+    },
   };
 }
 
@@ -96,13 +187,79 @@ export async function provenance(): Promise<Provenance> {
  * leaves it half-written.
  *
  * @example
- * ```ts ignore
- * import { writeMeta } from "./record.ts";
- * await writeMeta("data/runs/x", { status: "running" });
+ * ```ts
+ * import { readRecord, writeRecord } from "./record.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * await writeRecord(dir, { schema_version: 2, run_id: "x" } as never);
+ * assert.equal(readRecord(dir)?.run_id, "x");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeMeta(dir: string, meta: unknown): Promise<void> {
+export async function writeRecord(
+  dir: string,
+  record: RunRecord,
+): Promise<void> {
   const tmp = `${dir}/.meta.json.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n");
+  await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n");
   await Deno.rename(tmp, `${dir}/meta.json`);
+}
+
+/** Summary field names of schema version 1, and their names since 2. */
+const V1_SUMMARY_NAMES: Record<string, string> = {
+  pool: "pool_size",
+  median_total_ms: "total_p50_ms",
+  p90_total_ms: "total_p90_ms",
+};
+
+/**
+ * Brings a parsed `meta.json` of any schema version to the current shape
+ * (its `schema_version` stays the one written, so readers can tell).
+ *
+ * @example
+ * ```ts
+ * import { upgradeRecord } from "./record.ts";
+ * import assert from "node:assert/strict";
+ * const r = upgradeRecord({ run_id: "old", summary: [{ client: "ssh2", pool: 1, median_total_ms: 38 }] });
+ * assert.equal(r.schema_version, 1);
+ * assert.deepEqual(r.summary?.[0], { client: "ssh2", pool_size: 1, total_p50_ms: 38 } as never);
+ * ```
+ */
+export function upgradeRecord(json: Record<string, unknown>): RunRecord {
+  const version = typeof json.schema_version === "number"
+    ? json.schema_version
+    : 1;
+  const record = { ...json, schema_version: version } as unknown as RunRecord;
+  if (version < 2 && Array.isArray(json.summary)) {
+    record.summary = json.summary.map((row: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [V1_SUMMARY_NAMES[k] ?? k, v]),
+      )
+    ) as unknown as SummaryRow[];
+  }
+  return record;
+}
+
+/**
+ * Reads a run folder's `meta.json` in any schema version; undefined when
+ * there is none (a run killed before it was written still has data) or it
+ * cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import { readRecord } from "./record.ts";
+ * import assert from "node:assert/strict";
+ * const r = readRecord(new URL("../../data/runs/sample-seed", import.meta.url).pathname);
+ * assert.equal(r?.target.kind, "embedded");
+ * assert.equal(typeof r?.summary?.[0].pool_size, "number");
+ * ```
+ */
+export function readRecord(dir: string): RunRecord | undefined {
+  try {
+    return upgradeRecord(
+      JSON.parse(Deno.readTextFileSync(`${dir}/meta.json`)),
+    );
+  } catch {
+    return undefined;
+  }
 }

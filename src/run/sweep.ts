@@ -5,15 +5,10 @@
  *
  * @module
  */
+import type { RoundRow, SessionRow } from "./schema.ts";
 import { procCpuMs } from "../util/proc.ts";
 import { PhaseClock } from "../clients/seam.ts";
-import type {
-  RoundRow,
-  SessionOutcome,
-  SessionRow,
-  SshClient,
-  Target,
-} from "../clients/seam.ts";
+import type { SessionOutcome, SshClient, Target } from "../clients/seam.ts";
 
 /** Where finished rounds go (the CSV files, or a list in tests). */
 export interface RoundSink {
@@ -166,14 +161,115 @@ export async function timedSession(
   }
 }
 
+/** One finished round: its rows, and its wall time. */
+interface RoundDone {
+  sessions: SessionRow[];
+  round: RoundRow;
+}
+
 /**
- * Runs one step: rounds of `pool` concurrent sessions of `client`.
+ * Runs one round of `pool` sessions started together and measures it;
+ * undefined when the run was interrupted meanwhile (the round is
+ * abandoned, not written).
+ */
+async function runRound(
+  client: SshClient,
+  pool: number,
+  round: number,
+  o: SweepOptions,
+  cpu: () => number,
+): Promise<RoundDone | undefined> {
+  const cpu0 = cpu();
+  const srv0 = o.serverCpuMs?.();
+  const t0 = performance.now();
+  const done = await Promise.all(
+    Array.from(
+      { length: pool },
+      () => timedSession(client, o.target, o.timeoutMs, o.signal),
+    ),
+  );
+  if (o.signal?.aborted) return undefined;
+  const t1 = Math.max(...done.map((d) => d.end));
+  // Client CPU is read before the settle wait, so that the harness's
+  // wait for sshd to reap its children is not charged to the client.
+  const cpu1 = cpu();
+  await o.settle?.();
+  const srv1 = o.serverCpuMs?.();
+  const sessions: SessionRow[] = done.map((d, i) => ({
+    run_id: o.runId,
+    client: client.name,
+    pool_size: pool,
+    round,
+    session: i + 1,
+    started_at_ms: d.clock.start - o.runStart,
+    connect_ms: d.clock.phases.connect,
+    auth_ms: d.clock.phases.auth,
+    exec_ms: d.clock.phases.exec,
+    read_ms: d.clock.phases.read,
+    close_ms: d.clock.phases.close,
+    total_ms: d.end - d.clock.start,
+    bytes: d.outcome.bytes,
+    lines: d.outcome.lines,
+    exit_code: d.outcome.exitCode ?? undefined,
+    status: d.outcome.status,
+    error: d.outcome.error,
+  }));
+  const ok = sessions.filter((r) => r.status === "ok").length;
+  return {
+    sessions,
+    round: {
+      run_id: o.runId,
+      client: client.name,
+      pool_size: pool,
+      round,
+      started_at_ms: t0 - o.runStart,
+      wall_ms: t1 - t0,
+      ok,
+      failed: sessions.length - ok,
+      client_cpu_ms: cpu1 - cpu0,
+      server_cpu_ms: srv0 !== undefined && srv1 !== undefined
+        ? srv1 - srv0
+        : undefined,
+      client_rss_mb: Deno.memoryUsage().rss / 2 ** 20,
+    },
+  };
+}
+
+/** Adds a written round to the step's totals. */
+function addRound(res: StepResult, done: RoundDone): void {
+  const r = done.round;
+  res.rounds = r.round;
+  res.sessions += done.sessions.length;
+  res.ok += r.ok;
+  for (const s of done.sessions) {
+    if (s.status === "ok") res.okTotals.push(s.total_ms);
+    else res.failures[s.status] = (res.failures[s.status] ?? 0) + 1;
+  }
+  res.roundWalls.push(r.wall_ms);
+  res.clientCpuMs += r.client_cpu_ms;
+  if (r.server_cpu_ms !== undefined) res.serverCpuMs += r.server_cpu_ms;
+  res.wallMs += r.wall_ms;
+  res.maxRssMb = Math.max(res.maxRssMb, r.client_rss_mb);
+}
+
+/**
+ * Runs one step: rounds of `pool` concurrent sessions of `client`, each
+ * written to the sink as soon as it ends, until the step's time is used
+ * and at least the minimum number of rounds ran.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { runStep } from "./sweep.ts";
- * const result = await runStep(client, 10, options);
- * console.log(result.ok, result.okTotals.length);
+ * import { NullClient } from "../clients/null.ts";
+ * import assert from "node:assert/strict";
+ * const written: number[] = [];
+ * const r = await runStep(new NullClient(), 10, {
+ *   target: {} as never, runId: "x", runStart: performance.now(), stepSeconds: 0,
+ *   minRounds: 3, timeoutMs: 1000, sink: { write: (s) => written.push(s.length) },
+ * });
+ * assert.equal(r.rounds, 3);
+ * assert.equal(r.okTotals.length, 30);
+ * assert.deepEqual(written, [10, 10, 10]);
  * ```
  */
 export async function runStep(
@@ -202,76 +298,14 @@ export async function runStep(
     res.rounds < o.minRounds || performance.now() - stepStart < stepMs
   ) {
     if (o.signal?.aborted) break;
-    const round = res.rounds + 1;
-    const cpu0 = cpu();
-    const srv0 = o.serverCpuMs?.();
-    const t0 = performance.now();
-    const done = await Promise.all(
-      Array.from(
-        { length: pool },
-        () => timedSession(client, o.target, o.timeoutMs, o.signal),
-      ),
-    );
-    if (o.signal?.aborted) break; // abandoned: not written
-    const t1 = Math.max(...done.map((d) => d.end));
-    // Client CPU is read before the settle wait, so that the harness's
-    // wait for sshd to reap its children is not charged to the client.
-    const cpu1 = cpu();
-    await o.settle?.();
-    const srv1 = o.serverCpuMs?.();
-    const rows: SessionRow[] = done.map((d, i) => ({
-      run_id: o.runId,
-      client: client.name,
-      pool_size: pool,
-      round,
-      session: i + 1,
-      started_at_ms: d.clock.start - o.runStart,
-      connect_ms: d.clock.phases.connect,
-      auth_ms: d.clock.phases.auth,
-      exec_ms: d.clock.phases.exec,
-      read_ms: d.clock.phases.read,
-      close_ms: d.clock.phases.close,
-      total_ms: d.end - d.clock.start,
-      bytes: d.outcome.bytes,
-      lines: d.outcome.lines,
-      exit_code: d.outcome.exitCode ?? undefined,
-      status: d.outcome.status,
-      error: d.outcome.error,
-    }));
-    const ok = rows.filter((r) => r.status === "ok").length;
-    const rss = Deno.memoryUsage().rss / 2 ** 20;
-    const serverCpu = srv0 !== undefined && srv1 !== undefined
-      ? srv1 - srv0
-      : undefined;
-    o.sink.write(rows, {
-      run_id: o.runId,
-      client: client.name,
-      pool_size: pool,
-      round,
-      started_at_ms: t0 - o.runStart,
-      wall_ms: t1 - t0,
-      ok,
-      failed: rows.length - ok,
-      client_cpu_ms: cpu1 - cpu0,
-      server_cpu_ms: serverCpu,
-      client_rss_mb: rss,
-    });
-    res.rounds = round;
-    res.sessions += rows.length;
-    res.ok += ok;
-    for (const r of rows) {
-      if (r.status === "ok") res.okTotals.push(r.total_ms);
-      else res.failures[r.status] = (res.failures[r.status] ?? 0) + 1;
-    }
-    res.roundWalls.push(t1 - t0);
-    res.clientCpuMs += cpu1 - cpu0;
-    if (serverCpu !== undefined) res.serverCpuMs += serverCpu;
-    res.wallMs += t1 - t0;
-    res.maxRssMb = Math.max(res.maxRssMb, rss);
+    const done = await runRound(client, pool, res.rounds + 1, o, cpu);
+    if (!done) break; // abandoned: not written
+    o.sink.write(done.sessions, done.round);
+    addRound(res, done);
     o.onRound?.({
       client: client.name,
       pool,
-      round,
+      round: res.rounds,
       ok: res.ok,
       failed: res.sessions - res.ok,
       elapsedMs: performance.now() - stepStart,

@@ -11,7 +11,7 @@ import { loadClients } from "../clients/mod.ts";
 import { NullClient } from "../clients/null.ts";
 import { CsvSink } from "../run/csv_sink.ts";
 import { procCpuMs } from "../util/proc.ts";
-import { Progress } from "../run/summary.ts";
+import { Progress } from "../run/progress.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { runStep } from "../run/sweep.ts";
 import type { SshClient, Target } from "../clients/seam.ts";

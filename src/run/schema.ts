@@ -1,0 +1,377 @@
+/**
+ * The data schema, declared once: every column of `sessions.csv` and
+ * `rounds.csv`, and every field of the per-client, per-pool summary (in
+ * `meta.json`), with its type, unit and meaning. The TypeScript row types,
+ * the CSV headers, the polars schema (`src/analysis/load.ts`) and the
+ * README's column tables all come from here.
+ *
+ * Adding a column: add it to the list here with `since: <the new
+ * version>`, bump {@linkcode SCHEMA_VERSION}, and fill it where rows are
+ * made. Older files, which lack it, still load (the column is null there).
+ *
+ * @module
+ */
+import type { Status } from "../clients/seam.ts";
+
+/**
+ * Version of the data layout written by this code, recorded in `meta.json`
+ * as `schema_version`. Every added or changed column is one step.
+ *
+ * - 1: the first layout (no `schema_version` in `meta.json`).
+ * - 2: summary fields named like the CSV columns (`pool_size`,
+ *   `total_p50_ms`, `total_p90_ms` instead of `pool`, `median_total_ms`,
+ *   `p90_total_ms`); `schema_version` written.
+ */
+export const SCHEMA_VERSION = 2;
+
+/** How a column is stored: text, whole number, number, or a session status. */
+export type ColumnType = "string" | "int" | "float" | "status";
+
+/** One column (or summary field). */
+export interface Column {
+  /** Name in the CSV header and in the row objects. */
+  readonly name: string;
+  /** Storage type. */
+  readonly type: ColumnType;
+  /** Unit (`ms`, `MiB`, `sessions`, ...), empty when none. */
+  readonly unit: string;
+  /** What it means, one line (the README's tables show it). */
+  readonly meaning: string;
+  /** True when a cell may be empty (absent). */
+  readonly optional?: boolean;
+  /** Schema version that added it (default 1). */
+  readonly since?: number;
+}
+
+/** `sessions.csv`: one row per session. */
+export const SESSION_COLUMNS = [
+  {
+    name: "run_id",
+    type: "string",
+    unit: "",
+    meaning: "run id (the folder name)",
+  },
+  {
+    name: "client",
+    type: "string",
+    unit: "",
+    meaning: "client name (`ssh2`, `libssh2`, `openssh`, ...)",
+  },
+  {
+    name: "pool_size",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions started together in this round",
+  },
+  {
+    name: "round",
+    type: "int",
+    unit: "",
+    meaning: "round number within this client and pool size, from 1",
+  },
+  {
+    name: "session",
+    type: "int",
+    unit: "",
+    meaning: "session number within the round, from 1",
+  },
+  {
+    name: "started_at_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "session start, since the run started",
+  },
+  {
+    name: "connect_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "TCP connect (for `openssh`: process start + connect)",
+    optional: true,
+  },
+  {
+    name: "auth_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "SSH handshake (version, key exchange) + public-key user auth",
+    optional: true,
+  },
+  {
+    name: "exec_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "session channel open + exec request (for `openssh`: until the exec request is sent)",
+    optional: true,
+  },
+  {
+    name: "read_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "reading stdout line by line to end of file",
+    optional: true,
+  },
+  {
+    name: "close_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "exit status, channel close, disconnect",
+    optional: true,
+  },
+  {
+    name: "total_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "whole session, also for failed ones (until the failure)",
+  },
+  { name: "bytes", type: "int", unit: "bytes", meaning: "stdout bytes read" },
+  { name: "lines", type: "int", unit: "lines", meaning: "stdout lines read" },
+  {
+    name: "exit_code",
+    type: "int",
+    unit: "",
+    meaning: "remote exit code; empty when none was received",
+    optional: true,
+  },
+  {
+    name: "status",
+    type: "status",
+    unit: "",
+    meaning:
+      "`ok`, `connect_error`, `auth_error`, `exec_error`, `read_error`, `timeout`, `exit_nonzero`",
+  },
+  {
+    name: "error",
+    type: "string",
+    unit: "",
+    meaning: "error message; empty when ok",
+  },
+] as const satisfies readonly Column[];
+
+/** `rounds.csv`: one row per round. */
+export const ROUND_COLUMNS = [
+  {
+    name: "run_id",
+    type: "string",
+    unit: "",
+    meaning: "run id (the folder name)",
+  },
+  { name: "client", type: "string", unit: "", meaning: "client name" },
+  {
+    name: "pool_size",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions started together in this round",
+  },
+  {
+    name: "round",
+    type: "int",
+    unit: "",
+    meaning: "round number within this client and pool size, from 1",
+  },
+  {
+    name: "started_at_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "round start, since the run started",
+  },
+  {
+    name: "wall_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "first session start to last session end",
+  },
+  {
+    name: "ok",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions with status ok",
+  },
+  {
+    name: "failed",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions with any other status",
+  },
+  {
+    name: "client_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "user + system CPU of the benchmark process and its reaped children (the `ssh` processes) during the round",
+  },
+  {
+    name: "server_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "CPU of the embedded sshd and its reaped per-connection children; empty for `--target`",
+    optional: true,
+  },
+  {
+    name: "client_rss_mb",
+    type: "float",
+    unit: "MiB",
+    meaning: "resident memory of the benchmark process at the round's end",
+  },
+] as const satisfies readonly Column[];
+
+/** The summary per client and pool size (`meta.json` `summary`, terminal table). */
+export const SUMMARY_COLUMNS = [
+  { name: "client", type: "string", unit: "", meaning: "client name" },
+  {
+    name: "pool_size",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions started together",
+  },
+  {
+    name: "sessions",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions run at this pool size",
+  },
+  {
+    name: "failed",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions with a status other than ok",
+  },
+  {
+    name: "total_p50_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "median `total_ms` of ok sessions",
+  },
+  {
+    name: "total_p90_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "90th percentile `total_ms` of ok sessions",
+  },
+  {
+    name: "client_cpu_ms_per_session",
+    type: "float",
+    unit: "ms",
+    meaning: "`client_cpu_ms` summed over the rounds / sessions",
+  },
+  {
+    name: "server_cpu_ms_per_session",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "`server_cpu_ms` summed over the rounds / sessions; NaN (null in meta.json) for `--target`",
+  },
+  {
+    name: "sessions_per_s",
+    type: "float",
+    unit: "sessions/s",
+    meaning: "sessions / summed round `wall_ms`",
+  },
+  {
+    name: "limit_sessions_per_s",
+    type: "float",
+    unit: "sessions/s",
+    meaning:
+      "throughput if CPU were the only limit: cores x 1000 / (server + client CPU ms per session); NaN without server CPU",
+  },
+  {
+    name: "pct_of_limit",
+    type: "float",
+    unit: "%",
+    meaning: "`sessions_per_s` / `limit_sessions_per_s`",
+  },
+  {
+    name: "client_rss_max_mb",
+    type: "float",
+    unit: "MiB",
+    meaning: "largest `client_rss_mb` of the rounds",
+  },
+] as const satisfies readonly Column[];
+
+type Value<C extends Column> = C["type"] extends "string" ? string
+  : C["type"] extends "status" ? Status
+  : number;
+
+/**
+ * The row object of a column list: required columns as properties,
+ * optional ones as optional properties.
+ */
+export type Row<Cs extends readonly Column[]> =
+  & {
+    -readonly [
+      C in Cs[number] as C extends { optional: true } ? never : C["name"]
+    ]: Value<C>;
+  }
+  & {
+    -readonly [
+      C in Cs[number] as C extends { optional: true } ? C["name"] : never
+    ]?: Value<C>;
+  };
+
+/**
+ * One row of `sessions.csv`.
+ *
+ * @example
+ * ```ts
+ * import type { SessionRow } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const r: SessionRow = {
+ *   run_id: "x", client: "ssh2", pool_size: 1, round: 1, session: 1,
+ *   started_at_ms: 0, connect_ms: 1, total_ms: 15, bytes: 10, lines: 1,
+ *   status: "timeout", error: "timed out during auth",
+ * };
+ * assert.equal(r.auth_ms, undefined); // a phase not reached stays absent
+ * ```
+ */
+export type SessionRow = Row<typeof SESSION_COLUMNS>;
+
+/** One row of `rounds.csv`. */
+export type RoundRow = Row<typeof ROUND_COLUMNS>;
+
+/** One row of the summary (per client and pool size). */
+export type SummaryRow = Row<typeof SUMMARY_COLUMNS>;
+
+/**
+ * The names of a column list, in order (a CSV header).
+ *
+ * @example
+ * ```ts
+ * import { columnNames, ROUND_COLUMNS } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(columnNames(ROUND_COLUMNS).slice(0, 3), ["run_id", "client", "pool_size"]);
+ * ```
+ */
+export function columnNames<Cs extends readonly Column[]>(
+  cols: Cs,
+): Cs[number]["name"][] {
+  return cols.map((c) => c.name);
+}
+
+/**
+ * A column list as a markdown table (`column | unit | meaning`), the form
+ * the README shows.
+ *
+ * @example
+ * ```ts
+ * import { markdownTable } from "./schema.ts";
+ * import assert from "node:assert/strict";
+ * const t = markdownTable([{ name: "a_ms", type: "float", unit: "ms", meaning: "A" }]);
+ * assert.equal(t.split("\n")[2], "| `a_ms` | ms   | A       |");
+ * ```
+ */
+export function markdownTable(cols: readonly Column[]): string {
+  const rows = [
+    ["column", "unit", "meaning"],
+    ...cols.map((c) => [`\`${c.name}\``, c.unit, c.meaning]),
+  ];
+  const widths = [0, 1, 2].map((i) =>
+    Math.max(...rows.map((r) => r[i].length))
+  );
+  const line = (r: string[]) =>
+    `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  return [
+    line(rows[0]),
+    `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}

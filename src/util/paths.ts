@@ -1,0 +1,29 @@
+/**
+ * Where the project keeps its data, and the UTC stamp that names run
+ * folders.
+ *
+ * @module
+ */
+
+/** The project's root folder. */
+export const ROOT_DIR: string = new URL("../..", import.meta.url).pathname;
+
+/** The project's data folder. */
+export const DATA_DIR: string = `${ROOT_DIR}data`;
+
+/** Folder under which runs are written by default (data/runs). */
+export const RUNS_DIR = `${DATA_DIR}/runs`;
+
+/**
+ * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
+ *
+ * @example
+ * ```ts
+ * import { utcStamp } from "./paths.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(utcStamp(new Date("2026-11-25T21:53:36.887Z")), "20261125T215336Z");
+ * ```
+ */
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}

@@ -1,0 +1,106 @@
+/**
+ * The schema module against everything that depends on it: the files of
+ * every version written so far, the README's tables, and the statistics of
+ * committed runs (golden files computed before the schema module existed).
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { loadRuns, readCsv } from "../src/analysis/load.ts";
+import {
+  intervalMedians,
+  poolStats,
+  withComposites,
+} from "../src/analysis/stats.ts";
+import { ROUND_HEADER, SESSION_HEADER } from "../src/run/csv_sink.ts";
+import { readRecord } from "../src/run/record.ts";
+import {
+  type Column,
+  markdownTable,
+  ROUND_COLUMNS,
+  SCHEMA_VERSION,
+  SESSION_COLUMNS,
+  SUMMARY_COLUMNS,
+} from "../src/run/schema.ts";
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+/** A frozen excerpt of a version-1 run (sample-maxstartups, pools 1, 2, 20, 40). */
+const V1_RUN = here("./fixtures/v1-run");
+
+/**
+ * Statistics as plain JSON (NaN and null alike), without `series`.
+ */
+function stats(dir: string): unknown {
+  const s = withComposites(loadRuns([dir]).sessions);
+  return JSON.parse(JSON.stringify({
+    pools: poolStats(s).drop("series").toRecords(),
+    intervals: intervalMedians(s, 5000).drop("series").toRecords(),
+  }));
+}
+
+for (
+  const [name, dir] of [
+    ["v1-run", V1_RUN],
+    // The committed sample runs: when they are regenerated, regenerate
+    // their golden files with the code of the same commit.
+    ["sample-seed", here("../data/runs/sample-seed")],
+    ["sample-maxstartups", here("../data/runs/sample-maxstartups")],
+  ]
+) {
+  Deno.test(`schema: per-pool and interval statistics of ${name} match its golden file`, () => {
+    const golden = JSON.parse(
+      Deno.readTextFileSync(here(`./fixtures/golden/${name}.json`)),
+    );
+    assertEquals(stats(dir), golden);
+  });
+}
+
+Deno.test("schema: the CSV headers are those of version-1 files, byte for byte", () => {
+  const first = (f: string) =>
+    Deno.readTextFileSync(`${V1_RUN}/${f}`).split("\n")[0];
+  assertEquals(first("sessions.csv"), SESSION_HEADER.join(","));
+  assertEquals(first("rounds.csv"), ROUND_HEADER.join(","));
+});
+
+Deno.test("schema: the README's column tables are generated from the schema", () => {
+  const readme = Deno.readTextFileSync(here("../README.md"));
+  for (const cols of [SESSION_COLUMNS, ROUND_COLUMNS, SUMMARY_COLUMNS]) {
+    const table = markdownTable(cols);
+    assert(
+      readme.includes(table),
+      `README.md lacks this table (paste it in place of the old one):\n${table}`,
+    );
+  }
+});
+
+Deno.test("schema: a version-1 meta.json reads with the current summary names", () => {
+  const r = readRecord(V1_RUN);
+  assert(r !== undefined);
+  assertEquals(r.schema_version, 1);
+  assert(SCHEMA_VERSION > 1);
+  const row = r.summary![0] as unknown as Record<string, unknown>;
+  assertEquals(typeof row.pool_size, "number");
+  assertEquals(typeof row.total_p50_ms, "number");
+  assertEquals(row.pool, undefined);
+  assertEquals(row.median_total_ms, undefined);
+});
+
+Deno.test("schema: a file without a column added later loads it as nulls", () => {
+  const later: Column[] = [
+    ...ROUND_COLUMNS,
+    { name: "added_ms", type: "float", unit: "ms", meaning: "x", since: 99 },
+  ];
+  const df = readCsv(`${V1_RUN}/rounds.csv`, later);
+  assertEquals(df.columns.at(-1), "added_ms");
+  assertEquals(df.getColumn("added_ms").nullCount(), df.height);
+  // A column of version 1 missing from a file is an error, not a null.
+  const lost: Column[] = [
+    ...ROUND_COLUMNS,
+    { name: "old_ms", type: "float", unit: "ms", meaning: "x" },
+  ];
+  let message = "";
+  try {
+    readCsv(`${V1_RUN}/rounds.csv`, lost);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.includes("unexpected header"), message);
+});
