@@ -2,7 +2,11 @@
  * The command line end to end: a real run's files, bad input, Ctrl-C.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { ROUND_COLUMNS, SESSION_COLUMNS } from "../src/run/csv_sink.ts";
+import {
+  ROUND_HEADER as ROUND_COLUMNS,
+  SESSION_HEADER as SESSION_COLUMNS,
+} from "../src/run/csv_sink.ts";
+import { parse } from "csv-parse/sync";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import {
   assertNoNewDirs,
@@ -13,14 +17,9 @@ import {
   strangerKey,
 } from "./server_helpers.ts";
 
-/** Minimal CSV reader for the tests (the project's CSV has no embedded newlines in these runs). */
+/** A CSV file's rows as records keyed by its header (quoted cells included). */
 function rows(text: string): Record<string, string>[] {
-  const [head, ...lines] = text.trimEnd().split("\n");
-  const cols = head.split(",");
-  return lines.map((l) => {
-    const cells = l.split(",");
-    return Object.fromEntries(cols.map((c, i) => [c, cells[i]]));
-  });
+  return parse<Record<string, string>>(text, { columns: true });
 }
 
 Deno.test("cli: a small run writes sessions.csv, rounds.csv and meta.json", async () => {

@@ -13,7 +13,7 @@ import {
   scalingChart,
   type Spec,
 } from "./chart_specs.ts";
-import type { RunData } from "./load.ts";
+import type { RunData, RunMeta } from "./load.ts";
 import { type ChartFiles, writeChart } from "./chart_render.ts";
 import {
   failureRates,
@@ -41,10 +41,17 @@ export interface Analysis {
  * Computes every table of a loaded run.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { analyse } from "./analyse.ts";
- * const a = analyse(loadRuns([dir]));
- * console.log(a.pools.toString());
+ * import { loadRuns } from "./load.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
+ * const a = analyse(run);
+ * // Every session counts once, ok or failed.
+ * assert.equal(a.pools.getColumn("sessions").sum(), run.sessions.height);
+ * assert.equal(a.rounds.getColumn("sessions").sum(), run.sessions.height);
  * ```
  */
 export function analyse(run: RunData, intervalMs = 5000): Analysis {
@@ -71,15 +78,20 @@ export const CHART_NAMES = [
  * The five chart specs of an analysis.
  *
  * @example
- * ```ts ignore
- * import { chartSpecs } from "./analyse.ts";
- * const specs = chartSpecs(analysis, run.metas[0]);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { analyse, CHART_NAMES, chartSpecs } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
+ * const specs = chartSpecs(analyse(run), run.metas[0]);
+ * assert.deepEqual(Object.keys(specs), [...CHART_NAMES]);
  * ```
  */
 export function chartSpecs(
   a: Analysis,
-  // deno-lint-ignore no-explicit-any
-  meta: Record<string, any>,
+  meta: RunMeta,
   intervalMs = 5000,
 ): Record<typeof CHART_NAMES[number], Spec> {
   return {
@@ -95,9 +107,20 @@ export function chartSpecs(
  * Analyses a loaded run and writes the five charts to `outDir`.
  *
  * @example
- * ```ts ignore
- * import { renderRun } from "./analyse.ts";
- * const files = await renderRun(loadRuns([dir]), `${dir}/charts`);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CHART_NAMES, renderRun } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
+ * const dir = await Deno.makeTempDir();
+ * const files = await renderRun(run, dir);
+ * assert.deepEqual(
+ *   files.map((f) => f.png),
+ *   CHART_NAMES.map((name) => `${dir}/${name}.png`),
+ * );
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function renderRun(

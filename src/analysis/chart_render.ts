@@ -16,12 +16,16 @@ import { FONT, type Spec } from "./chart_specs.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toSvg } from "./chart_render.ts";
  * const svg = await toSvg({
  *   data: { values: [{ x: 1, y: 2 }] }, mark: "point",
- *   encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+ *   encoding: {
+ *     x: { field: "x", type: "quantitative" },
+ *     y: { field: "y", type: "quantitative" },
+ *   },
  * });
- * console.log(svg.startsWith("<svg"));
+ * assert.match(svg, /^<svg [^>]*width="\d+"/);
  * ```
  */
 export async function toSvg(spec: Spec): Promise<string> {
@@ -39,9 +43,15 @@ export async function toSvg(spec: Spec): Promise<string> {
  * Converts an SVG string to PNG bytes at `scale` (2 for sharp blog images).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { toPng } from "./chart_render.ts";
- * await Deno.writeFile("chart.png", toPng(svg));
+ * const svg =
+ *   `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"/>`;
+ * const png = toPng(svg);
+ * assert.equal(new TextDecoder().decode(png.subarray(1, 4)), "PNG");
+ * const ihdr = new DataView(png.buffer, png.byteOffset + 16, 8);
+ * assert.deepEqual([ihdr.getUint32(0), ihdr.getUint32(4)], [80, 60]); // 2x
  * ```
  */
 export function toPng(svg: string, scale = 2): Uint8Array {
@@ -67,9 +77,22 @@ export interface ChartFiles {
  * Writes one chart as SVG, PNG and spec into `dir` (created if needed).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { writeChart } from "./chart_render.ts";
- * const files = await writeChart(spec, "data/runs/x/charts", "comparison");
+ * const spec = {
+ *   data: { values: [{ x: 1 }] }, mark: "point",
+ *   encoding: { x: { field: "x", type: "quantitative" } },
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const files = await writeChart(spec, `${dir}/charts`, "points");
+ * assert.deepEqual(files, {
+ *   svg: `${dir}/charts/points.svg`,
+ *   png: `${dir}/charts/points.png`,
+ *   spec: `${dir}/charts/points.vl.json`,
+ * });
+ * assert.equal(JSON.parse(await Deno.readTextFile(files.spec)).mark, "point");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function writeChart(

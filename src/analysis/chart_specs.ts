@@ -38,8 +38,13 @@ const EXTRA_COLORS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { colorScale } from "./chart_specs.ts";
- * console.log(colorScale(["openssh", "ssh2"]).range); // ["#e45756", "#54a24b"]
+ * assert.deepEqual(colorScale(["openssh", "ssh2"]), {
+ *   domain: ["ssh2", "openssh"],
+ *   range: ["#e45756", "#54a24b"],
+ * });
+ * assert.deepEqual(colorScale(["ssh2", "mine"]).range, ["#e45756", "#f58518"]);
  * ```
  */
 export function colorScale(
@@ -71,13 +76,20 @@ export function colorScale(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { caption } from "./chart_specs.ts";
- * console.log(caption({ started_at: "2026-11-25T20:00:00Z", machine: { cores: 2, cpu_model: "X" } })[0]);
+ * assert.deepEqual(
+ *   caption({
+ *     started_at: "2026-11-25T20:00:00Z",
+ *     machine: { cores: 2, cpu_model: "X" },
+ *   }),
+ *   ["2026-11-25 · 2 cores X"],
+ * );
  * ```
  */
 export function caption(meta: RunMeta): string[] {
-  const v = meta.versions ?? {};
-  const m = meta.machine ?? {};
+  const v: RunMeta["versions"] = meta.versions ?? {};
+  const m: RunMeta["machine"] = meta.machine ?? {};
   const clients = Object.entries(v.clients ?? {}).map(([k, x]) => `${k} ${x}`)
     .join(", ");
   const machine = [
@@ -204,9 +216,20 @@ function compositePanels(
  * started, one colour per client, with a pool-size panel underneath.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { comparisonByTime } from "./chart_specs.ts";
+ * import { loadRuns } from "./load.ts";
+ * import { intervalMedians } from "./stats.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
  * const spec = comparisonByTime(intervalMedians(run.sessions), run.metas[0]);
+ * assert.equal(
+ *   spec.title.text,
+ *   "SSH clients compared: median per 5-second interval",
+ * );
+ * assert.equal(spec.vconcat.length, 2); // the four timings, then pool size
  * ```
  */
 export function comparisonByTime(
@@ -274,9 +297,19 @@ export function comparisonByTime(
  * sessions run at that pool size).
  *
  * @example
- * ```ts ignore
- * import { comparisonByPool } from "./chart_specs.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { comparisonByPool, type Spec } from "./chart_specs.ts";
+ * import { loadRuns } from "./load.ts";
+ * import { poolStats } from "./stats.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
  * const spec = comparisonByPool(poolStats(run.sessions), run.metas[0]);
+ * assert.deepEqual(
+ *   [...new Set(spec.data.values.map((v: Spec) => v.metric))],
+ *   ["Commands start", "Commands end", "Channel read", "Total"],
+ * );
  * ```
  */
 export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
@@ -311,9 +344,21 @@ export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
  * `series` defaults to the series that reached the largest pool.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
  * import { scalingChart } from "./chart_specs.ts";
- * const spec = scalingChart(poolStats(run.sessions), run.metas[0]);
+ * // A few columns of poolStats: ssh2 reached pool 2, with a failure there.
+ * const pools = pl.DataFrame({
+ *   series: ["openssh", "ssh2", "ssh2"], pool_size: [1, 1, 2],
+ *   total_p50_ms: [190, 40, 70], total_p90_ms: [200, 45, 90],
+ *   failed: [0, 0, 1], sessions: [1, 1, 2],
+ * });
+ * const spec = scalingChart(pools, {});
+ * assert.equal(spec.title.text, "Scaling of ssh2: pool 1 to 2");
+ * assert.deepEqual(spec.layer[1].data.values, [
+ *   { pool_size: 2, value_ms: 90, failed: 1, sessions: 2 },
+ * ]);
  * ```
  */
 export function scalingChart(
@@ -420,9 +465,23 @@ export function scalingChart(
  * client (from rounds.csv).
  *
  * @example
- * ```ts ignore
- * import { efficiencyChart } from "./chart_specs.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { efficiencyChart, type Spec } from "./chart_specs.ts";
+ * import { loadRuns } from "./load.ts";
+ * import { roundStats } from "./stats.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
  * const spec = efficiencyChart(roundStats(run.sessions, run.rounds), run.metas[0]);
+ * assert.deepEqual(
+ *   [...new Set(spec.data.values.map((v: Spec) => v.side))],
+ *   [
+ *     "client (benchmark process + children)",
+ *     "server (sshd + session processes)",
+ *   ],
+ * );
+ * assert.equal(spec.spec.encoding.y.scale.type, "log");
  * ```
  */
 export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
@@ -494,9 +553,28 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
  * client. With no failures it is still a valid chart that says so.
  *
  * @example
- * ```ts ignore
- * import { failuresChart } from "./chart_specs.ts";
- * const spec = failuresChart(failureRates(run.sessions), poolStats(run.sessions), run.metas[0]);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { failuresChart, type Spec } from "./chart_specs.ts";
+ * import { failureRates } from "./stats.ts";
+ * const sessions = pl.DataFrame({
+ *   series: ["ssh2", "ssh2", "ssh2"], client: ["ssh2", "ssh2", "ssh2"],
+ *   pool_size: [1, 2, 2], status: ["ok", "ok", "timeout"],
+ * });
+ * // The columns of poolStats the chart uses.
+ * const pools = pl.DataFrame({
+ *   series: ["ssh2", "ssh2"], pool_size: [1, 2], sessions: [1, 2],
+ * });
+ * const spec = failuresChart(failureRates(sessions), pools, {});
+ * // Pool 1 had no timeout: an explicit 0 there.
+ * assert.deepEqual(
+ *   spec.data.values.map((v: Spec) => [v.pool_size, v.rate]),
+ *   [[2, 0.5], [1, 0]],
+ * );
+ * const ok = sessions.filter(pl.col("status").eq(pl.lit("ok")));
+ * const none = failuresChart(failureRates(ok), pools, {});
+ * assert.equal(none.title.subtitle.at(-1), "No session failed in this run.");
  * ```
  */
 export function failuresChart(

@@ -18,10 +18,16 @@ export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
  *
  * @example
  * ```ts
- * import { chartBundle } from "./jupyter.ts";
- * const b = await chartBundle({ data: { values: [{ x: 1 }] }, mark: "point",
- *   encoding: { x: { field: "x", type: "quantitative" } } });
- * console.log(Object.keys(b)); // [vega-lite MIME, "image/svg+xml"]
+ * import assert from "node:assert/strict";
+ * import { chartBundle, VEGALITE_MIME } from "./jupyter.ts";
+ * const spec = {
+ *   data: { values: [{ x: 1 }] }, mark: "point",
+ *   encoding: { x: { field: "x", type: "quantitative" } },
+ * };
+ * const b = await chartBundle(spec);
+ * assert.deepEqual(Object.keys(b), [VEGALITE_MIME, "image/svg+xml"]);
+ * assert.equal(b[VEGALITE_MIME], spec);
+ * assert.match(String(b["image/svg+xml"]), /^<svg /);
  * ```
  */
 export async function chartBundle(
@@ -37,21 +43,29 @@ export async function chartBundle(
  * nothing.
  */
 async function display(bundle: Record<string, unknown>): Promise<void> {
-  const jupyter = (Deno as unknown as {
-    jupyter?: {
-      display(b: unknown, o: { raw: boolean }): Promise<void> | void;
-    };
-  }).jupyter;
+  type Jupyter = {
+    display(b: unknown, o: { raw: boolean }): Promise<void> | void;
+  };
+  let jupyter: Jupyter | undefined;
+  try {
+    // Reading Deno.jupyter outside `deno jupyter` throws.
+    jupyter = (Deno as unknown as { jupyter?: Jupyter }).jupyter;
+  } catch {
+    return;
+  }
   if (jupyter) await jupyter.display(bundle, { raw: true });
 }
 
 /**
  * Shows a chart in the notebook (`await show(spec)`).
  *
- * @example
+ * @example In a notebook cell (`Deno.jupyter` exists only in the Deno kernel)
  * ```ts ignore
  * import { show } from "./jupyter.ts";
- * await show(specs.scaling);
+ * await show({
+ *   data: { values: [{ x: 1 }] }, mark: "point",
+ *   encoding: { x: { field: "x", type: "quantitative" } },
+ * });
  * ```
  */
 export async function show(spec: Spec): Promise<void> {
@@ -73,9 +87,17 @@ function cell(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { tableBundle } from "./jupyter.ts";
- * console.log(Object.keys(tableBundle(pl.DataFrame({ a: [1.5, 2] })))); // text/plain, text/html
+ * const b = tableBundle(pl.DataFrame({ a: [1.5, 2, 3] }), 2);
+ * assert.deepEqual(Object.keys(b), ["text/plain", "text/html"]);
+ * assert.equal(
+ *   b["text/html"],
+ *   "<table><thead><tr><th>a</th></tr></thead><tbody>" +
+ *     "<tr><td>1.50</td></tr><tr><td>2</td></tr></tbody></table>" +
+ *     "<p>2 of 3 rows</p>",
+ * );
  * ```
  */
 export function tableBundle(
@@ -100,10 +122,11 @@ export function tableBundle(
 /**
  * Shows a polars DataFrame as a table (`await table(df)`).
  *
- * @example
+ * @example In a notebook cell (`Deno.jupyter` exists only in the Deno kernel)
  * ```ts ignore
+ * import pl from "nodejs-polars";
  * import { table } from "./jupyter.ts";
- * await table(analysis.pools);
+ * await table(pl.DataFrame({ client: ["ssh2"], total_ms: [38.4] }));
  * ```
  */
 export async function table(df: DataFrame, maxRows = 40): Promise<void> {

@@ -3,10 +3,12 @@
  * notebook display.
  *
  * @example
- * ```ts ignore
- * import { analyse, chartSpecs, loadRuns, newestRun } from "./mod.ts";
- * const run = loadRuns([newestRun()]);
+ * ```ts
+ * import { analyse, CHART_NAMES, chartSpecs, loadRuns } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const run = loadRuns([new URL("../../tests/fixtures/v1-run", import.meta.url).pathname]);
  * const specs = chartSpecs(analyse(run), run.metas[0]);
+ * assert.deepEqual(Object.keys(specs), [...CHART_NAMES]);
  * ```
  *
  * @module

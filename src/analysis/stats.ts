@@ -46,10 +46,18 @@ const OK: Expr = pl.col("status").eq(pl.lit("ok"));
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { withComposites } from "./stats.ts";
- * const df = pl.DataFrame({ connect_ms: [1], auth_ms: [2], exec_ms: [3], read_ms: [4], close_ms: [5] });
- * console.log(withComposites(df).getColumn("commands_start_ms").toArray()); // [6]
+ * // The second session failed during auth.
+ * const df = pl.DataFrame({
+ *   connect_ms: [1, 1], auth_ms: [2, null], exec_ms: [3, null],
+ *   read_ms: [4, null], close_ms: [5, null],
+ * });
+ * const c = withComposites(df);
+ * assert.deepEqual(c.getColumn("commands_start_ms").toArray(), [6, null]);
+ * assert.deepEqual(c.getColumn("commands_end_ms").toArray(), [5, null]);
+ * assert.deepEqual(c.getColumn("channel_read_ms").toArray(), [4, null]);
  * ```
  */
 export function withComposites(sessions: DataFrame): DataFrame {
@@ -74,9 +82,23 @@ function ensureComposites(df: DataFrame): DataFrame {
  * pool_max, ok, failed, then one column per timing (median ms).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
  * import { intervalMedians } from "./stats.ts";
- * const t = intervalMedians(run.sessions, 5000);
+ * // Two sessions in the first 5 s (one timed out), one in the next.
+ * const ms = [1, 2, 3];
+ * const sessions = pl.DataFrame({
+ *   series: ["ssh2", "ssh2", "ssh2"], client: ["ssh2", "ssh2", "ssh2"],
+ *   pool_size: [1, 1, 2], status: ["ok", "timeout", "ok"],
+ *   started_at_ms: [0, 4000, 6000], connect_ms: ms, auth_ms: ms,
+ *   exec_ms: ms, read_ms: ms, close_ms: ms, total_ms: [40, 60_000, 70],
+ * });
+ * const t = intervalMedians(sessions, 5000).toRecords();
+ * assert.deepEqual(
+ *   t.map((r) => [r.interval_start_s, r.pool_max, r.failed, r.total_ms]),
+ *   [[0, 1, 1, 40], [5, 2, 0, 70]],
+ * );
  * ```
  */
 export function intervalMedians(
@@ -106,9 +128,24 @@ export function intervalMedians(
  * p90, p99 of every timing over ok sessions (columns like `total_p90_ms`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
  * import { poolStats } from "./stats.ts";
- * console.log(poolStats(run.sessions).toString());
+ * // Four sessions at pool size 4, one timed out.
+ * const ms = [1, 2, 3, null];
+ * const ssh2 = Array(4).fill("ssh2");
+ * const sessions = pl.DataFrame({
+ *   series: ssh2, client: ssh2, pool_size: [4, 4, 4, 4],
+ *   status: ["ok", "ok", "ok", "timeout"],
+ *   connect_ms: ms, auth_ms: ms, exec_ms: ms, read_ms: ms, close_ms: ms,
+ *   total_ms: [10, 20, 40, null],
+ * });
+ * const [p] = poolStats(sessions).toRecords();
+ * assert.equal(p.sessions, 4);
+ * assert.equal(p.failure_rate, 0.25);
+ * assert.equal(p.total_p50_ms, 20);
+ * assert.equal(p.total_p90_ms, 36); // 20 + 0.8 x (40 - 20)
  * ```
  */
 export function poolStats(sessions: DataFrame): DataFrame {
@@ -138,9 +175,22 @@ export function poolStats(sessions: DataFrame): DataFrame {
  * (count / sessions at that pool size). Empty when nothing failed.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
  * import { failureRates } from "./stats.ts";
- * console.log(failureRates(run.sessions).height);
+ * const ssh2 = Array(4).fill("ssh2");
+ * const sessions = pl.DataFrame({
+ *   series: ssh2, client: ssh2, pool_size: [4, 4, 4, 4],
+ *   status: ["ok", "ok", "ok", "timeout"],
+ * });
+ * const f = failureRates(sessions).toRecords();
+ * assert.deepEqual(
+ *   f.map((r) => [r.status, r.count, r.rate]),
+ *   [["timeout", 1, 0.25]],
+ * );
+ * const ok = sessions.filter(pl.col("status").eq(pl.lit("ok")));
+ * assert.equal(failureRates(ok).height, 0);
  * ```
  */
 export function failureRates(sessions: DataFrame): DataFrame {
@@ -166,9 +216,25 @@ export function failureRates(sessions: DataFrame): DataFrame {
  * second of round wall time, largest client RSS.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
  * import { roundStats } from "./stats.ts";
- * console.log(roundStats(run.sessions, run.rounds).toString());
+ * // One round of two sessions.
+ * const sessions = pl.DataFrame({
+ *   run_id: ["r", "r"], series: ["ssh2", "ssh2"], client: ["ssh2", "ssh2"],
+ *   pool_size: [2, 2], round: [1, 1], total_ms: [30, 50],
+ * });
+ * const rounds = pl.DataFrame({
+ *   run_id: ["r"], series: ["ssh2"], client: ["ssh2"], pool_size: [2],
+ *   round: [1], wall_ms: [100], ok: [2], failed: [0],
+ *   client_cpu_ms: [4], server_cpu_ms: [20], client_rss_mb: [60],
+ * });
+ * const [r] = roundStats(sessions, rounds).toRecords();
+ * assert.equal(r.all_hosts_p50_ms, 50); // the round's slowest session
+ * assert.equal(r.client_cpu_ms_per_session, 2);
+ * assert.equal(r.server_cpu_ms_per_session, 10);
+ * assert.equal(r.sessions_per_s, 20);
  * ```
  */
 export function roundStats(sessions: DataFrame, rounds: DataFrame): DataFrame {

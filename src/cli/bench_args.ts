@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../util/errors.ts";
 import { parsePool } from "../run/pool.ts";
-import { getPreset, PRESETS, type Stage } from "../run/presets.ts";
+import { getPreset, type Preset, PRESETS, type Stage } from "../run/presets.ts";
 import type { ExternalTarget, RunConfig } from "../run/config.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 
@@ -44,25 +44,70 @@ Options:
   -h, --help             this text
 `;
 
-function num(
-  v: string | undefined,
-  flag: string,
-  def: number,
-  o: { int?: boolean; min: number },
-): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (
-    v.trim() === "" || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) ||
-    n < o.min
-  ) {
+/** The flags of `deno task bench`, as `node:util` `parseArgs` options. */
+const OPTIONS = {
+  preset: { type: "string" },
+  clients: { type: "string" },
+  pool: { type: "string" },
+  "step-seconds": { type: "string" },
+  rounds: { type: "string" },
+  timeout: { type: "string" },
+  target: { type: "string" },
+  identity: { type: "string" },
+  command: { type: "string" },
+  "payload-bytes": { type: "string" },
+  "server-max-startups": { type: "string" },
+  name: { type: "string" },
+  out: { type: "string" },
+  "no-charts": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The flags' raw values (strings and booleans, undefined when absent). */
+type Flags = ReturnType<typeof readFlags>;
+
+/**
+ * Reads the flags; `parseArgs`'s errors (unknown option, stray argument,
+ * missing value) become one-line {@linkcode UsageError}s.
+ */
+function readFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: OPTIONS,
+    }).values;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const flag = /'([^']+)'/.exec(msg)?.[1];
+    if (/Unknown option/.test(msg)) {
+      throw new UsageError(
+        `unknown option ${flag ?? ""}; see deno task bench --help`,
+      );
+    }
+    if (/Unexpected argument/.test(msg)) {
+      throw new UsageError(
+        `unexpected argument ${
+          flag ?? ""
+        }: every value goes with a flag; see deno task bench --help`,
+      );
+    }
     throw new UsageError(
-      `${flag} ${v}: expected ${
-        o.int ? "a whole number" : "a number"
-      } >= ${o.min}`,
+      `${msg.split("\n")[0]}; see deno task bench --help`,
     );
   }
-  return n;
+}
+
+/** `--clients A,B` as a list; undefined when the flag is absent. */
+function parseClients(spec: string | undefined): string[] | undefined {
+  const clients = spec?.split(",").map((c) => c.trim()).filter(Boolean);
+  if (clients !== undefined && clients.length === 0) {
+    throw new UsageError(
+      "--clients is empty; name one or more of ssh2, libssh2, openssh",
+    );
+  }
+  return clients;
 }
 
 function parseTarget(
@@ -103,73 +148,13 @@ function parseTarget(
 }
 
 /**
- * Parses `deno task bench` arguments. Returns `"help"` for `--help`.
- *
- * @throws {UsageError} with a one-line message for any bad input.
- * @example
- * ```ts
- * import { parseBenchArgs } from "./bench_args.ts";
- * const c = parseBenchArgs(["--preset", "quick", "--pool", "1..3"]);
- * if (c !== "help") console.log(c.stages[0].pools); // [1, 2, 3]
- * ```
+ * The flags that choose the server and what runs on it (`--target`,
+ * `--identity`, `--command`, `--server-max-startups`), checked together:
+ * which combinations make sense depends on whether there is a target.
  */
-export function parseBenchArgs(argv: string[]): RunConfig | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        preset: { type: "string" },
-        clients: { type: "string" },
-        pool: { type: "string" },
-        "step-seconds": { type: "string" },
-        rounds: { type: "string" },
-        timeout: { type: "string" },
-        target: { type: "string" },
-        identity: { type: "string" },
-        command: { type: "string" },
-        "payload-bytes": { type: "string" },
-        "server-max-startups": { type: "string" },
-        name: { type: "string" },
-        out: { type: "string" },
-        "no-charts": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const flag = /'([^']+)'/.exec(msg)?.[1];
-    if (/Unknown option/.test(msg)) {
-      throw new UsageError(
-        `unknown option ${flag ?? ""}; see deno task bench --help`,
-      );
-    }
-    if (/Unexpected argument/.test(msg)) {
-      throw new UsageError(
-        `unexpected argument ${
-          flag ?? ""
-        }: every value goes with a flag; see deno task bench --help`,
-      );
-    }
-    throw new UsageError(
-      `${msg.split("\n")[0]}; see deno task bench --help`,
-    );
-  }
-  if (values.help) return "help";
-  const preset = getPreset(values.preset ?? "seed");
-  const stages: Stage[] = values.pool !== undefined
-    ? [{ pools: parsePool(values.pool), clients: "all" }]
-    : preset.stages;
-  const clients = values.clients?.split(",").map((c) => c.trim()).filter(
-    Boolean,
-  );
-  if (clients !== undefined && clients.length === 0) {
-    throw new UsageError(
-      "--clients is empty; name one or more of ssh2, libssh2, openssh",
-    );
-  }
+function serverOptions(
+  values: Flags,
+): Pick<RunConfig, "target" | "command" | "serverMaxStartups"> {
   if (values.identity !== undefined && values.target === undefined) {
     throw new UsageError(
       "--identity is only used with --target; the embedded server generates its own key",
@@ -183,12 +168,12 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
       "--target needs --command: the generated payload exists only on the embedded server (e.g. --command 'cat /etc/services')",
     );
   }
-  if (target && values["server-max-startups"] !== undefined) {
+  const msu = values["server-max-startups"];
+  if (target && msu !== undefined) {
     throw new UsageError(
       "--server-max-startups applies to the embedded server only; drop it or drop --target",
     );
   }
-  const msu = values["server-max-startups"];
   if (msu !== undefined && !/^\d+(:\d+:\d+)?$/.test(msu)) {
     throw new UsageError(
       `--server-max-startups ${msu}: use N or start:rate:full, e.g. 10:30:100`,
@@ -199,42 +184,109 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
       "--command is empty; give a remote command, e.g. 'cat /etc/services'",
     );
   }
-  const name = values.name ?? preset.name;
+  return { target, command: values.command, serverMaxStartups: msu };
+}
+
+/** `--name`, checked: it becomes part of a folder name. */
+function checkName(name: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) {
     throw new UsageError(
       `--name ${name}: use letters, digits, '.', '_' and '-' only (it becomes a folder name)`,
     );
   }
+  return name;
+}
+
+/** A numeric flag's value, `def` when absent; anything else is one line. */
+function num(
+  v: string | undefined,
+  flag: string,
+  def: number,
+  o: { int?: boolean; min: number },
+): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (
+    v.trim() === "" || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) ||
+    n < o.min
+  ) {
+    throw new UsageError(
+      `${flag} ${v}: expected ${
+        o.int ? "a whole number" : "a number"
+      } >= ${o.min}`,
+    );
+  }
+  return n;
+}
+
+/** The numeric flags, defaults from the preset (or the tool's own). */
+function numericOptions(
+  values: Flags,
+  preset: Preset,
+): Pick<RunConfig, "stepSeconds" | "minRounds" | "timeoutMs" | "payloadBytes"> {
   return {
-    preset: preset.name,
-    name,
-    clients,
-    stages,
     stepSeconds: num(
       values["step-seconds"],
       "--step-seconds",
       preset.stepSeconds,
-      {
-        min: 0,
-      },
+      { min: 0 },
     ),
     minRounds: num(values.rounds, "--rounds", preset.minRounds, {
       int: true,
       min: 1,
     }),
     timeoutMs: num(values.timeout, "--timeout", 60, { min: 0.001 }) * 1000,
-    command: values.command,
-    target,
     payloadBytes: num(
       values["payload-bytes"],
       "--payload-bytes",
       DEFAULT_PAYLOAD_BYTES,
-      {
-        int: true,
-        min: 1,
-      },
+      { int: true, min: 1 },
     ),
-    serverMaxStartups: msu,
+  };
+}
+
+/**
+ * Parses `deno task bench` arguments. Returns `"help"` for `--help`.
+ *
+ * @throws {UsageError} with a one-line message for any bad input.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBenchArgs } from "./bench_args.ts";
+ * const c = parseBenchArgs(["--preset", "quick", "--pool", "1..3"]);
+ * assert(c !== "help");
+ * assert.deepEqual(c.stages, [{ pools: [1, 2, 3], clients: "all" }]);
+ * assert.equal(c.name, "quick");
+ * assert.equal(parseBenchArgs(["-h"]), "help");
+ * assert.throws(() => parseBenchArgs(["--pool", "0"]), /must be at least 1/);
+ * ```
+ */
+export function parseBenchArgs(argv: string[]): RunConfig | "help" {
+  const values = readFlags(argv);
+  if (values.help) return "help";
+  const preset = getPreset(values.preset ?? "seed");
+  const stages: Stage[] = values.pool !== undefined
+    ? [{ pools: parsePool(values.pool), clients: "all" }]
+    : preset.stages;
+  const clients = parseClients(values.clients);
+  const { target, command, serverMaxStartups } = serverOptions(values);
+  const name = checkName(values.name ?? preset.name);
+  const { stepSeconds, minRounds, timeoutMs, payloadBytes } = numericOptions(
+    values,
+    preset,
+  );
+  return {
+    preset: preset.name,
+    name,
+    clients,
+    stages,
+    stepSeconds,
+    minRounds,
+    timeoutMs,
+    command,
+    target,
+    payloadBytes,
+    serverMaxStartups,
     out: values.out,
     charts: !values["no-charts"],
   };
