@@ -1,5 +1,6 @@
 /** Helpers for tests against a real embedded sshd. */
-import { BENCH_USER, TEMP_PREFIX } from "../src/server/embedded.ts";
+import { TEMP_PREFIX } from "../src/server/embedded.ts";
+import { BENCH_USER } from "../src/server/account.ts";
 
 /** Temp dirs of embedded servers currently on disk. */
 export function serverDirs(): string[] {

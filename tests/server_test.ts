@@ -1,6 +1,13 @@
 /** The embedded server's configuration and account, against the real sshd. */
 import { assert, assertEquals } from "./assert.ts";
-import { BENCH_USER, EmbeddedServer } from "../src/server/embedded.ts";
+import { EmbeddedServer } from "../src/server/embedded.ts";
+import {
+  type AccountFacts,
+  accountProblem,
+  BENCH_USER,
+  loginUser,
+  RC_FILES,
+} from "../src/server/account.ts";
 import { run } from "../src/util/proc.ts";
 import { assertNoNewDirs, serverDirs } from "./server_helpers.ts";
 
@@ -49,7 +56,7 @@ Deno.test({
     assertEquals(pw[6].trim(), "/bin/sh");
     const sh = (await run("getent", ["shadow", BENCH_USER])).stdout.split(":");
     assertEquals(sh[1], "*");
-    for (const rc of [".profile", ".bashrc"]) {
+    for (const rc of RC_FILES) {
       let exists = true;
       try {
         await Deno.stat(`${pw[5]}/${rc}`);
@@ -62,4 +69,57 @@ Deno.test({
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("server: an unusable login account is one line naming .ci/setup", () => {
+  const good: AccountFacts = {
+    passwd: `${BENCH_USER}:x:999:995::/var/lib/ssh-bench:/bin/sh\n`,
+    password: "*",
+    homeExists: true,
+    rcFiles: [],
+  };
+  assertEquals(accountProblem(good), undefined);
+  // A password hash or an empty field does not lock the account.
+  assertEquals(accountProblem({ ...good, password: "$y$j9T$x" }), undefined);
+  assertEquals(accountProblem({ ...good, password: undefined }), undefined);
+  const cases: [Partial<AccountFacts>, RegExp][] = [
+    [{ passwd: undefined }, /does not exist: create it with \.ci\/setup/],
+    [
+      { passwd: good.passwd!.replace("/bin/sh", "/bin/bash") },
+      /shell \/bin\/bash, not \/bin\/sh/,
+    ],
+    [{ password: "!" }, /is locked \(password field "!"\)/],
+    [{ password: "!*" }, /is locked/],
+    [{ homeExists: false }, /no home directory \/var\/lib\/ssh-bench/],
+    [
+      { rcFiles: [".profile", ".bashrc"] },
+      /rc files in \/var\/lib\/ssh-bench \(\.profile, \.bashrc\)/,
+    ],
+  ];
+  for (const [change, want] of cases) {
+    const msg = accountProblem({ ...good, ...change });
+    assert(
+      msg !== undefined && want.test(msg),
+      `${JSON.stringify(change)}: ${msg}`,
+    );
+    assert(!msg.includes("\n"), msg);
+    assert(msg.includes(".ci/setup"), msg);
+  }
+});
+
+Deno.test("server: the login account is checked, not changed", async () => {
+  const facts = async () =>
+    Deno.uid() === 0
+      ? [
+        (await run("getent", ["passwd", BENCH_USER])).stdout,
+        (await run("getent", ["shadow", BENCH_USER])).stdout,
+      ]
+      : [];
+  const before = await facts();
+  const user = await loginUser();
+  assertEquals(
+    user,
+    Deno.uid() === 0 ? BENCH_USER : (await run("id", ["-un"])).stdout.trim(),
+  );
+  assertEquals(await facts(), before);
 });

@@ -36,8 +36,8 @@
  */
 import { lookup } from "node:dns/promises";
 import { LineReader } from "./lines.ts";
-import { aptInstall } from "../util/proc.ts";
 import type {
+  Phase,
   SessionContext,
   SessionOutcome,
   SshClient,
@@ -162,6 +162,20 @@ function cstr(s: string): Uint8Array<ArrayBuffer> {
 type Lib = Deno.DynamicLibrary<typeof LIBSSH2_SYMBOLS>["symbols"];
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
+/**
+ * The native handles and progress of one session: each handle is null
+ * (fd -1) until made and again once freed.
+ */
+interface Live {
+  fd: number;
+  session: Deno.PointerValue;
+  channel: Deno.PointerValue;
+  exitCode: number | null;
+  phase: Phase;
+  readonly signal: AbortSignal;
+  readonly reader: LineReader;
+}
+
 class Failure extends Error {
   constructor(readonly status: Status, message: string) {
     super(message);
@@ -173,10 +187,13 @@ class Failure extends Error {
  * {@linkcode Libssh2Client.load}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Libssh2Client } from "./libssh2.ts";
  * const c = await Libssh2Client.load();
- * if (typeof c !== "string") console.log(c.version());
+ * assert.ok(typeof c !== "string", c as string); // a notice when it is missing
+ * assert.equal(c.name, "libssh2");
+ * assert.match(c.version(), /^\d+\.\d+/);
  * ```
  */
 export class Libssh2Client implements SshClient {
@@ -198,27 +215,23 @@ export class Libssh2Client implements SshClient {
   }
 
   /**
-   * Loads libssh2 and libc. When libssh2 is missing and this is Debian as
-   * root, installs `libssh2-1` first; otherwise returns a one-line notice.
+   * Loads libssh2 and libc. When libssh2 cannot be loaded, returns a
+   * one-line notice naming the package to install (nothing is installed
+   * here: `.ci/setup` does that).
    */
-  static async load(): Promise<Libssh2Client | string> {
-    const open = () =>
-      new Libssh2Client(
-        Deno.dlopen("libssh2.so.1", LIBSSH2_SYMBOLS),
-        Deno.dlopen("libc.so.6", LIBC_SYMBOLS),
-      );
+  static load(): Promise<Libssh2Client | string> {
     try {
-      return open();
+      return Promise.resolve(
+        new Libssh2Client(
+          Deno.dlopen("libssh2.so.1", LIBSSH2_SYMBOLS),
+          Deno.dlopen("libc.so.6", LIBC_SYMBOLS),
+        ),
+      );
     } catch (e) {
-      if (await aptInstall("libssh2-1", "libssh2 not found")) {
-        try {
-          return open();
-        } catch {
-          // fall through to the notice
-        }
-      }
       const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      return `libssh2.so.1 cannot be loaded (${msg}); install the libssh2-1 package`;
+      return Promise.resolve(
+        `libssh2.so.1 cannot be loaded (${msg}); install the libssh2-1 package (run .ci/setup, or apt-get install libssh2-1)`,
+      );
     }
   }
 
@@ -301,153 +314,211 @@ export class Libssh2Client implements SshClient {
     return fd;
   }
 
+  /** Throws the Failure for a libssh2 return code below 0, or an abort. */
+  #check(live: Live, rc: number | bigint, status: Status, what: string): void {
+    if (live.signal.aborted) {
+      throw new Failure("timeout", `timed out during ${live.phase}`);
+    }
+    if (rc < 0) {
+      const code = Number(rc);
+      throw new Failure(
+        code === LIBSSH2_ERROR_TIMEOUT || code === LIBSSH2_ERROR_SOCKET_TIMEOUT
+          ? "timeout"
+          : status,
+        `${what}: ${this.#lastError(live.session)}`,
+      );
+    }
+  }
+
+  /** SSH handshake on the connected fd, then the host key check. */
+  async #handshake(live: Live, target: Target, timeoutMs: number) {
+    const s: Lib = this.#ssh.symbols;
+    live.session = s.libssh2_session_init_ex(null, null, null, null);
+    if (live.session === null) {
+      throw new Failure("connect_error", "libssh2_session_init_ex failed");
+    }
+    s.libssh2_session_set_timeout(live.session, BigInt(timeoutMs));
+    this.#check(
+      live,
+      await s.libssh2_session_handshake(live.session, live.fd),
+      "connect_error",
+      "handshake",
+    );
+    if (target.hostKeyBase64 === undefined) return;
+    const len = new BigUint64Array(1);
+    const type = new Int32Array(1);
+    const key = s.libssh2_session_hostkey(
+      live.session,
+      new Uint8Array(len.buffer),
+      new Uint8Array(type.buffer),
+    );
+    const raw = key
+      ? new Uint8Array(
+        Deno.UnsafePointerView.getArrayBuffer(key, Number(len[0])).slice(0),
+      )
+      : new Uint8Array();
+    if (btoa(String.fromCharCode(...raw)) !== target.hostKeyBase64) {
+      throw new Failure("connect_error", "handshake: host key does not match");
+    }
+  }
+
+  /** Public-key user auth from the target's key files. */
+  async #auth(live: Live, target: Target) {
+    const user = cstr(target.user);
+    this.#check(
+      live,
+      await this.#ssh.symbols.libssh2_userauth_publickey_fromfile_ex(
+        live.session,
+        user,
+        user.length - 1,
+        cstr(target.publicKeyFile ?? `${target.identityFile}.pub`),
+        cstr(target.identityFile),
+        cstr(""),
+      ),
+      "auth_error",
+      "auth",
+    );
+  }
+
+  /** Opens a session channel and execs `command` on it. */
+  async #exec(live: Live, command: string) {
+    const s: Lib = this.#ssh.symbols;
+    live.channel = await s.libssh2_channel_open_ex(
+      live.session,
+      cstr("session"),
+      7,
+      2 * 1024 * 1024,
+      32768,
+      null,
+      0,
+    );
+    if (live.channel === null) {
+      this.#check(live, -1, "exec_error", "channel open");
+    }
+    const cmd = cstr(command);
+    this.#check(
+      live,
+      await s.libssh2_channel_process_startup(
+        live.channel,
+        cstr("exec"),
+        4,
+        cmd,
+        cmd.length - 1,
+      ),
+      "exec_error",
+      "exec",
+    );
+  }
+
+  /** Reads stdout to EOF into the session's line reader. */
+  async #read(live: Live) {
+    const buf = new Uint8Array(32768);
+    for (;;) {
+      const n = await this.#ssh.symbols.libssh2_channel_read_ex(
+        live.channel,
+        0,
+        buf,
+        BigInt(buf.length),
+      );
+      this.#check(live, n, "read_error", "read");
+      if (n === 0n) break;
+      live.reader.push(buf.subarray(0, Number(n)));
+    }
+    live.reader.end();
+  }
+
+  /**
+   * Closes the channel and waits for the server's close, takes the exit
+   * status, disconnects and frees everything (each handle is cleared once
+   * freed, so `#release` does not free it again).
+   */
+  async #close(live: Live) {
+    const s: Lib = this.#ssh.symbols;
+    this.#check(
+      live,
+      await s.libssh2_channel_close(live.channel),
+      "read_error",
+      "close",
+    );
+    this.#check(
+      live,
+      await s.libssh2_channel_wait_closed(live.channel),
+      "read_error",
+      "close",
+    );
+    live.exitCode = s.libssh2_channel_get_exit_status(live.channel);
+    s.libssh2_channel_free(live.channel);
+    live.channel = null;
+    await s.libssh2_session_disconnect_ex(
+      live.session,
+      SSH_DISCONNECT_BY_APPLICATION,
+      cstr("done"),
+      cstr(""),
+    );
+    s.libssh2_session_free(live.session);
+    live.session = null;
+    this.#libc.symbols.close(live.fd);
+    live.fd = -1;
+  }
+
+  /** Frees what a failed session still holds (nothing after `#close`). */
+  #release(live: Live): void {
+    if (live.channel !== null) {
+      this.#ssh.symbols.libssh2_channel_free(live.channel);
+    }
+    if (live.session !== null) {
+      this.#ssh.symbols.libssh2_session_free(live.session);
+    }
+    if (live.fd >= 0) this.#libc.symbols.close(live.fd);
+  }
+
   async runSession(
     target: Target,
     ctx: SessionContext,
   ): Promise<SessionOutcome> {
-    const s: Lib = this.#ssh.symbols;
-    const c: Libc = this.#libc.symbols;
     const { clock, signal } = ctx;
-    const reader = new LineReader();
-    let fd = -1;
-    let session: Deno.PointerValue = null;
-    let channel: Deno.PointerValue = null;
-    let exitCode: number | null = null;
-    let phase = "connect";
+    const live: Live = {
+      fd: -1,
+      session: null,
+      channel: null,
+      exitCode: null,
+      phase: "connect",
+      signal,
+      reader: new LineReader(),
+    };
     const onAbort = () => {
       // Wakes a blocking call in flight; the fd is closed after it returns.
-      if (fd >= 0) c.shutdown(fd, SHUT_RDWR);
+      if (live.fd >= 0) this.#libc.symbols.shutdown(live.fd, SHUT_RDWR);
     };
     signal.addEventListener("abort", onAbort);
-    const timeoutMs = ctx.timeoutMs;
-    const check = (rc: number | bigint, status: Status, what: string) => {
-      if (signal.aborted) {
-        throw new Failure("timeout", `timed out during ${phase}`);
-      }
-      if (rc < 0) {
-        const code = Number(rc);
-        throw new Failure(
-          code === LIBSSH2_ERROR_TIMEOUT ||
-            code === LIBSSH2_ERROR_SOCKET_TIMEOUT
-            ? "timeout"
-            : status,
-          `${what}: ${this.#lastError(session)}`,
-        );
-      }
-    };
+    const { reader } = live;
     try {
-      fd = await this.#connect(target.host, target.port, timeoutMs, (f) => {
-        fd = f;
-      });
+      live.fd = await this.#connect(
+        target.host,
+        target.port,
+        ctx.timeoutMs,
+        (f) => {
+          live.fd = f;
+        },
+      );
       if (signal.aborted) {
         throw new Failure("timeout", "timed out during connect");
       }
       clock.mark("connect");
-      phase = "auth";
-      session = s.libssh2_session_init_ex(null, null, null, null);
-      if (session === null) {
-        throw new Failure("connect_error", "libssh2_session_init_ex failed");
-      }
-      s.libssh2_session_set_timeout(session, BigInt(timeoutMs));
-      check(
-        await s.libssh2_session_handshake(session, fd),
-        "connect_error",
-        "handshake",
-      );
-      if (target.hostKeyBase64 !== undefined) {
-        const len = new BigUint64Array(1);
-        const type = new Int32Array(1);
-        const key = s.libssh2_session_hostkey(
-          session,
-          new Uint8Array(len.buffer),
-          new Uint8Array(type.buffer),
-        );
-        const raw = key
-          ? new Uint8Array(
-            Deno.UnsafePointerView.getArrayBuffer(key, Number(len[0])).slice(0),
-          )
-          : new Uint8Array();
-        if (btoa(String.fromCharCode(...raw)) !== target.hostKeyBase64) {
-          throw new Failure(
-            "connect_error",
-            "handshake: host key does not match",
-          );
-        }
-      }
-      const user = cstr(target.user);
-      check(
-        await s.libssh2_userauth_publickey_fromfile_ex(
-          session,
-          user,
-          user.length - 1,
-          cstr(target.publicKeyFile ?? `${target.identityFile}.pub`),
-          cstr(target.identityFile),
-          cstr(""),
-        ),
-        "auth_error",
-        "auth",
-      );
+      live.phase = "auth";
+      await this.#handshake(live, target, ctx.timeoutMs);
+      await this.#auth(live, target);
       clock.mark("auth");
-      phase = "exec";
-      channel = await s.libssh2_channel_open_ex(
-        session,
-        cstr("session"),
-        7,
-        2 * 1024 * 1024,
-        32768,
-        null,
-        0,
-      );
-      if (channel === null) check(-1, "exec_error", "channel open");
-      const cmd = cstr(target.command);
-      check(
-        await s.libssh2_channel_process_startup(
-          channel,
-          cstr("exec"),
-          4,
-          cmd,
-          cmd.length - 1,
-        ),
-        "exec_error",
-        "exec",
-      );
+      live.phase = "exec";
+      await this.#exec(live, target.command);
       clock.mark("exec");
-      phase = "read";
-      const buf = new Uint8Array(32768);
-      for (;;) {
-        const n = await s.libssh2_channel_read_ex(
-          channel,
-          0,
-          buf,
-          BigInt(buf.length),
-        );
-        check(n, "read_error", "read");
-        if (n === 0n) break;
-        reader.push(buf.subarray(0, Number(n)));
-      }
-      reader.end();
+      live.phase = "read";
+      await this.#read(live);
       clock.mark("read");
-      phase = "close";
-      check(await s.libssh2_channel_close(channel), "read_error", "close");
-      check(
-        await s.libssh2_channel_wait_closed(channel),
-        "read_error",
-        "close",
-      );
-      exitCode = s.libssh2_channel_get_exit_status(channel);
-      s.libssh2_channel_free(channel);
-      channel = null;
-      await s.libssh2_session_disconnect_ex(
-        session,
-        SSH_DISCONNECT_BY_APPLICATION,
-        cstr("done"),
-        cstr(""),
-      );
-      s.libssh2_session_free(session);
-      session = null;
-      c.close(fd);
-      fd = -1;
+      live.phase = "close";
+      await this.#close(live);
       clock.mark("close");
+      const { exitCode } = live;
       return {
         bytes: reader.bytes,
         lines: reader.lines,
@@ -458,19 +529,17 @@ export class Libssh2Client implements SshClient {
     } catch (e) {
       const f = e instanceof Failure
         ? e
-        : new Failure("read_error", `${phase}: ${(e as Error).message}`);
+        : new Failure("read_error", `${live.phase}: ${(e as Error).message}`);
       return {
         bytes: reader.bytes,
         lines: reader.lines,
-        exitCode,
+        exitCode: live.exitCode,
         status: signal.aborted ? "timeout" : f.status,
         error: f.message,
       };
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (channel !== null) s.libssh2_channel_free(channel);
-      if (session !== null) s.libssh2_session_free(session);
-      if (fd >= 0) c.close(fd);
+      this.#release(live);
     }
   }
 }

@@ -13,13 +13,15 @@ const NL = 0x0a;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineReader } from "./lines.ts";
  * const r = new LineReader();
  * const enc = new TextEncoder();
  * r.push(enc.encode("one\ntw"));
  * r.push(enc.encode("o\nthree"));
+ * assert.deepEqual([r.lines, r.last], [2, "two"]);
  * r.end();
- * console.log(r.bytes, r.lines, r.last); // 13 3 "three"
+ * assert.deepEqual([r.bytes, r.lines, r.last], [13, 3, "three"]);
  * ```
  */
 export class LineReader {

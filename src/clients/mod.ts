@@ -31,9 +31,14 @@ const FACTORIES: Record<string, Factory> = {
  * skipped with a notice.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadClients } from "./mod.ts";
- * const clients = await loadClients(["ssh2"], console.error);
+ * const notices: string[] = [];
+ * const clients = await loadClients(["ssh2"], (l) => notices.push(l));
+ * assert.deepEqual(clients.map((c) => c.name), ["ssh2"]);
+ * assert.deepEqual(notices, []);
+ * await assert.rejects(loadClients(["putty"], () => {}), /unknown client "putty"/);
  * ```
  */
 export async function loadClients(
@@ -52,8 +57,9 @@ export async function loadClients(
   const out: SshClient[] = [];
   for (const n of names ?? CLIENT_NAMES) {
     const c = await FACTORIES[n]();
-    if (typeof c === "string") notice(`skipping client ${n}: ${c}`);
-    else out.push(c);
+    if (typeof c !== "string") out.push(c);
+    else if (names) throw new UsageError(`client ${n} cannot be used: ${c}`);
+    else notice(`skipping client ${n}: ${c}`);
   }
   if (out.length === 0) {
     throw new UsageError(

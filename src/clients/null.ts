@@ -12,12 +12,15 @@ import type { SessionContext, SessionOutcome, SshClient } from "./seam.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NullClient } from "./null.ts";
- * import { PhaseClock } from "./seam.ts";
+ * import { PHASES, PhaseClock } from "./seam.ts";
+ * const clock = new PhaseClock();
  * const out = await new NullClient().runSession({} as never, {
- *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 1000,
+ *   clock, signal: new AbortController().signal, timeoutMs: 1000,
  * });
- * console.log(out.status); // "ok"
+ * assert.equal(out.status, "ok");
+ * assert.deepEqual(Object.keys(clock.phases), [...PHASES]);
  * ```
  */
 export class NullClient implements SshClient {

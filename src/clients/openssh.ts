@@ -21,7 +21,10 @@
 import { LineReader } from "./lines.ts";
 import { median } from "../util/quantile.ts";
 import { run, which } from "../util/proc.ts";
+import { opensshVersion } from "../util/ssh_version.ts";
 import type {
+  Phase,
+  PhaseClock,
   SessionContext,
   SessionOutcome,
   SshClient,
@@ -34,33 +37,22 @@ const AUTHENTICATED = "Authenticated to ";
 const SENDING = "debug1: Sending command:";
 
 /**
- * Version of an OpenSSH binary (`ssh` or `sshd`) as `-V` reports it, e.g.
- * `OpenSSH_9.2p1 Debian-2+deb12u10`; undefined when it cannot be run.
- *
- * @example
- * ```ts
- * import { opensshVersion } from "./openssh.ts";
- * console.log((await opensshVersion("ssh"))?.startsWith("OpenSSH"));
- * ```
- */
-export async function opensshVersion(
-  binary: string,
-): Promise<string | undefined> {
-  const r = await run(binary, ["-V"]);
-  return r.code === 0 ? r.stderr.trim().split(",")[0] : undefined;
-}
-
-/**
  * `ssh` arguments for one session: verbose (for the phase marks), no TTY,
  * BatchMode, only the given key; against the embedded server, no user
  * config and the run's own known_hosts with strict checking.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sshArgs } from "./openssh.ts";
  * const args = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
  *   identityFile: "/k", command: "true" });
- * console.log(args.at(-1)); // "true"
+ * assert.deepEqual(args.slice(0, 2), ["-v", "-T"]);
+ * assert.deepEqual(args.slice(-3), ["127.0.0.1", "--", "true"]);
+ * const embedded = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
+ *   identityFile: "/k", command: "true", knownHostsFile: "/kh" });
+ * assert.deepEqual(embedded.slice(0, 2), ["-F", "/dev/null"]);
+ * assert.ok(embedded.includes("StrictHostKeyChecking=yes"));
  * ```
  */
 export function sshArgs(target: Target): string[] {
@@ -92,7 +84,7 @@ export function sshArgs(target: Target): string[] {
   return [...args, target.host, "--", target.command];
 }
 
-function classify(stderr: string[], phase: string): Status {
+function classify(stderr: string[], phase: Phase): Status {
   const text = stderr.join("\n");
   if (/Permission denied/.test(text)) return "auth_error";
   if (phase === "connect" || phase === "auth") return "connect_error";
@@ -114,10 +106,13 @@ function lastError(stderr: string[]): string {
  * The OpenSSH `ssh` client behind the {@linkcode SshClient} seam.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { OpensshClient } from "./openssh.ts";
  * const c = await OpensshClient.load();
- * if (typeof c !== "string") console.log(c.version());
+ * assert.ok(typeof c !== "string", c as string); // a notice when ssh is missing
+ * assert.equal(c.name, "openssh");
+ * assert.match(c.version(), /^OpenSSH_/);
  * ```
  */
 export class OpensshClient implements SshClient {
@@ -158,8 +153,7 @@ export class OpensshClient implements SshClient {
   ): Promise<SessionOutcome> {
     const { clock, signal } = ctx;
     const reader = new LineReader();
-    const stderr: string[] = [];
-    let phase = "connect";
+    const log = new VerboseLog(clock);
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(this.#ssh, {
@@ -185,74 +179,108 @@ export class OpensshClient implements SshClient {
       }
     };
     signal.addEventListener("abort", kill);
-    const readErr = (async () => {
-      const dec = new TextDecoder();
-      let buf = "";
-      for await (const chunk of child.stderr) {
-        buf += dec.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf("\n")) !== -1) {
-          const line = buf.slice(0, i).replace(/\r$/, "");
-          buf = buf.slice(i + 1);
-          stderr.push(line);
-          if (phase === "connect" && line.startsWith(CONNECTED)) {
-            clock.mark("connect");
-            phase = "auth";
-          } else if (phase === "auth" && line.startsWith(AUTHENTICATED)) {
-            clock.mark("auth");
-            phase = "exec";
-          } else if (phase === "exec" && line.startsWith(SENDING)) {
-            clock.mark("exec");
-            phase = "read";
-          }
-        }
-      }
-      if (buf) stderr.push(buf);
-    })();
+    const readErr = log.follow(child.stderr);
     const readOut = (async () => {
       for await (const chunk of child.stdout) reader.push(chunk);
       reader.end();
     })();
     try {
       await readOut;
-      const readDone = phase === "read";
+      const readDone = log.phase === "read";
       if (readDone) clock.mark("read");
       const status = await child.status;
       await readErr;
-      if (signal.aborted) {
-        return {
-          bytes: reader.bytes,
-          lines: reader.lines,
-          exitCode: null,
-          status: "timeout",
-          error: `timed out during ${phase}`,
-        };
-      }
-      const sshFailed = status.code === 255 &&
-        stderr.some((l) =>
-          !l.startsWith("debug") &&
-          /^(ssh:|.*denied|.*failed|.*closed|kex_)/i.test(l)
-        );
-      if (readDone && !sshFailed) {
-        clock.mark("close");
-        phase = "close";
-        return {
-          bytes: reader.bytes,
-          lines: reader.lines,
-          exitCode: status.code,
-          status: status.code === 0 ? "ok" : "exit_nonzero",
-          error: status.code === 0 ? "" : `exit code ${status.code}`,
-        };
-      }
-      return {
-        bytes: reader.bytes,
-        lines: reader.lines,
-        exitCode: null,
-        status: classify(stderr, phase),
-        error: `${phase}: ${lastError(stderr)}`,
-      };
+      return outcome(log, reader, status.code, readDone, signal.aborted);
     } finally {
       signal.removeEventListener("abort", kill);
     }
   }
+}
+
+/**
+ * Follows `ssh -v`'s stderr as it arrives: keeps its lines and ends the
+ * connect, auth and exec phases on the clock when the log says so.
+ */
+class VerboseLog {
+  /** Every stderr line so far. */
+  readonly lines: string[] = [];
+  /** The phase under way. */
+  phase: Phase = "connect";
+
+  constructor(readonly clock: PhaseClock) {}
+
+  /** Reads `stream` to its end, line by line. */
+  async follow(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += dec.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n")) !== -1) {
+        const line = buf.slice(0, i).replace(/\r$/, "");
+        buf = buf.slice(i + 1);
+        this.#line(line);
+      }
+    }
+    if (buf) this.lines.push(buf);
+  }
+
+  #line(line: string): void {
+    this.lines.push(line);
+    if (this.phase === "connect" && line.startsWith(CONNECTED)) {
+      this.clock.mark("connect");
+      this.phase = "auth";
+    } else if (this.phase === "auth" && line.startsWith(AUTHENTICATED)) {
+      this.clock.mark("auth");
+      this.phase = "exec";
+    } else if (this.phase === "exec" && line.startsWith(SENDING)) {
+      this.clock.mark("exec");
+      this.phase = "read";
+    }
+  }
+}
+
+/**
+ * The outcome of a session whose `ssh` exited with `code`: a timeout when
+ * aborted; ok (or exit_nonzero) when stdout was read to its end and ssh
+ * itself did not fail, which ends the close phase; otherwise the error
+ * from ssh's log, classified by the phase it stopped in.
+ */
+function outcome(
+  log: VerboseLog,
+  reader: LineReader,
+  code: number,
+  readDone: boolean,
+  aborted: boolean,
+): SessionOutcome {
+  const read = { bytes: reader.bytes, lines: reader.lines };
+  if (aborted) {
+    return {
+      ...read,
+      exitCode: null,
+      status: "timeout",
+      error: `timed out during ${log.phase}`,
+    };
+  }
+  const sshFailed = code === 255 &&
+    log.lines.some((l) =>
+      !l.startsWith("debug") &&
+      /^(ssh:|.*denied|.*failed|.*closed|kex_)/i.test(l)
+    );
+  if (readDone && !sshFailed) {
+    log.clock.mark("close");
+    log.phase = "close";
+    return {
+      ...read,
+      exitCode: code,
+      status: code === 0 ? "ok" : "exit_nonzero",
+      error: code === 0 ? "" : `exit code ${code}`,
+    };
+  }
+  return {
+    ...read,
+    exitCode: null,
+    status: classify(log.lines, log.phase),
+    error: `${log.phase}: ${lastError(log.lines)}`,
+  };
 }

@@ -21,8 +21,10 @@ export const STATUSES = [
  *
  * @example
  * ```ts
- * import type { Status } from "./seam.ts";
+ * import assert from "node:assert/strict";
+ * import { type Status, STATUSES } from "./seam.ts";
  * const s: Status = "timeout";
+ * assert.ok(STATUSES.includes(s));
  * ```
  */
 export type Status = typeof STATUSES[number];
@@ -41,8 +43,10 @@ export const PHASES = ["connect", "auth", "exec", "read", "close"] as const;
  *
  * @example
  * ```ts
- * import type { Phase } from "./seam.ts";
+ * import assert from "node:assert/strict";
+ * import { type Phase, PHASES } from "./seam.ts";
  * const p: Phase = "auth";
+ * assert.equal(PHASES.indexOf(p), 1);
  * ```
  */
 export type Phase = typeof PHASES[number];
@@ -57,6 +61,8 @@ export type Phase = typeof PHASES[number];
  *   host: "127.0.0.1", port: 22, user: "me",
  *   identityFile: "/home/me/.ssh/id_ed25519", command: "true",
  * };
+ * // @ts-expect-error: the key and the command are required
+ * const incomplete: Target = { host: "127.0.0.1", port: 22, user: "me" };
  * ```
  */
 export interface Target {
@@ -91,6 +97,11 @@ export type PhaseTimings = Partial<Record<Phase, number>>;
  * const o: SessionOutcome = {
  *   bytes: 26, lines: 1, exitCode: 0, status: "ok", error: "",
  * };
+ * const bad: SessionOutcome = {
+ *   bytes: 0, lines: 0, exitCode: null, error: "",
+ *   // @ts-expect-error: a status is one of STATUSES
+ *   status: "failed",
+ * };
  * ```
  */
 export interface SessionOutcome {
@@ -112,11 +123,13 @@ export interface SessionOutcome {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PhaseClock } from "./seam.ts";
- * const clock = new PhaseClock();
- * clock.mark("connect");
- * clock.mark("auth");
- * console.log(Object.keys(clock.phases)); // ["connect", "auth"]
+ * const clock = new PhaseClock(100);
+ * clock.mark("connect", 103);
+ * clock.mark("auth", 110);
+ * assert.deepEqual(clock.phases, { connect: 3, auth: 7 });
+ * assert.equal(clock.elapsed(125), 25);
  * ```
  */
 export class PhaseClock {
@@ -165,7 +178,8 @@ export interface SessionContext {
  *
  * @example
  * ```ts
- * import type { SshClient } from "./seam.ts";
+ * import assert from "node:assert/strict";
+ * import { PhaseClock, type SshClient } from "./seam.ts";
  * const instant: SshClient = {
  *   name: "null",
  *   version: () => "0",
@@ -178,6 +192,12 @@ export interface SessionContext {
  *     });
  *   },
  * };
+ * const clock = new PhaseClock();
+ * const out = await instant.runSession({} as never, {
+ *   clock, signal: new AbortController().signal, timeoutMs: 1000,
+ * });
+ * assert.equal(out.status, "ok");
+ * assert.equal(Object.keys(clock.phases).length, 5);
  * ```
  */
 export interface SshClient {
@@ -191,93 +211,4 @@ export interface SshClient {
   calibrate?(): Promise<Record<string, unknown>>;
   /** Releases process-wide resources (called once at the end of a run). */
   close?(): void;
-}
-
-/**
- * One row of `sessions.csv`.
- *
- * @example
- * ```ts
- * import type { SessionRow } from "./seam.ts";
- * const r: SessionRow = {
- *   run_id: "x", client: "ssh2", pool_size: 1, round: 1, session: 1,
- *   started_at_ms: 0, connect_ms: 1, auth_ms: 2, exec_ms: 3, read_ms: 4,
- *   close_ms: 5, total_ms: 15, bytes: 10, lines: 1, exit_code: 0,
- *   status: "ok", error: "",
- * };
- * ```
- */
-export interface SessionRow {
-  /** Run identifier (the run folder's name). */
-  run_id: string;
-  /** Client name. */
-  client: string;
-  /** Sessions started together in the round (concurrency). */
-  pool_size: number;
-  /** Round number within this client and pool size, from 1. */
-  round: number;
-  /** Session number within the round, from 1. */
-  session: number;
-  /** Session start, ms since the run started. */
-  started_at_ms: number;
-  /** TCP connect, ms. */
-  connect_ms?: number;
-  /** Handshake and user authentication, ms. */
-  auth_ms?: number;
-  /** Channel open and exec accepted, ms. */
-  exec_ms?: number;
-  /** Reading stdout to end of file, ms. */
-  read_ms?: number;
-  /** Exit status, channel close and disconnect, ms. */
-  close_ms?: number;
-  /** Whole session, ms (also for failed sessions: until the failure). */
-  total_ms: number;
-  /** Bytes of stdout read. */
-  bytes: number;
-  /** Lines of stdout read. */
-  lines: number;
-  /** Remote exit code; absent when none was received. */
-  exit_code?: number;
-  /** Outcome. */
-  status: Status;
-  /** Error message, empty when ok. */
-  error: string;
-}
-
-/**
- * One row of `rounds.csv`.
- *
- * @example
- * ```ts
- * import type { RoundRow } from "./seam.ts";
- * const r: RoundRow = {
- *   run_id: "x", client: "ssh2", pool_size: 2, round: 1, started_at_ms: 0,
- *   wall_ms: 30, ok: 2, failed: 0, client_cpu_ms: 12, server_cpu_ms: 40,
- *   client_rss_mb: 80,
- * };
- * ```
- */
-export interface RoundRow {
-  /** Run identifier. */
-  run_id: string;
-  /** Client name. */
-  client: string;
-  /** Sessions in the round. */
-  pool_size: number;
-  /** Round number within this client and pool size, from 1. */
-  round: number;
-  /** Round start, ms since the run started. */
-  started_at_ms: number;
-  /** Round wall time from first start to last session end, ms. */
-  wall_ms: number;
-  /** Sessions with status ok. */
-  ok: number;
-  /** Sessions with any other status. */
-  failed: number;
-  /** CPU (user + system) of this process and its reaped children, ms. */
-  client_cpu_ms: number;
-  /** CPU of the embedded sshd and its reaped children, ms; absent if external. */
-  server_cpu_ms?: number;
-  /** Resident set size of this process at the round's end, MiB. */
-  client_rss_mb: number;
 }

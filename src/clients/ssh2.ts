@@ -17,6 +17,7 @@ import { Buffer } from "node:buffer";
 import { Client } from "ssh2";
 import { LineReader } from "./lines.ts";
 import type {
+  Phase,
   SessionContext,
   SessionOutcome,
   SshClient,
@@ -41,12 +42,14 @@ export interface Ssh2Options {
  *
  * @example
  * ```ts ignore
+ * // Needs a live server: `target` from EmbeddedServer.start or --target.
  * import { Ssh2Client } from "./ssh2.ts";
  * import { PhaseClock } from "./seam.ts";
  * const c = new Ssh2Client();
  * const out = await c.runSession(target, {
  *   clock: new PhaseClock(), signal: new AbortController().signal, timeoutMs: 60_000,
  * });
+ * if (out.status !== "ok") throw new Error(out.error);
  * ```
  */
 export class Ssh2Client implements SshClient {
@@ -74,101 +77,144 @@ export class Ssh2Client implements SshClient {
   }
 
   runSession(target: Target, ctx: SessionContext): Promise<SessionOutcome> {
-    const { clock, signal } = ctx;
-    const reader = new LineReader();
     const privateKey = this.#key(target.identityFile);
     return new Promise<SessionOutcome>((resolve) => {
-      let phase: "connect" | "auth" | "exec" | "read" | "close" = "connect";
-      let exitCode: number | null = null;
-      let settled = false;
-      let client: Client | undefined;
-      const sock = new net.Socket();
-      const finish = (status: Status, error = "") => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener("abort", onAbort);
-        sock.destroy();
-        resolve({
-          bytes: reader.bytes,
-          lines: reader.lines,
-          exitCode,
-          status,
-          error,
-        });
-      };
-      const fail = (err: Error & { level?: string }) => {
-        const status: Status = phase === "connect"
-          ? "connect_error"
-          : phase === "auth"
-          ? (err.level === "client-authentication"
-            ? "auth_error"
-            : "connect_error")
-          : phase === "exec"
-          ? "exec_error"
-          : "read_error";
-        finish(status, `${phase}: ${err.message}`);
-      };
-      const onAbort = () => finish("timeout", `timed out during ${phase}`);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort);
-
-      sock.once("error", (e: Error) => {
-        if (phase === "connect") fail(e);
-      });
-      sock.connect({ host: target.host, port: target.port }, () => {
-        if (settled) return;
-        if (this.#noDelay) sock.setNoDelay(true);
-        clock.mark("connect");
-        phase = "auth";
-        client = new Client();
-        client.on("error", fail);
-        client.on("close", () => {
-          if (phase === "close" && exitCode !== null) {
-            clock.mark("close");
-            finish(
-              exitCode === 0 ? "ok" : "exit_nonzero",
-              exitCode === 0 ? "" : `exit code ${exitCode}`,
-            );
-          } else if (!settled) {
-            fail(new Error("connection closed by the server"));
-          }
-        });
-        client.on("ready", () => {
-          clock.mark("auth");
-          phase = "exec";
-          client!.exec(target.command, (err, stream) => {
-            if (err) return fail(err);
-            clock.mark("exec");
-            phase = "read";
-            stream.on("data", (d: Buffer) => reader.push(d));
-            stream.stderr.resume();
-            stream.on("end", () => {
-              reader.end();
-              clock.mark("read");
-              phase = "close";
-            });
-            stream.on("exit", (code: number | null) => {
-              exitCode = code;
-            });
-            stream.on("close", () => client!.end());
-          });
-        });
-        client.connect({
-          sock,
-          username: target.user,
-          privateKey,
-          hostVerifier: (key: Buffer) =>
-            target.hostKeyBase64 === undefined ||
-            key.toString("base64") === target.hostKeyBase64,
-          readyTimeout: 0,
-          keepaliveInterval: 0,
-        });
-      });
+      new Ssh2Session(target, ctx, privateKey, this.#noDelay, resolve).start();
     });
   }
 }
 
-/** Version of the ssh2 package in use (from its package.json). */
+/**
+ * One session of {@linkcode Ssh2Client}, driven by the socket's and the
+ * ssh2 client's events; resolves once, with the first outcome reached.
+ */
+class Ssh2Session {
+  #phase: Phase = "connect";
+  #exitCode: number | null = null;
+  #settled = false;
+  #client: Client | undefined;
+  readonly #sock = new net.Socket();
+  readonly #reader = new LineReader();
+
+  constructor(
+    readonly target: Target,
+    readonly ctx: SessionContext,
+    readonly privateKey: Buffer,
+    readonly noDelay: boolean,
+    readonly resolve: (o: SessionOutcome) => void,
+  ) {}
+
+  /** Connects the socket; everything else follows from events. */
+  start(): void {
+    const { signal } = this.ctx;
+    if (signal.aborted) return this.#onAbort();
+    signal.addEventListener("abort", this.#onAbort);
+    this.#sock.once("error", (e: Error) => {
+      if (this.#phase === "connect") this.#fail(e);
+    });
+    this.#sock.connect(
+      { host: this.target.host, port: this.target.port },
+      () => this.#connected(),
+    );
+  }
+
+  #finish(status: Status, error = ""): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.ctx.signal.removeEventListener("abort", this.#onAbort);
+    this.#sock.destroy();
+    this.resolve({
+      bytes: this.#reader.bytes,
+      lines: this.#reader.lines,
+      exitCode: this.#exitCode,
+      status,
+      error,
+    });
+  }
+
+  readonly #fail = (err: Error & { level?: string }): void => {
+    const phase = this.#phase;
+    const status: Status = phase === "connect"
+      ? "connect_error"
+      : phase === "auth"
+      ? (err.level === "client-authentication" ? "auth_error" : "connect_error")
+      : phase === "exec"
+      ? "exec_error"
+      : "read_error";
+    this.#finish(status, `${phase}: ${err.message}`);
+  };
+
+  readonly #onAbort = (): void =>
+    this.#finish("timeout", `timed out during ${this.#phase}`);
+
+  /** TCP connected: hand the socket to ssh2 (handshake and auth). */
+  #connected(): void {
+    if (this.#settled) return;
+    if (this.noDelay) this.#sock.setNoDelay(true);
+    this.ctx.clock.mark("connect");
+    this.#phase = "auth";
+    const client = new Client();
+    this.#client = client;
+    client.on("error", this.#fail);
+    client.on("close", () => {
+      if (this.#phase === "close" && this.#exitCode !== null) {
+        this.ctx.clock.mark("close");
+        this.#finish(
+          this.#exitCode === 0 ? "ok" : "exit_nonzero",
+          this.#exitCode === 0 ? "" : `exit code ${this.#exitCode}`,
+        );
+      } else if (!this.#settled) {
+        this.#fail(new Error("connection closed by the server"));
+      }
+    });
+    client.on("ready", () => this.#ready());
+    client.connect({
+      sock: this.#sock,
+      username: this.target.user,
+      privateKey: this.privateKey,
+      hostVerifier: (key: Buffer) =>
+        this.target.hostKeyBase64 === undefined ||
+        key.toString("base64") === this.target.hostKeyBase64,
+      readyTimeout: 0,
+      keepaliveInterval: 0,
+    });
+  }
+
+  /** Authenticated: exec the command and read its stdout line by line. */
+  #ready(): void {
+    const { clock } = this.ctx;
+    clock.mark("auth");
+    this.#phase = "exec";
+    this.#client!.exec(this.target.command, (err, stream) => {
+      if (err) return this.#fail(err);
+      clock.mark("exec");
+      this.#phase = "read";
+      stream.on("data", (d: Buffer) => this.#reader.push(d));
+      stream.stderr.resume();
+      stream.on("end", () => {
+        this.#reader.end();
+        clock.mark("read");
+        this.#phase = "close";
+      });
+      stream.on("exit", (code: number | null) => {
+        this.#exitCode = code;
+      });
+      stream.on("close", () => this.#client!.end());
+    });
+  }
+}
+
+/**
+ * Version of the ssh2 package in use (from the resolved npm specifier).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Ssh2Client, SSH2_VERSION } from "./ssh2.ts";
+ * assert.match(SSH2_VERSION, /^\d+\.\d+\.\d+/);
+ * assert.equal(new Ssh2Client().version(), SSH2_VERSION);
+ * ```
+ */
 export const SSH2_VERSION: string = (() => {
   try {
     const url = import.meta.resolve("ssh2");

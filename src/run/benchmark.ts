@@ -12,7 +12,7 @@ import { EmbeddedServer } from "../server/embedded.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
 import { childPids, raiseFileLimit } from "../util/proc.ts";
-import { opensshVersion } from "../clients/openssh.ts";
+import { opensshVersion } from "../util/ssh_version.ts";
 import { calibrateAll } from "./calibration.ts";
 import type { RunConfig } from "./config.ts";
 import { CsvSink } from "./csv_sink.ts";

@@ -10,7 +10,7 @@
 import { run } from "../util/proc.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 import type { Stage } from "./presets.ts";
-import { SCHEMA_VERSION, type SummaryRow } from "./schema.ts";
+import type { SummaryRow } from "./schema.ts";
 
 /** How a run ended, or `running` while it runs. */
 export type RunState = "running" | "complete" | "interrupted" | "failed";

@@ -8,22 +8,20 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { makePayload } from "./payload.ts";
-import {
-  aptInstall,
-  descendants,
-  pidAlive,
-  procCpuMs,
-  run,
-  which,
-} from "../util/proc.ts";
+import { descendants, pidAlive, procCpuMs, run, which } from "../util/proc.ts";
 import type { Target } from "../clients/seam.ts";
-import { opensshVersion } from "../clients/openssh.ts";
+import { opensshVersion } from "../util/ssh_version.ts";
+import { loginUser } from "./account.ts";
+import { sshdConfig } from "./sshd_config.ts";
 
-/** Account the server logs in when this process runs as root. */
-export const BENCH_USER = "ssh-bench";
-const BENCH_HOME = "/var/lib/ssh-bench";
-/** Prefix of every temp directory the server creates. */
-export const TEMP_PREFIX = "ssh-bench-";
+// The login account is checked in account.ts; re-exported for callers.
+export { BENCH_USER } from "./account.ts";
+/**
+ * Prefix of every temp directory the server creates. Distinct from other
+ * `ssh-bench-` temp dirs (such as the synthetic data's), which the sweep of
+ * stale server dirs at start must not remove.
+ */
+export const TEMP_PREFIX = "ssh-bench-sshd-";
 
 /** Options for {@linkcode EmbeddedServer.start}. */
 export interface ServerOptions {
@@ -37,112 +35,55 @@ export interface ServerOptions {
   command?: string;
 }
 
-function sshdConfig(o: {
-  dir: string;
-  port: number;
-  user: string;
-  maxStartups: string;
-  maxSessions: number;
-  penalties: boolean;
-}): string {
-  return `# sshd_config written by ssh-bench for one run; removed with the run.
-# Only lines that differ from OpenSSH's defaults are here, each with its reason.
-
-# Loopback only, on an ephemeral port chosen free just before start.
-ListenAddress 127.0.0.1
-Port ${o.port}
-# A host key generated for this run, so no system key is touched or needed.
-HostKey ${o.dir}/host_ed25519
-# No pid file in /run: the benchmark tracks the process itself.
-PidFile none
-# Key-only auth for one account: the benchmark measures publickey auth.
-AuthenticationMethods publickey
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-AllowUsers ${o.user}
-# The key list lives in the temp dir; sshd reads it as the target user.
-AuthorizedKeysFile ${o.dir}/authorized_keys
-# Temp dir ownership (root, the benchmark's uid) would fail the mode checks.
-StrictModes no
-# Connection limits sized from the largest pool so the server drops nothing
-# (OpenSSH's default 10:30:100 refuses or drops above 10 unauthenticated).
-MaxStartups ${o.maxStartups}
-# One session channel per connection is used; keep the per-connection limit.
-MaxSessions ${o.maxSessions}
-${
-    o.penalties
-      ? `# OpenSSH >= 9.8 penalises sources that open many connections: off here.
-PerSourcePenalties no
-PerSourceMaxStartups none
-`
-      : `# (PerSourcePenalties is not supported by this sshd, nothing to turn off.)
-`
-  }# No reverse DNS lookups on the client address (loopback anyway).
-UseDNS no
-# Nothing printed at login, no subsystems, no forwarding: less work per session.
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-AllowTcpForwarding no
-AllowAgentForwarding no
-PermitTTY no
-# Errors only, into the run's log file (shown when something fails).
-LogLevel ERROR
-`;
+/**
+ * Paths of `sshd` and `ssh-keygen`; throws {@linkcode UsageError} naming
+ * the package to install when one is missing (nothing is installed here).
+ */
+function findOpenSsh(): { sshd: string; keygen: string } {
+  const sshd = which("sshd");
+  if (!sshd) {
+    throw new UsageError(
+      "sshd not found: install openssh-server (run .ci/setup, or apt-get install openssh-server), or use --target for an existing server",
+    );
+  }
+  const keygen = which("ssh-keygen");
+  if (!keygen) {
+    throw new UsageError(
+      "ssh-keygen not found: install openssh-client (run .ci/setup, or apt-get install openssh-client), or use --target for an existing server",
+    );
+  }
+  return { sshd, keygen };
 }
 
-async function ensureOpenSsh(): Promise<{ sshd: string; keygen: string }> {
-  let sshd = which("sshd");
-  let keygen = which("ssh-keygen");
-  if (sshd && keygen) return { sshd, keygen };
-  if (await aptInstall("openssh-server", "sshd not found")) {
-    sshd = which("sshd");
-    keygen = which("ssh-keygen");
-    if (sshd && keygen) return { sshd, keygen };
-  }
-  throw new UsageError(
-    "sshd or ssh-keygen not found: install the openssh-server package (apt-get install openssh-server), or use --target for an existing server",
-  );
-}
-
-async function ensureBenchUser(): Promise<string> {
-  if (Deno.uid() !== 0) {
-    const r = await run("id", ["-un"]);
-    return r.stdout.trim();
-  }
-  const found = await run("getent", ["passwd", BENCH_USER]);
-  if (found.code !== 0) {
-    const r = await run("useradd", [
-      "--system",
-      "--shell",
-      "/bin/sh",
-      "--home-dir",
-      BENCH_HOME,
-      "--create-home",
-      BENCH_USER,
+/**
+ * Generates the host and client keys in `dir` and authorizes the client
+ * key; returns the host public key as `[type, base64]`.
+ */
+async function makeKeys(keygen: string, dir: string): Promise<string[]> {
+  for (const k of ["host_ed25519", "client_ed25519"]) {
+    const r = await run(keygen, [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      "ssh-bench",
+      "-f",
+      `${dir}/${k}`,
     ]);
     if (r.code !== 0) {
-      throw new UsageError(
-        `cannot create the benchmark account ${BENCH_USER}: ${r.stderr.trim()}; create it with shell /bin/sh or run as a non-root user`,
-      );
+      throw new UsageError(`ssh-keygen failed: ${r.stderr.trim()}`);
     }
-  } else if (found.stdout.trim().split(":")[6] !== "/bin/sh") {
-    await run("usermod", ["--shell", "/bin/sh", BENCH_USER]);
   }
-  // A '!' (locked) password field makes sshd refuse the login when UsePAM
-  // is off; '*' means "no password" without locking the account.
-  const shadow = await run("getent", ["shadow", BENCH_USER]);
-  if (shadow.stdout.split(":")[1] !== "*") {
-    await run("usermod", ["-p", "*", BENCH_USER]);
-  }
-  // No rc files in the home directory: the login must stay cheap.
-  await Deno.mkdir(BENCH_HOME, { recursive: true });
-  for (const rc of [".profile", ".bashrc", ".bash_profile", ".shrc"]) {
-    await Deno.remove(`${BENCH_HOME}/${rc}`).catch(() => {});
-  }
-  return BENCH_USER;
+  const clientPub = await Deno.readTextFile(`${dir}/client_ed25519.pub`);
+  await Deno.writeTextFile(`${dir}/authorized_keys`, clientPub, {
+    mode: 0o644,
+  });
+  await Deno.chmod(`${dir}/authorized_keys`, 0o644);
+  return (await Deno.readTextFile(`${dir}/host_ed25519.pub`)).trim().split(
+    " ",
+  );
 }
 
 function freePort(): number {
@@ -187,6 +128,53 @@ async function waitForBanner(port: number, deadline: number): Promise<boolean> {
 }
 
 /**
+ * Starts sshd from `dir` on a free port, with the config `configFor(port)`,
+ * and waits up to 10 s for its banner. Tries another port (3 tries in all)
+ * when the one chosen was taken meanwhile; otherwise throws
+ * {@linkcode UsageError} with the last line of sshd's log.
+ */
+async function spawnSshd(
+  sshd: string,
+  dir: string,
+  configFor: (port: number) => string,
+): Promise<{ child: Deno.ChildProcess; port: number; config: string }> {
+  const setpriv = which("setpriv");
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    const config = configFor(port);
+    await Deno.writeTextFile(`${dir}/sshd_config`, config);
+    const args = ["-D", "-f", `${dir}/sshd_config`, "-E", `${dir}/sshd.log`];
+    // setpriv --pdeathsig: sshd dies with this process even on SIGKILL.
+    const child = new Deno.Command(setpriv ?? sshd, {
+      args: setpriv ? ["--pdeathsig", "TERM", "--", sshd, ...args] : args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await Deno.writeTextFile(`${dir}/sshd.pid`, String(child.pid));
+    const ready = await Promise.race([
+      waitForBanner(port, performance.now() + 10_000),
+      child.status.then(() => false),
+    ]);
+    if (ready) return { child, port, config };
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+    const log = await Deno.readTextFile(`${dir}/sshd.log`).catch(() => "");
+    if (attempt >= 3 || !/Address already in use/.test(log)) {
+      throw new UsageError(
+        `the embedded sshd did not start: ${
+          log.trim().split("\n").pop() || "no log"
+        }; check that ${sshd} runs (sshd -t -f ${dir}/sshd_config)`,
+      );
+    }
+  }
+}
+
+/**
  * Removes temp directories of earlier runs whose process is gone (a run
  * killed with SIGKILL cannot clean up after itself), and stops their sshd.
  */
@@ -214,14 +202,20 @@ async function removeStale(): Promise<void> {
  * A running private sshd and everything it needs.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { EmbeddedServer } from "./embedded.ts";
  * const server = await EmbeddedServer.start({ maxPool: 10, payloadBytes: 26_000 });
  * try {
- *   console.log(server.target.port, server.version);
+ *   assert.equal(server.target.host, "127.0.0.1");
+ *   assert.ok(server.running && server.target.port > 0);
+ *   assert.match(server.version, /^OpenSSH_/);
+ *   assert.deepEqual(server.payload.bytes, 26_000);
+ *   assert.match(server.target.command, /^cat \/.*\/payload\.txt$/);
  * } finally {
  *   await server.stop();
  * }
+ * assert.equal(server.running, false);
  * ```
  */
 export class EmbeddedServer {
@@ -270,44 +264,24 @@ export class EmbeddedServer {
 
   /**
    * Generates keys and config, starts sshd and waits for its banner.
-   * Throws {@linkcode UsageError} when sshd is missing or will not start.
+   * Throws {@linkcode UsageError} when sshd or the login account is missing
+   * or unusable, or sshd will not start. Changes nothing outside its temp
+   * directory (as root it makes sure sshd's /run/sshd exists).
    */
   static async start(opts: ServerOptions): Promise<EmbeddedServer> {
     await removeStale();
-    const { sshd, keygen } = await ensureOpenSsh();
-    const user = await ensureBenchUser();
+    const { sshd, keygen } = findOpenSsh();
+    const user = await loginUser();
     const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
     try {
       // Readable by the login account (sshd reads authorized_keys as it).
       await Deno.chmod(dir, 0o755);
       await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
-      for (const k of ["host_ed25519", "client_ed25519"]) {
-        const r = await run(keygen, [
-          "-q",
-          "-t",
-          "ed25519",
-          "-N",
-          "",
-          "-C",
-          "ssh-bench",
-          "-f",
-          `${dir}/${k}`,
-        ]);
-        if (r.code !== 0) {
-          throw new UsageError(`ssh-keygen failed: ${r.stderr.trim()}`);
-        }
-      }
-      const clientPub = await Deno.readTextFile(`${dir}/client_ed25519.pub`);
-      await Deno.writeTextFile(`${dir}/authorized_keys`, clientPub, {
-        mode: 0o644,
-      });
-      await Deno.chmod(`${dir}/authorized_keys`, 0o644);
+      const hostPub = await makeKeys(keygen, dir);
       const text = makePayload(opts.payloadBytes);
       const payloadPath = `${dir}/payload.txt`;
       await Deno.writeTextFile(payloadPath, text);
       await Deno.chmod(payloadPath, 0o644);
-      const hostPub = (await Deno.readTextFile(`${dir}/host_ed25519.pub`))
-        .trim().split(" ");
       const version = (await opensshVersion(sshd)) ?? "unknown";
       const penalties = await supportsPenalties(sshd, dir);
       if (Deno.uid() === 0) {
@@ -316,83 +290,48 @@ export class EmbeddedServer {
       }
       const maxStartups = opts.maxStartups ??
         String(Math.max(100, opts.maxPool * 2 + 10));
-      const setpriv = which("setpriv");
-      for (let attempt = 1;; attempt++) {
-        const port = freePort();
-        const config = sshdConfig({
-          dir,
-          port,
-          user,
-          maxStartups,
-          maxSessions: 10,
-          penalties,
-        });
-        await Deno.writeTextFile(`${dir}/sshd_config`, config);
-        const args = [
-          "-D",
-          "-f",
-          `${dir}/sshd_config`,
-          "-E",
-          `${dir}/sshd.log`,
-        ];
-        // setpriv --pdeathsig: sshd dies with this process even on SIGKILL.
-        const child = new Deno.Command(setpriv ?? sshd, {
-          args: setpriv ? ["--pdeathsig", "TERM", "--", sshd, ...args] : args,
-          stdin: "null",
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        await Deno.writeTextFile(`${dir}/sshd.pid`, String(child.pid));
-        const ready = await Promise.race([
-          waitForBanner(port, performance.now() + 10_000),
-          child.status.then(() => false),
-        ]);
-        if (ready) {
-          const target: Target = {
-            host: "127.0.0.1",
+      const { child, port, config } = await spawnSshd(
+        sshd,
+        dir,
+        (port) =>
+          sshdConfig({
+            dir,
             port,
             user,
-            identityFile: `${dir}/client_ed25519`,
-            publicKeyFile: `${dir}/client_ed25519.pub`,
-            command: (opts.command ?? "cat {payload}").replaceAll(
-              "{payload}",
-              payloadPath,
-            ),
-            knownHostsFile: `${dir}/known_hosts`,
-            hostKeyBase64: hostPub[1],
-          };
-          await Deno.writeTextFile(
-            target.knownHostsFile!,
-            `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
-          );
-          return new EmbeddedServer({
-            target,
-            dir,
-            version,
-            config,
-            payloadPath,
-            payload: {
-              bytes: new TextEncoder().encode(text).length,
-              lines: text.split("\n").length - 1,
-            },
-            child,
-          });
-        }
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-        await child.status;
-        const log = await Deno.readTextFile(`${dir}/sshd.log`).catch(() => "");
-        if (attempt >= 3 || !/Address already in use/.test(log)) {
-          throw new UsageError(
-            `the embedded sshd did not start: ${
-              log.trim().split("\n").pop() || "no log"
-            }; check that ${sshd} runs (sshd -t -f ${dir}/sshd_config)`,
-          );
-        }
-      }
+            maxStartups,
+            maxSessions: 10,
+            penalties,
+          }),
+      );
+      const target: Target = {
+        host: "127.0.0.1",
+        port,
+        user,
+        identityFile: `${dir}/client_ed25519`,
+        publicKeyFile: `${dir}/client_ed25519.pub`,
+        command: (opts.command ?? "cat {payload}").replaceAll(
+          "{payload}",
+          payloadPath,
+        ),
+        knownHostsFile: `${dir}/known_hosts`,
+        hostKeyBase64: hostPub[1],
+      };
+      await Deno.writeTextFile(
+        target.knownHostsFile!,
+        `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
+      );
+      return new EmbeddedServer({
+        target,
+        dir,
+        version,
+        config,
+        payloadPath,
+        payload: {
+          bytes: new TextEncoder().encode(text).length,
+          lines: text.split("\n").length - 1,
+        },
+        child,
+      });
     } catch (e) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw e;

@@ -47,9 +47,13 @@ const WORDS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makePayload } from "./payload.ts";
  * const text = makePayload(26_000);
- * console.log(text.length, text.split("\n").length - 1); // 26000, ~500 lines
+ * assert.equal(text.length, 26_000);
+ * assert.equal(text.split("\n").length - 1, 515);
+ * assert.equal(text, makePayload(26_000));
+ * assert.ok(text.endsWith("\n"));
  * ```
  */
 export function makePayload(bytes: number = DEFAULT_PAYLOAD_BYTES): string {
@@ -89,8 +93,11 @@ export function makePayload(bytes: number = DEFAULT_PAYLOAD_BYTES): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countLines } from "./payload.ts";
- * console.log(countLines("a\nb\n"), countLines("a\nb")); // 2 2
+ * assert.equal(countLines("a\nb\n"), 2);
+ * assert.equal(countLines("a\nb"), 2);
+ * assert.equal(countLines(""), 0);
  * ```
  */
 export function countLines(text: string): number {

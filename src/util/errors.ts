@@ -10,9 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./errors.ts";
  * const e = new UsageError("--pool 0: pool sizes start at 1; use --pool 1..30");
- * console.log(e.message);
+ * assert.equal(e.exitCode, 2);
+ * assert.equal(e.message, "--pool 0: pool sizes start at 1; use --pool 1..30");
  * ```
  */
 export class UsageError extends Error {

@@ -21,9 +21,12 @@ export interface RunResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run } from "./proc.ts";
- * const r = await run("uname", ["-r"]);
- * console.log(r.code, r.stdout.trim());
+ * const r = await run("uname", ["-s"]);
+ * assert.deepEqual([r.code, r.stdout.trim()], [0, "Linux"]);
+ * const missing = "/nonexistent/tool";
+ * assert.equal((await run(missing, [])).code, 127);
  * ```
  */
 export async function run(
@@ -64,8 +67,11 @@ export async function run(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { which } from "./proc.ts";
- * console.log(which("sh")); // "/usr/bin/sh" or "/bin/sh"
+ * assert.match(which("sh") ?? "", /^(\/usr)?\/bin\/sh$/);
+ * const missing = "no-such-binary-here";
+ * assert.equal(which(missing), undefined);
  * ```
  */
 export function which(name: string): string | undefined {
@@ -97,9 +103,10 @@ const TICK_MS = 10; // Linux USER_HZ is 100 on every mainstream build.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { procCpuMs } from "./proc.ts";
  * const cpu = procCpuMs("self");
- * console.log(cpu !== undefined && cpu.self >= 0);
+ * assert.ok(cpu !== undefined && cpu.self >= 0 && cpu.children >= 0);
  * ```
  */
 export function procCpuMs(
@@ -117,12 +124,24 @@ export function procCpuMs(
 }
 
 /**
- * Process ids whose parent is `ppid`, read from /proc.
+ * Process ids whose parent is `ppid`, read from /proc. Where the kernel
+ * lists children per thread, only those forked by the main thread are
+ * seen: sshd and shells fork from it (Deno spawns from other threads).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { childPids } from "./proc.ts";
- * console.log(Array.isArray(childPids(1)));
+ * const sh = new Deno.Command("sh", { args: ["-c", "sleep 5 & wait"] })
+ *   .spawn();
+ * let kids: number[] = [];
+ * while ((kids = childPids(sh.pid)).length === 0) {
+ *   await new Promise((r) => setTimeout(r, 5));
+ * }
+ * assert.equal(kids.length, 1);
+ * assert.match(Deno.readTextFileSync(`/proc/${kids[0]}/cmdline`), /^sleep/);
+ * Deno.kill(kids[0]);
+ * await sh.status;
  * ```
  */
 export function childPids(ppid: number): number[] {
@@ -153,8 +172,19 @@ export function childPids(ppid: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { descendants } from "./proc.ts";
- * console.log(descendants(Deno.pid).includes(Deno.pid)); // false
+ * const sh = new Deno.Command("sh", {
+ *   args: ["-c", "sh -c 'sleep 5 & wait' & wait"],
+ * }).spawn();
+ * let all: number[] = [];
+ * while ((all = descendants(sh.pid)).length < 2) {
+ *   await new Promise((r) => setTimeout(r, 5));
+ * }
+ * assert.equal(all.length, 2); // the inner sh and its sleep
+ * assert.ok(!all.includes(sh.pid));
+ * for (const pid of all) Deno.kill(pid); // the inner sh first, then sleep
+ * await sh.status;
  * ```
  */
 export function descendants(pid: number): number[] {
@@ -174,8 +204,9 @@ export function descendants(pid: number): number[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pidAlive } from "./proc.ts";
- * console.log(pidAlive(Deno.pid)); // true
+ * assert.equal(pidAlive(Deno.pid), true);
  * ```
  */
 export function pidAlive(pid: number): boolean {
@@ -196,8 +227,9 @@ const RLIMIT_NOFILE = 7;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { raiseFileLimit } from "./proc.ts";
- * console.log(raiseFileLimit(256) >= 256);
+ * assert.ok(raiseFileLimit(256) >= 256);
  * ```
  */
 export function raiseFileLimit(want: number): number {
@@ -218,25 +250,4 @@ export function raiseFileLimit(want: number): number {
   } finally {
     lib.close();
   }
-}
-
-/**
- * Installs a Debian package when this process is root on a machine with
- * apt-get, saying so on one line; `apt-get update` only if the first try
- * fails. Returns false when it could not try or the install failed.
- *
- * @example
- * ```ts ignore
- * import { aptInstall } from "./proc.ts";
- * if (!await aptInstall("libssh2-1", "libssh2 not found")) console.error("install it");
- * ```
- */
-export async function aptInstall(pkg: string, why: string): Promise<boolean> {
-  if (Deno.uid() !== 0 || !which("apt-get")) return false;
-  console.error(`${why}: installing ${pkg} with apt-get`);
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => run("apt-get", ["install", "-y", "-qq", pkg], { env });
-  if ((await install()).code === 0) return true;
-  await run("apt-get", ["update", "-qq"], { env });
-  return (await install()).code === 0;
 }

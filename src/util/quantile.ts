@@ -12,9 +12,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quantile } from "./quantile.ts";
- * console.log(quantile([4, 1, 3, 2], 0.5)); // 2.5
- * console.log(quantile([1, 2, 3, 4, 5], 0.9)); // 4.6
+ * assert.equal(quantile([4, 1, 3, 2], 0.5), 2.5);
+ * assert.ok(Math.abs(quantile([1, 2, 3, 4, 5], 0.9) - 4.6) < 1e-12);
+ * assert.ok(Number.isNaN(quantile([], 0.5)));
  * ```
  */
 export function quantile(values: readonly number[], q: number): number {
@@ -31,8 +33,9 @@ export function quantile(values: readonly number[], q: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { median } from "./quantile.ts";
- * console.log(median([5, 1, 3])); // 3
+ * assert.equal(median([5, 1, 3]), 3);
  * ```
  */
 export function median(values: readonly number[]): number {

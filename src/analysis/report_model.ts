@@ -1,0 +1,998 @@
+/**
+ * The content of a run's report, independent of its format: the title,
+ * the warnings, the key figures and full summary tables (with intervals
+ * where the summary has them), the charts, a comparison table when several
+ * runs are given, and the provenance of every run read from `meta.json`.
+ * `report_page.ts` turns it into HTML, `report_post.ts` into markdown.
+ *
+ * Unknown `meta.json` fields (written by later versions of the tool) are
+ * shown generically, so a report never drops what a run recorded.
+ *
+ * @module
+ */
+import { analyse, type Analysis, CHART_NAMES } from "./analyse.ts";
+import type { Spec } from "./chart_specs.ts";
+import { loadRuns, type RunData, type RunMeta } from "./load.ts";
+import { SUMMARY_COLUMNS } from "../run/schema.ts";
+import { costWarnings, type SummaryRow } from "../run/summary.ts";
+import { PRESETS } from "../run/presets.ts";
+import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+
+/** One summary or comparison row: field name to value. */
+export type Row = Record<string, unknown>;
+
+/** A column of a report table. */
+export interface TableColumn {
+  /** Field name (in `meta.json` or the analysis). */
+  key: string;
+  /** Header text. */
+  label: string;
+  /** Unit, empty when none. */
+  unit: string;
+  /** One-line meaning (from the schema when known). */
+  meaning: string;
+  /** True for numbers (right-aligned). */
+  numeric: boolean;
+}
+
+/** A table whose cells are already formatted. */
+export interface Table {
+  /** Heading. */
+  title: string;
+  /** Columns, in order. */
+  columns: TableColumn[];
+  /** Formatted cells, one array per row. */
+  rows: string[][];
+  /** A sentence under the table, empty when none. */
+  note: string;
+}
+
+/** One entry of a provenance section: a value, a long text, or sub-entries. */
+export interface Field {
+  /** Field name in `meta.json`. */
+  key: string;
+  /** Label shown. */
+  label: string;
+  /** Short value. */
+  text?: string;
+  /** Long or multi-line value (shown preformatted). */
+  block?: string;
+  /** Nested fields. */
+  fields?: Field[];
+}
+
+/** A provenance section (run, command, machine, versions, ...). */
+export interface Section {
+  /** Heading. */
+  title: string;
+  /** Entries. */
+  fields: Field[];
+}
+
+/** One run of a report. */
+export interface ReportRun {
+  /** Run folder. */
+  dir: string;
+  /** Run id (from meta.json, else the folder name). */
+  id: string;
+  /** One line: sessions, clients, pool sizes, date, machine. */
+  headline: string;
+  /** Where the summary comes from. */
+  summarySource: "meta.json" | "analysis";
+  /** Summary rows per client and pool size. */
+  summary: Row[];
+  /** Warnings about what the numbers measure, and about the run's state. */
+  warnings: string[];
+  /** Key figures: each client at the smallest pool, the largest pool all
+   * clients reached, and its own largest pool. */
+  key: Table;
+  /** The full summary, one table per client. */
+  tables: Table[];
+  /** Provenance sections. */
+  provenance: Section[];
+}
+
+/** One chart of a report. */
+export interface ReportChart {
+  /** Chart name (file stem in `charts/`). */
+  name: string;
+  /** Chart title. */
+  title: string;
+  /** Vega-Lite spec, data inlined. */
+  spec: Spec;
+}
+
+/** Everything a report shows. */
+export interface Report {
+  /** Page title. */
+  title: string;
+  /** Runs, in the order given. */
+  runs: ReportRun[];
+  /** Charts, in {@linkcode CHART_NAMES} order. */
+  charts: ReportChart[];
+  /** Several runs: median total per client and pool size, run by run. */
+  compare?: Table;
+  /** The summary columns' units and meanings. */
+  legend: TableColumn[];
+  /** When the report was made, ISO 8601 UTC. */
+  generatedAt: string;
+}
+
+const LABELS: Record<string, string> = {
+  client: "client",
+  pool_size: "pool size",
+  sessions: "sessions",
+  failed: "failed",
+  total_p50_ms: "median total",
+  total_p90_ms: "p90 total",
+  client_cpu_ms_per_session: "client CPU / session",
+  server_cpu_ms_per_session: "server CPU / session",
+  sessions_per_s: "sessions / s",
+  limit_sessions_per_s: "CPU limit",
+  pct_of_limit: "of CPU limit",
+  client_rss_max_mb: "client RSS, max",
+  run_id: "run id",
+  schema_version: "data schema version",
+  started_at: "started",
+  ended_at: "ended",
+  cpu_model: "CPU",
+  mem_gib: "memory (GiB)",
+  project_commit: "project commit",
+  deno: "Deno",
+  v8: "V8",
+  kernel: "Linux kernel",
+  openssh_server: "OpenSSH server",
+  openssh_client: "OpenSSH client",
+  step_seconds: "seconds per pool size, at least",
+  min_rounds: "rounds per pool size, at least",
+  timeout_ms: "session timeout (ms)",
+  payload_bytes: "payload (bytes)",
+  server_max_startups: "MaxStartups given",
+  sshd_config: "sshd_config",
+  total_median_ms: "total, median (ms)",
+  remote_median_ms: "exec to close, median (ms)",
+  spawn_median_ms: "process start, median (ms)",
+};
+
+/**
+ * The label of a field: a known one, else its name with spaces.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { labelOf } from "./report_model.ts";
+ * assert.equal(labelOf("total_p50_ms"), "median total");
+ * assert.equal(labelOf("server_profile"), "server profile");
+ * ```
+ */
+export function labelOf(key: string): string {
+  return LABELS[key] ?? key.replace(/_/g, " ");
+}
+
+/**
+ * Formats a number for a table: whole numbers as they are, others with
+ * two decimals below 10 and one above; null, undefined and NaN as `–`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatNumber } from "./report_model.ts";
+ * assert.equal(formatNumber(277.456), "277.5");
+ * assert.equal(formatNumber(1.4567), "1.46");
+ * assert.equal(formatNumber(61482), "61482");
+ * assert.equal(formatNumber(NaN), "–");
+ * ```
+ */
+export function formatNumber(v: unknown): string {
+  if (v === null || v === undefined) return "–";
+  const n = Number(v);
+  if (typeof v !== "number" && typeof v !== "bigint") return String(v);
+  if (!Number.isFinite(n)) return "–";
+  if (Number.isInteger(n)) return String(n);
+  return n.toFixed(Math.abs(n) < 10 ? 2 : 1);
+}
+
+/**
+ * Integers as ranges (`1..30, 40`), other lists joined with commas.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatList } from "./report_model.ts";
+ * assert.equal(formatList([1, 2, 3, 4, 10, 20, 21]), "1..4, 10, 20, 21");
+ * assert.equal(formatList(["ssh2", "libssh2"]), "ssh2, libssh2");
+ * ```
+ */
+export function formatList(values: readonly unknown[]): string {
+  if (
+    values.length > 2 &&
+    values.every((v) => typeof v === "number" && Number.isInteger(v))
+  ) {
+    const nums = values as number[];
+    const parts: string[] = [];
+    let i = 0;
+    while (i < nums.length) {
+      let j = i;
+      while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+      if (j - i >= 2) parts.push(`${nums[i]}..${nums[j]}`);
+      else for (let k = i; k <= j; k++) parts.push(String(nums[k]));
+      i = j + 1;
+    }
+    return parts.join(", ");
+  }
+  return values.map((v) => typeof v === "number" ? formatNumber(v) : String(v))
+    .join(", ");
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || ["string", "number", "boolean", "bigint"].includes(
+    typeof v,
+  );
+}
+
+function scalarText(v: unknown): string {
+  if (v === null || v === undefined) return "none";
+  if (typeof v === "number") return formatNumber(v);
+  return String(v);
+}
+
+/**
+ * Describes any `meta.json` value as a field: scalars as text, long or
+ * multi-line strings as blocks, lists of scalars on one line (integers as
+ * ranges), flat objects in a list one per line, objects as nested fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeField } from "./report_model.ts";
+ * assert.deepEqual(describeField("pools", [1, 2, 3]), {
+ *   key: "pools", label: "pools", text: "1..3",
+ * });
+ * const f = describeField("algorithms", { ssh2: { kex: "curve25519-sha256" } });
+ * assert.equal(f.fields?.[0].fields?.[0].text, "curve25519-sha256");
+ * assert.equal(describeField("sshd_config", "a\nb").block, "a\nb");
+ * ```
+ */
+export function describeField(key: string, value: unknown): Field {
+  const label = labelOf(key);
+  if (isScalar(value) || value === undefined) {
+    if (
+      typeof value === "string" && (value.includes("\n") || value.length > 160)
+    ) {
+      return { key, label, block: value.replace(/\n$/, "") };
+    }
+    return { key, label, text: scalarText(value) };
+  }
+  if (Array.isArray(value)) {
+    if (value.every(isScalar)) {
+      return { key, label, text: value.length ? formatList(value) : "none" };
+    }
+    return {
+      key,
+      label,
+      fields: value.map((item, i) => {
+        const flat = item && typeof item === "object" && !Array.isArray(item) &&
+          Object.values(item).every((v) =>
+            isScalar(v) || (Array.isArray(v) && v.every(isScalar))
+          );
+        if (flat) {
+          return {
+            key: String(i + 1),
+            label: String(i + 1),
+            text: Object.entries(item as Row).map(([k, v]) =>
+              `${labelOf(k)} ${
+                Array.isArray(v) ? formatList(v) : scalarText(v)
+              }`
+            ).join(" · "),
+          };
+        }
+        return describeField(String(i + 1), item);
+      }),
+    };
+  }
+  return {
+    key,
+    label,
+    fields: Object.entries(value as Row).map(([k, v]) => describeField(k, v)),
+  };
+}
+
+/**
+ * The `deno task bench` command that repeats a run: the command recorded
+ * in `meta.json` when there is one (`command_line` or `argv`), else one
+ * rebuilt from the recorded parameters (flags only where they differ from
+ * the preset's defaults).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { benchCommand } from "./report_model.ts";
+ * import { readRecord } from "../run/record.ts";
+ * const meta = readRecord(
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * )!;
+ * assert.deepEqual(benchCommand(meta), {
+ *   text: "deno task bench --preset seed --clients ssh2,libssh2,openssh",
+ *   recorded: false,
+ * });
+ * assert.equal(benchCommand({ argv: ["--pool", "1..3"] } as never).text,
+ *   "deno task bench --pool 1..3");
+ * ```
+ */
+export function benchCommand(
+  meta: RunMeta,
+): { text: string; recorded: boolean } | undefined {
+  const m = meta as Row;
+  if (typeof m.command_line === "string") {
+    return { text: m.command_line, recorded: true };
+  }
+  if (Array.isArray(m.argv)) {
+    return {
+      text: ["deno task bench", ...m.argv.map((a) => shellWord(String(a)))]
+        .join(" "),
+      recorded: true,
+    };
+  }
+  const p = meta.parameters;
+  if (!p || !meta.preset) return undefined;
+  const preset = PRESETS[meta.preset];
+  const args = ["--preset", meta.preset];
+  if (p.clients?.length) args.push("--clients", p.clients.join(","));
+  const stages = p.stages ?? [];
+  if (
+    !preset || JSON.stringify(stages) !== JSON.stringify(preset.stages)
+  ) {
+    if (stages.every((s) => s.clients === "all")) {
+      const pools = stages.flatMap((s) => s.pools);
+      const range = pools.length > 2 &&
+        pools.every((v, i) => i === 0 || v === pools[i - 1] + 1);
+      args.push(
+        "--pool",
+        range ? `${pools[0]}..${pools.at(-1)}` : pools.join(","),
+      );
+    } else {
+      return undefined; // a stage list no flag can give
+    }
+  }
+  if (p.step_seconds !== undefined && p.step_seconds !== preset?.stepSeconds) {
+    args.push("--step-seconds", String(p.step_seconds));
+  }
+  if (p.min_rounds !== undefined && p.min_rounds !== (preset?.minRounds ?? 1)) {
+    args.push("--rounds", String(p.min_rounds));
+  }
+  if (p.timeout_ms !== undefined && p.timeout_ms !== 60_000) {
+    args.push("--timeout", String(p.timeout_ms / 1000));
+  }
+  if (meta.target?.kind === "external") {
+    args.push(
+      "--target",
+      `ssh://${meta.target.user}@${meta.target.host}:${meta.target.port}`,
+      "--identity",
+      "KEY",
+      "--command",
+      shellWord(p.command ?? meta.target.command ?? ""),
+    );
+  } else if (
+    p.payload_bytes !== undefined && p.payload_bytes !== null &&
+    p.payload_bytes !== DEFAULT_PAYLOAD_BYTES
+  ) {
+    args.push("--payload-bytes", String(p.payload_bytes));
+  }
+  if (p.server_max_startups) {
+    args.push("--server-max-startups", p.server_max_startups);
+  }
+  return { text: ["deno task bench", ...args].join(" "), recorded: false };
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** Top-level `meta.json` fields given their own place in a report. */
+const PLACED = new Set([
+  "run_id",
+  "status",
+  "reason",
+  "preset",
+  "started_at",
+  "ended_at",
+  "schema_version",
+  "machine",
+  "versions",
+  "parameters",
+  "target",
+  "calibration",
+  "summary",
+  "warnings",
+  "command_line",
+  "argv",
+]);
+
+/**
+ * A run's provenance from its `meta.json`: run, command, machine,
+ * versions, then every field this code does not know (a server profile,
+ * negotiated algorithms, ...), then parameters, target and calibration.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { provenanceSections } from "./report_model.ts";
+ * const s = provenanceSections({
+ *   run_id: "r", started_at: "2026-11-25T21:58:45.951Z",
+ *   ended_at: "2026-11-25T22:12:47.999Z", machine: { cores: 2 },
+ *   server_profile: "lean",
+ * } as never);
+ * assert.deepEqual(s.map((x) => x.title), ["Run", "Machine", "Server profile"]);
+ * assert.equal(s[0].fields.find((f) => f.key === "duration")?.text, "14 min 2 s");
+ * assert.equal(s[2].fields[0].text, "lean");
+ * ```
+ */
+export function provenanceSections(meta: RunMeta): Section[] {
+  const m = meta as Row;
+  const out: Section[] = [];
+  const run: Field[] = [
+    "run_id",
+    "status",
+    "reason",
+    "preset",
+    "started_at",
+    "ended_at",
+  ]
+    .filter((k) => m[k] !== undefined && m[k] !== null)
+    .map((k) => describeField(k, m[k]));
+  if (meta.started_at && meta.ended_at) {
+    const s = Math.round(
+      (Date.parse(meta.ended_at) - Date.parse(meta.started_at)) / 1000,
+    );
+    if (Number.isFinite(s)) {
+      run.push({
+        key: "duration",
+        label: "duration",
+        text: s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`,
+      });
+    }
+  }
+  if (m.schema_version !== undefined) {
+    run.push(describeField("schema_version", m.schema_version));
+  }
+  if (run.length) out.push({ title: "Run", fields: run });
+  const cmd = benchCommand(meta);
+  if (cmd) {
+    out.push({
+      title: "Command",
+      fields: [{
+        key: cmd.recorded ? "command_line" : "parameters",
+        label: cmd.recorded ? "command line" : "equivalent command",
+        text: cmd.text,
+      }],
+    });
+  }
+  const section = (key: string, title: string) => {
+    if (m[key] === undefined || m[key] === null) return;
+    const f = describeField(key, m[key]);
+    out.push({ title, fields: f.fields ?? [f] });
+  };
+  section("machine", "Machine");
+  section("versions", "Versions");
+  for (const key of Object.keys(m)) {
+    if (!PLACED.has(key)) {
+      const t = labelOf(key);
+      section(key, t.charAt(0).toUpperCase() + t.slice(1));
+    }
+  }
+  section("parameters", "Parameters");
+  section("target", "Target");
+  section("calibration", "Calibration (no-op sessions before the sweep)");
+  return out;
+}
+
+/**
+ * The summary rows of a run recomputed from its data, in the fields of
+ * `SUMMARY_COLUMNS` (plus the pool table's interval columns, when it has
+ * them), for a run whose `meta.json` has no summary.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { analyse } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * import { summaryFromAnalysis } from "./report_model.ts";
+ * const dir = new URL("../../data/runs/sample-seed", import.meta.url).pathname;
+ * const run = loadRuns([dir]);
+ * const rows = summaryFromAnalysis(analyse(run), 2);
+ * const first = run.metas[0].summary![0];
+ * assert.equal(rows[0].client, first.client);
+ * assert.equal(rows[0].sessions, first.sessions);
+ * assert.ok(Math.abs(Number(rows[0].total_p50_ms) - first.total_p50_ms) < 1e-6);
+ * ```
+ */
+export function summaryFromAnalysis(a: Analysis, cores: number): Row[] {
+  const joined = a.pools.join(
+    a.rounds.select(
+      "series",
+      "pool_size",
+      "client_cpu_ms_per_session",
+      "server_cpu_ms_per_session",
+      "sessions_per_s",
+      "client_rss_max_mb",
+    ),
+    { on: ["series", "pool_size"], how: "left" },
+  ).sort(["series", "pool_size"]);
+  const recs = joined.toRecords() as Row[];
+  const ci = joined.columns.filter((c) => /_ci_(low|high)_/.test(c));
+  const order: string[] = [];
+  for (
+    const r of a.sessions.select("client").unique({ maintainOrder: true })
+      .toRecords() as Row[]
+  ) order.push(String(r.client));
+  const rows = recs.map((r) => {
+    const client = Number(r.client_cpu_ms_per_session);
+    const server = Number(r.server_cpu_ms_per_session ?? NaN);
+    const limit = server + client > 0 ? cores * 1000 / (server + client) : NaN;
+    const rate = Number(r.sessions_per_s);
+    const row: Row = {
+      client: r.client,
+      pool_size: r.pool_size,
+      sessions: r.sessions,
+      failed: r.failed,
+      total_p50_ms: r.total_p50_ms,
+      total_p90_ms: r.total_p90_ms,
+      client_cpu_ms_per_session: client,
+      server_cpu_ms_per_session: server,
+      sessions_per_s: rate,
+      limit_sessions_per_s: limit,
+      pct_of_limit: 100 * rate / limit,
+      client_rss_max_mb: r.client_rss_max_mb,
+    };
+    for (const c of ci) row[c] = r[c];
+    return row;
+  });
+  return rows.sort((x, y) =>
+    order.indexOf(String(x.client)) - order.indexOf(String(y.client)) ||
+    Number(x.pool_size) - Number(y.pool_size)
+  );
+}
+
+/** The base column of an interval column (`total_p50_ci_low_ms` -> `total_p50_ms`). */
+function intervalBase(key: string): string | undefined {
+  const m = /^(.*)_ci_(low|high)(_[a-z]+)?$/.exec(key);
+  return m ? `${m[1]}${m[3] ?? ""}` : undefined;
+}
+
+/**
+ * A value with its interval when the row has one: `value [low, high]`
+ * from the fields `<base>_ci_low_<unit>` and `<base>_ci_high_<unit>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cellText } from "./report_model.ts";
+ * const row = { total_p50_ms: 277.5, total_p50_ci_low_ms: 270.12, total_p50_ci_high_ms: 285 };
+ * assert.equal(cellText(row, "total_p50_ms"), "277.5 [270.1, 285]");
+ * assert.equal(cellText({ pct_of_limit: 21.6 }, "pct_of_limit"), "21.6 %");
+ * ```
+ */
+export function cellText(row: Row, key: string): string {
+  const unitOf = SUMMARY_COLUMNS.find((c) => c.name === key)?.unit;
+  const v = row[key];
+  let text = formatNumber(v);
+  const m = /^(.*?)(_[a-z]+)?$/.exec(key)!;
+  const low = row[`${m[1]}_ci_low${m[2] ?? ""}`];
+  const high = row[`${m[1]}_ci_high${m[2] ?? ""}`];
+  if (typeof low === "number" && typeof high === "number") {
+    text += ` [${formatNumber(low)}, ${formatNumber(high)}]`;
+  }
+  if (unitOf === "%" && text !== "–") text += " %";
+  return text;
+}
+
+/** The columns of summary rows: the schema's in order, then any other. */
+function summaryColumns(
+  rows: readonly Row[],
+  skip: string[] = [],
+): TableColumn[] {
+  const keys = new Set(rows.flatMap((r) => Object.keys(r)));
+  const known = SUMMARY_COLUMNS.filter((c) => keys.has(c.name)).map((c) => ({
+    key: c.name as string,
+    label: labelOf(c.name),
+    unit: c.unit,
+    meaning: c.meaning,
+    numeric: c.type !== "string",
+  }));
+  const extra = [...keys].filter((k) =>
+    !SUMMARY_COLUMNS.some((c) => c.name === k) && intervalBase(k) === undefined
+  ).map((k) => ({
+    key: k,
+    label: labelOf(k),
+    unit: /_ms(_|$)/.test(k) ? "ms" : "",
+    meaning: "",
+    numeric: rows.some((r) => typeof r[k] === "number"),
+  }));
+  return [...known, ...extra].filter((c) => !skip.includes(c.key));
+}
+
+function hasIntervals(rows: readonly Row[]): boolean {
+  return rows.some((r) => Object.keys(r).some((k) => intervalBase(k)));
+}
+
+const INTERVAL_NOTE =
+  "In brackets: the interval recorded with the value (its `_ci_low`/`_ci_high` fields).";
+
+/**
+ * Summary tables of one run: the key figures (each client at the smallest
+ * pool, at the largest pool every client reached, and at its own largest)
+ * and the full summary, one table per client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summaryTables } from "./report_model.ts";
+ * import { readRecord } from "../run/record.ts";
+ * const meta = readRecord(
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * )!;
+ * const { key, tables } = summaryTables(meta.summary!);
+ * // ssh2, libssh2 and openssh at pool 1 and 30, and ssh2 at 100.
+ * assert.deepEqual(key.rows.map((r) => `${r[0]} ${r[1]}`), [
+ *   "ssh2 1", "ssh2 30", "ssh2 100", "libssh2 1", "libssh2 30",
+ *   "openssh 1", "openssh 30",
+ * ]);
+ * assert.equal(key.rows[1][4], "277.5");
+ * assert.deepEqual(tables.map((t) => t.rows.length), [100, 30, 30]);
+ * ```
+ */
+export function summaryTables(
+  summary: readonly Row[],
+): { key: Table; tables: Table[] } {
+  const clients = [...new Set(summary.map((r) => String(r.client)))];
+  const byClient = new Map(
+    clients.map((c) => [
+      c,
+      summary.filter((r) => String(r.client) === c).sort((a, b) =>
+        Number(a.pool_size) - Number(b.pool_size)
+      ),
+    ]),
+  );
+  const maxOf = (rows: Row[]) =>
+    Math.max(...rows.map((r) => Number(r.pool_size)));
+  const common = Math.min(...[...byClient.values()].map(maxOf));
+  const keyRows = clients.flatMap((c) => {
+    const rows = byClient.get(c)!;
+    const pools = new Set([
+      Number(rows[0]?.pool_size),
+      common,
+      maxOf(rows),
+    ]);
+    return rows.filter((r) => pools.has(Number(r.pool_size)));
+  });
+  const note = hasIntervals(summary) ? INTERVAL_NOTE : "";
+  const keyCols = summaryColumns(summary, [
+    "limit_sessions_per_s",
+    "client_rss_max_mb",
+  ]);
+  const table = (title: string, rows: Row[], cols: TableColumn[]): Table => ({
+    title,
+    columns: cols,
+    rows: rows.map((r) => cols.map((c) => cellText(r, c.key))),
+    note,
+  });
+  const allCols = summaryColumns(summary);
+  return {
+    key: table(
+      clients.length > 1
+        ? `Key figures: each client at pool ${
+          Math.min(...summary.map((r) => Number(r.pool_size)))
+        }, at pool ${common} (the largest all clients reached) and at its largest pool`
+        : "Key figures: the smallest and the largest pool size",
+      keyRows,
+      keyCols,
+    ),
+    tables: clients.map((c) =>
+      table(
+        `${c}: ${byClient.get(c)!.length} pool sizes`,
+        byClient.get(c)!,
+        allCols,
+      )
+    ),
+  };
+}
+
+/**
+ * Several runs side by side: the median total of each client and pool
+ * size in each run (with its interval when recorded) and its change
+ * against the first run; client and pool sizes missing from a run are
+ * named in the note, not dropped silently.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compareTable } from "./report_model.ts";
+ * const t = compareTable([
+ *   { id: "a", summary: [{ client: "ssh2", pool_size: 1, total_p50_ms: 40 }] },
+ *   { id: "b", summary: [
+ *     { client: "ssh2", pool_size: 1, total_p50_ms: 50 },
+ *     { client: "ssh2", pool_size: 2, total_p50_ms: 70 },
+ *   ] },
+ * ]);
+ * assert.deepEqual(t.rows, [["ssh2", "1", "40", "50", "+25.0 %"]]);
+ * assert.match(t.note, /ssh2 at pool 2: only in b/);
+ * ```
+ */
+export function compareTable(
+  runs: readonly { id: string; summary: readonly Row[] }[],
+): Table {
+  const key = (r: Row) => `${r.client}\u0000${r.pool_size}`;
+  const maps = runs.map((run) => new Map(run.summary.map((r) => [key(r), r])));
+  const all = new Map<string, Row>();
+  for (const run of runs) for (const r of run.summary) all.set(key(r), r);
+  const order = [...new Set([...all.values()].map((r) => String(r.client)))];
+  const sorted = [...all.entries()].sort(([, a], [, b]) =>
+    order.indexOf(String(a.client)) - order.indexOf(String(b.client)) ||
+    Number(a.pool_size) - Number(b.pool_size)
+  );
+  const rows: string[][] = [];
+  const missing: string[] = [];
+  for (const [k, r] of sorted) {
+    const present = maps.map((m) => m.get(k));
+    if (present.some((p) => p === undefined)) {
+      const inRuns = runs.filter((_, i) => present[i]).map((x) => x.id);
+      missing.push(
+        `${r.client} at pool ${r.pool_size}: only in ${inRuns.join(", ")}`,
+      );
+      continue;
+    }
+    const base = Number(present[0]!.total_p50_ms);
+    rows.push([
+      String(r.client),
+      String(r.pool_size),
+      ...present.map((p) => cellText(p!, "total_p50_ms")),
+      ...present.slice(1).map((p) => {
+        const d = 100 * (Number(p!.total_p50_ms) - base) / base;
+        return Number.isFinite(d)
+          ? `${d >= 0 ? "+" : ""}${d.toFixed(1)} %`
+          : "–";
+      }),
+    ]);
+  }
+  const columns: TableColumn[] = [
+    {
+      key: "client",
+      label: "client",
+      unit: "",
+      meaning: "client name",
+      numeric: false,
+    },
+    {
+      key: "pool_size",
+      label: "pool size",
+      unit: "sessions",
+      meaning: "sessions started together",
+      numeric: true,
+    },
+    ...runs.map((run) => ({
+      key: `total_p50_ms:${run.id}`,
+      label: `median total, ${run.id}`,
+      unit: "ms",
+      meaning: `median total_ms of ok sessions in run ${run.id}`,
+      numeric: true,
+    })),
+    ...runs.slice(1).map((run) => ({
+      key: `delta:${run.id}`,
+      label: `change, ${run.id}`,
+      unit: "%",
+      meaning: `median total of ${run.id} against ${runs[0].id}`,
+      numeric: true,
+    })),
+  ];
+  const notes = [
+    `Change against the first run, ${
+      runs[0]?.id
+    }; no significance test here, so read small changes as noise.`,
+  ];
+  if (runs.some((r) => hasIntervals(r.summary))) notes.push(INTERVAL_NOTE);
+  if (missing.length) {
+    notes.push(`Not in every run: ${missing.join("; ")}.`);
+  }
+  return {
+    title: "Runs compared: median total per client and pool size",
+    columns,
+    rows,
+    note: notes.join(" "),
+  };
+}
+
+function headline(run: RunData, i: number, summary: readonly Row[]): string {
+  const meta = run.metas[i];
+  const sessions = summary.reduce((s, r) => s + Number(r.sessions ?? 0), 0);
+  const failed = summary.reduce((s, r) => s + Number(r.failed ?? 0), 0);
+  const clients = [...new Set(summary.map((r) => String(r.client)))];
+  const pools = [...new Set(summary.map((r) => Number(r.pool_size)))].sort((
+    a,
+    b,
+  ) => a - b);
+  const m = meta.machine ?? {};
+  return [
+    `${sessions.toLocaleString("en-US")} sessions, ${
+      failed ? `${failed.toLocaleString("en-US")} failed` : "none failed"
+    }`,
+    clients.length ? `clients ${clients.join(", ")}` : undefined,
+    pools.length ? `pool sizes ${formatList(pools)}` : undefined,
+    meta.started_at ? String(meta.started_at).slice(0, 10) : undefined,
+    m.cores ? `${m.cores} cores ${m.cpu_model ?? ""}`.trim() : undefined,
+  ].filter(Boolean).join(" · ");
+}
+
+function runWarnings(
+  meta: RunMeta,
+  summary: Row[],
+  fromMeta: boolean,
+): string[] {
+  const out: string[] = [];
+  if (meta.status && meta.status !== "complete") {
+    out.push(
+      `This run is ${meta.status}${
+        meta.reason ? `: ${meta.reason}` : ""
+      }; its figures cover only what it measured.`,
+    );
+  }
+  if (!meta.run_id) {
+    out.push("meta.json is missing or unreadable: provenance unknown.");
+  }
+  const warnings = fromMeta
+    ? meta.warnings ?? []
+    : costWarnings(summary as unknown as SummaryRow[]);
+  for (const w of warnings) out.push(w.replace(/^warning:\s*/, ""));
+  return out;
+}
+
+/**
+ * A Vega-Lite spec made interactive for a page: every unit with encoded
+ * fields gets a tooltip (the counts and intervals in its data are added to
+ * an existing one), and the first colour legend toggles its series
+ * (click one, shift-click more; the others fade).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { interactiveSpec } from "./report_model.ts";
+ * const spec = interactiveSpec({
+ *   data: { values: [{ x: 1, y: 2, series: "ssh2", sessions: 9 }] },
+ *   mark: "point",
+ *   encoding: {
+ *     x: { field: "x", type: "quantitative" },
+ *     y: { field: "y", type: "quantitative" },
+ *     color: { field: "series", type: "nominal" },
+ *   },
+ * });
+ * assert.deepEqual(spec.encoding.tooltip.map((t: { field: string }) => t.field),
+ *   ["x", "y", "series", "sessions"]);
+ * assert.equal(spec.params[0].bind, "legend");
+ * assert.equal(spec.encoding.opacity.condition.param, spec.params[0].name);
+ * ```
+ */
+export function interactiveSpec(spec: Spec): Spec {
+  const out: Spec = structuredClone(spec);
+  let legend: string | undefined;
+  const extraKey = (k: string) =>
+    /^(ok|failed|sessions|rounds|count)$/.test(k) ||
+    intervalBase(k) !== undefined;
+  const visit = (node: Spec, values: Row[] | undefined) => {
+    if (!node || typeof node !== "object") return;
+    const own = Array.isArray(node.data?.values) ? node.data.values : values;
+    if (node.mark && node.encoding) unit(node, own ?? []);
+    for (const k of ["layer", "vconcat", "hconcat", "concat"]) {
+      if (Array.isArray(node[k])) { for (const c of node[k]) visit(c, own); }
+    }
+    if (node.spec) visit(node.spec, own);
+  };
+  const unit = (u: Spec, values: Row[]) => {
+    const enc = u.encoding;
+    const mark = typeof u.mark === "string" ? { type: u.mark } : u.mark;
+    if (mark.type === "text" || mark.opacity === 0) return;
+    const fields = (enc.tooltip ?? []) as Spec[];
+    const has = new Set(fields.map((t) => t.field));
+    const tooltip: Spec[] = enc.tooltip ? [...fields] : Object.entries(enc)
+      .filter(([ch, d]) =>
+        !["detail", "strokeDash", "opacity"].includes(ch) &&
+        (d as Spec)?.field && !has.has((d as Spec).field)
+      ).map(([, d]) => {
+        const def = d as Spec;
+        has.add(def.field);
+        return {
+          field: def.field,
+          type: def.type,
+          ...(def.title ? { title: def.title } : {}),
+        };
+      });
+    const keys = new Set(values.flatMap((v) => Object.keys(v)));
+    for (const k of keys) {
+      if (extraKey(k) && !has.has(k)) {
+        tooltip.push({ field: k, title: labelOf(k) });
+        has.add(k);
+      }
+    }
+    if (tooltip.length) enc.tooltip = tooltip;
+    const color = enc.color?.field;
+    if (color && !enc.opacity) {
+      if (legend === undefined) {
+        legend = `legend_${String(color).replace(/\W/g, "_")}`;
+        u.params = [...(u.params ?? []), {
+          name: legend,
+          select: { type: "point", fields: [color] },
+          bind: "legend",
+        }];
+      }
+      if (legend === `legend_${String(color).replace(/\W/g, "_")}`) {
+        enc.opacity = { condition: { param: legend, value: 1 }, value: 0.15 };
+      }
+    }
+  };
+  visit(out, undefined);
+  return out;
+}
+
+/**
+ * Builds a report of one or several loaded runs from their analysis and
+ * chart specs. A run whose `meta.json` has no summary gets one computed
+ * from its data.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { analyse, chartSpecs } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * import { buildReport } from "./report_model.ts";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const run = loadRuns([v1]);
+ * const a = analyse(run);
+ * const r = buildReport(run, chartSpecs(a, run.metas[0]));
+ * assert.equal(r.runs[0].summarySource, "meta.json");
+ * assert.equal(r.charts.length, 5);
+ * assert.equal(r.compare, undefined);
+ * assert.ok(r.runs[0].provenance.some((s) => s.title === "Versions"));
+ * ```
+ */
+export function buildReport(
+  run: RunData,
+  specs: Record<typeof CHART_NAMES[number], Spec>,
+  now: Date = new Date(),
+): Report {
+  const runs: ReportRun[] = run.dirs.map((dir, i) => {
+    const meta = run.metas[i] ?? {};
+    const id = meta.run_id ?? dir.split("/").filter(Boolean).at(-1) ?? dir;
+    const fromMeta = Array.isArray(meta.summary) && meta.summary.length > 0;
+    const summary: Row[] = fromMeta
+      ? (meta.summary as unknown as Row[])
+      : summaryFromAnalysis(
+        run.dirs.length === 1 ? analyse(run) : analyse(loadRuns([dir])),
+        meta.machine?.cores ?? navigator.hardwareConcurrency,
+      );
+    const { key, tables } = summaryTables(summary);
+    return {
+      dir,
+      id,
+      headline: headline(run, i, summary),
+      summarySource: fromMeta ? "meta.json" : "analysis",
+      summary,
+      warnings: runWarnings(meta, summary, fromMeta),
+      key,
+      tables,
+      provenance: provenanceSections(meta),
+    };
+  });
+  const legendRows = runs.flatMap((r) => r.summary);
+  return {
+    title: runs.length === 1
+      ? `SSH clients under concurrency: run ${runs[0].id}`
+      : `SSH clients under concurrency: ${runs.length} runs compared`,
+    runs,
+    charts: CHART_NAMES.map((name) => ({
+      name,
+      title: String(specs[name]?.title?.text ?? name),
+      spec: interactiveSpec(specs[name]),
+    })),
+    compare: runs.length > 1 ? compareTable(runs) : undefined,
+    legend: summaryColumns(legendRows),
+    generatedAt: now.toISOString(),
+  };
+}
