@@ -118,6 +118,8 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
     roundWalls: [30, 30],
     clientCpuMs: 8,
     serverCpuMs: 40,
+    machineCpuMs: NaN, // not read: the limit falls back to client + server
+    machineWindowMs: 0,
     wallMs: 60,
     maxRssMb: 1,
   }]);
@@ -140,6 +142,8 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
     roundWalls: [100],
     clientCpuMs: 20, // 2 ms per session
     serverCpuMs: 180, // 18 ms per session
+    machineCpuMs: NaN, // not read: the limit falls back to client + server
+    machineWindowMs: 0,
     wallMs: 100, // 100 sessions/s
     maxRssMb: 1,
   };
@@ -156,4 +160,38 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
   assertEquals(costWarnings([light]), []);
   const [clientHeavy] = summarize([{ ...step, clientCpuMs: 500 }], 2);
   assertEquals(costWarnings([clientHeavy]), []);
+});
+
+Deno.test("summary: machine CPU sets the limit, the unattributed part and the saturation warning", () => {
+  const step = {
+    client: "c",
+    pool: 10,
+    rounds: 1,
+    sessions: 10,
+    ok: 10,
+    failures: {},
+    okTotals: [1],
+    roundWalls: [100],
+    clientCpuMs: 20, // 2 ms per session
+    serverCpuMs: 140, // 14 ms per session
+    machineCpuMs: 190, // 19 ms per session: 3 ms neither client nor server
+    machineWindowMs: 100,
+    wallMs: 100,
+    maxRssMb: 1,
+  };
+  const [row] = summarize([step], 2);
+  assertEquals(row.machine_cpu_ms_per_session, 19);
+  assertEquals(row.unattributed_cpu_ms_per_session, 3);
+  assertEquals(row.machine_busy_pct, 95); // 190 of 2 x 100 ms
+  assertEquals(row.limit_sessions_per_s, 2000 / 19);
+  const w = costWarnings([row]);
+  assertEquals(w.length, 2);
+  assert(
+    w[1].startsWith(
+      "warning: the machine was over 90% busy: c at pool 10 (95%)",
+    ),
+    w[1],
+  );
+  const [calm] = summarize([{ ...step, machineCpuMs: 170 }], 2); // 85 %
+  assertEquals(costWarnings([calm]).filter((l) => l.includes("busy")), []);
 });

@@ -99,10 +99,33 @@ export function caption(meta: RunMeta): string[] {
     v.openssh_server
       ? `server ${v.openssh_server}${
         meta.target?.kind === "embedded" ? " on loopback" : ""
+      }${
+        meta.target?.server_profile
+          ? `, ${meta.target.server_profile.name} profile`
+          : ""
       }`
       : undefined,
   ].filter(Boolean).join(" · ");
-  return [machine, clients ? `clients: ${clients}` : ""].filter(Boolean);
+  return [
+    machine,
+    clients ? `clients: ${clients}` : "",
+    negotiatedLine(meta.negotiated ?? {}),
+  ].filter(Boolean);
+}
+
+/** Key exchange and cipher per client, grouped: "kex: a (ssh2, libssh2), ...". */
+function negotiatedLine(
+  negotiated: Record<string, { kex: string; cipher: string } | null>,
+): string {
+  const group = (key: "kex" | "cipher") => {
+    const by = new Map<string, string[]>();
+    for (const [client, n] of Object.entries(negotiated)) {
+      if (n) by.set(n[key], [...(by.get(n[key]) ?? []), client]);
+    }
+    return [...by].map(([alg, cs]) => `${alg} (${cs.join(", ")})`).join(", ");
+  };
+  const kex = group("kex");
+  return kex ? `kex: ${kex} · cipher: ${group("cipher")}` : "";
 }
 
 // deno-lint-ignore no-explicit-any

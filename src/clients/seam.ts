@@ -82,6 +82,41 @@ export interface Target {
   knownHostsFile?: string;
   /** The server's host public key blob, base64 (embedded server only). */
   hostKeyBase64?: string;
+  /**
+   * Algorithms pinned with `--kex`, `--ciphers`, `--macs`,
+   * `--host-key-algorithms`: a client offers only these (in this order).
+   */
+  algorithms?: AlgorithmPins;
+}
+
+/**
+ * Algorithm lists a run pins, each in OpenSSH's names (e.g. `kex:
+ * ["curve25519-sha256"]`); an absent list leaves the client's default.
+ */
+export interface AlgorithmPins {
+  /** Key exchange methods. */
+  kex?: string[];
+  /** Ciphers (both directions). */
+  ciphers?: string[];
+  /** MACs (both directions; ignored by AEAD ciphers). */
+  macs?: string[];
+  /** Host-key (signature) algorithms. */
+  hostKeyAlgorithms?: string[];
+}
+
+/**
+ * The algorithms a session actually negotiated, in OpenSSH's names. `mac`
+ * is `<implicit>` for AEAD ciphers (chacha20-poly1305, AES-GCM).
+ */
+export interface Negotiated {
+  /** Key exchange method. */
+  kex: string;
+  /** Host-key algorithm. */
+  hostKey: string;
+  /** Cipher, client to server. */
+  cipher: string;
+  /** MAC, client to server. */
+  mac: string;
 }
 
 /** Phase durations in milliseconds; a phase not reached is absent. */
@@ -115,6 +150,8 @@ export interface SessionOutcome {
   status: Status;
   /** Error message; empty when `status` is `ok`. */
   error: string;
+  /** What the session negotiated, when the client can tell. */
+  negotiated?: Negotiated;
 }
 
 /**

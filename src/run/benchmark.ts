@@ -7,7 +7,7 @@
  * @module
  */
 import { loadClients } from "../clients/mod.ts";
-import type { SshClient, Target } from "../clients/seam.ts";
+import type { Negotiated, SshClient, Target } from "../clients/seam.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
@@ -46,6 +46,8 @@ export interface BenchmarkResult {
   summary: SummaryRow[];
   /** Warnings about what the numbers measure (also in meta.json). */
   warnings: string[];
+  /** What each client negotiated (from its calibration). */
+  negotiated: Record<string, Negotiated | null>;
 }
 
 /** Hooks for the command line and for tests. */
@@ -98,6 +100,7 @@ async function openTarget(
         user: cfg.target.user,
         identityFile: cfg.target.identity,
         command: cfg.command!,
+        algorithms: cfg.algorithms,
       },
     };
   }
@@ -106,6 +109,8 @@ async function openTarget(
     maxStartups: cfg.serverMaxStartups,
     payloadBytes: cfg.payloadBytes,
     command: cfg.command,
+    profile: cfg.serverProfile ?? "lean",
+    algorithms: cfg.algorithms,
   });
   return { target: server.target, server };
 }
@@ -136,6 +141,8 @@ async function newRecord(p: {
       command: target.command,
       payload_bytes: server ? cfg.payloadBytes : null,
       server_max_startups: cfg.serverMaxStartups ?? null,
+      server_profile: server ? server.profile.name : null,
+      algorithms: cfg.algorithms ?? null,
     },
     started_at: p.started.toISOString(),
     ended_at: null,
@@ -157,8 +164,12 @@ async function newRecord(p: {
       command: target.command,
       payload: server?.payload ?? null,
       sshd_config: server?.config ?? null,
+      server_profile: server?.profile ?? null,
     },
     calibration: { command: "true", clients: p.calibration },
+    negotiated: Object.fromEntries(
+      Object.entries(p.calibration).map(([k, c]) => [k, c.negotiated ?? null]),
+    ),
   };
 }
 
@@ -195,7 +206,9 @@ export async function runBenchmark(
   hooks: RunHooks = {},
 ): Promise<BenchmarkResult> {
   const log = hooks.log ?? ((l: string) => console.error(l));
-  const clients = await loadClients(cfg.clients, log);
+  const allClients = await loadClients(cfg.clients, log);
+  // Clients that cannot honour pinned algorithms drop out at calibration.
+  let clients = allClients;
   const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
   log(planLine(cfg, clients));
   checkFileLimit(maxPool, log);
@@ -214,7 +227,14 @@ export async function runBenchmark(
   try {
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists.
-    const calibration = await calibrateAll(clients, target, cfg.timeoutMs, log);
+    const calibrated = await calibrateAll(
+      allClients,
+      target,
+      cfg.timeoutMs,
+      log,
+    );
+    const { calibration } = calibrated;
+    clients = calibrated.clients;
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
     record = await newRecord({
@@ -258,7 +278,7 @@ export async function runBenchmark(
     throw e;
   } finally {
     sink?.close();
-    await teardown(server, clients, outcome, log);
+    await teardown(server, allClients, outcome, log);
     if (record) await finishRecord(dir, record, outcome);
   }
   const summary = summarize(outcome.results);
@@ -269,6 +289,7 @@ export async function runBenchmark(
     reason: outcome.reason,
     summary,
     warnings: costWarnings(summary),
+    negotiated: record?.negotiated ?? {},
   };
 }
 

@@ -1,12 +1,21 @@
 /**
  * The calibration before the sweep: each client runs the remote no-op
  * `true` a few times. An unreachable target or a refused key stops the run
- * here, before a run folder exists; the times go to `meta.json`, and a
- * warning says when even the best client's remote part is slow.
+ * here, before a run folder exists. Each client's line says what its no-op
+ * time is made of: the exec phase (where the server's delayed-ACK stall
+ * after auth lands) and the time from the exec reply to the exit (where a
+ * slow login shell lands); a warning fires only for the latter. The
+ * algorithms each client negotiated are kept; with pinned algorithms, a
+ * client that cannot honour them is left out with a warning.
  *
  * @module
  */
-import type { SshClient, Target } from "../clients/seam.ts";
+import type {
+  AlgorithmPins,
+  Negotiated,
+  SshClient,
+  Target,
+} from "../clients/seam.ts";
 import { UsageError } from "../util/errors.ts";
 import { median } from "../util/quantile.ts";
 import type { ClientCalibration } from "./record.ts";
@@ -14,8 +23,16 @@ import { timedSession } from "./sweep.ts";
 
 /** Number of remote no-op sessions per client. */
 export const CALIBRATION_SESSIONS = 5;
-/** A no-op slower than this from exec to close is worth a warning, ms. */
-export const NOOP_WARN_MS = 50;
+/**
+ * From the exec reply to the exit, a no-op slower than this (for the best
+ * client) means the remote login shell starts slowly, ms.
+ */
+export const SLOW_SHELL_MS = 50;
+/**
+ * An exec phase this long while the shell part stays short is the server's
+ * delayed-ACK stall after auth (~40 ms on Linux), ms.
+ */
+export const STALL_MS = 30;
 
 /** The one-line error for a failed no-op session, naming the fix. */
 function calibrationError(
@@ -47,7 +64,7 @@ function calibrationError(
  * import assert from "node:assert/strict";
  * const c = await calibrate(new NullClient(), { command: "x" } as never, 1000);
  * assert.equal(c.total_ms.length, 5);
- * assert.ok(c.remote_median_ms >= 0);
+ * assert.ok(c.exec_median_ms >= 0 && c.shell_median_ms >= 0);
  * ```
  */
 export async function calibrate(
@@ -58,6 +75,9 @@ export async function calibrate(
   const noop = { ...target, command: "true" };
   const total: number[] = [];
   const remote: number[] = [];
+  const exec: number[] = [];
+  const shell: number[] = [];
+  let negotiated: Negotiated | undefined;
   for (let i = 0; i < CALIBRATION_SESSIONS; i++) {
     const { outcome, end, clock } = await timedSession(
       client,
@@ -67,8 +87,11 @@ export async function calibrate(
     if (outcome.status !== "ok") {
       throw calibrationError(client, target, outcome.status, outcome.error);
     }
+    negotiated ??= outcome.negotiated;
     const p = clock.phases;
     total.push(end - clock.start);
+    exec.push(p.exec ?? 0);
+    shell.push((p.read ?? 0) + (p.close ?? 0));
     remote.push((p.exec ?? 0) + (p.read ?? 0) + (p.close ?? 0));
   }
   return {
@@ -76,14 +99,70 @@ export async function calibrate(
     remote_ms: remote,
     total_median_ms: median(total),
     remote_median_ms: median(remote),
+    exec_median_ms: median(exec),
+    shell_median_ms: median(shell),
+    negotiated: negotiated ?? null,
     ...(await client.calibrate?.()),
   };
 }
 
 /**
- * Calibrates every client in turn, logging one line each, and a warning
- * when even the best client's exec-to-close median exceeds
- * {@linkcode NOOP_WARN_MS}.
+ * What a client's no-op time is made of, for its calibration line.
+ *
+ * @example
+ * ```ts
+ * import { describeNoop } from "./calibration.ts";
+ * import assert from "node:assert/strict";
+ * const stall = { total_median_ms: 72, exec_median_ms: 45, shell_median_ms: 3 };
+ * assert.match(describeNoop(stall as never), /delayed-ACK stall after auth, not the shell/);
+ * const slow = { total_median_ms: 340, exec_median_ms: 4, shell_median_ms: 305 };
+ * assert.match(describeNoop(slow as never), /slow login shell/);
+ * ```
+ */
+export function describeNoop(c: ClientCalibration): string {
+  const exec = c.exec_median_ms;
+  const shell = c.shell_median_ms;
+  const parts = [
+    `median ${c.total_median_ms.toFixed(1)} ms in all`,
+    `exec ${exec.toFixed(1)} ms${
+      exec >= STALL_MS && shell < SLOW_SHELL_MS
+        ? " (the server's delayed-ACK stall after auth, not the shell; see README)"
+        : ""
+    }`,
+    `exec reply to exit ${shell.toFixed(1)} ms${
+      shell > SLOW_SHELL_MS ? " (slow login shell)" : ""
+    }`,
+  ];
+  return parts.join(", ");
+}
+
+/** Which pinned algorithm a negotiation does not match, if any. */
+function pinMismatch(
+  pins: AlgorithmPins | undefined,
+  n: Negotiated | null,
+): string | undefined {
+  if (!pins || !n) return undefined;
+  const checks: [string, string[] | undefined, string][] = [
+    ["kex", pins.kex, n.kex],
+    ["cipher", pins.ciphers, n.cipher],
+    ["host key algorithm", pins.hostKeyAlgorithms, n.hostKey],
+  ];
+  if (n.mac !== "<implicit>") checks.push(["MAC", pins.macs, n.mac]);
+  for (const [what, want, got] of checks) {
+    if (want && !want.includes(got)) {
+      return `negotiated ${what} ${got}, not the pinned ${want.join(",")}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Calibrates every client in turn, logging one line each saying what its
+ * no-op time is made of, and warns when even the best client's time from
+ * the exec reply to the exit exceeds {@linkcode SLOW_SHELL_MS} (a slow
+ * login shell). With pinned algorithms (`target.algorithms`), a client
+ * whose calibration fails or negotiates something else is left out with a
+ * warning; without pins a failure stops the run.
  *
  * @example
  * ```ts
@@ -91,9 +170,10 @@ export async function calibrate(
  * import { NullClient } from "../clients/null.ts";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
- * const all = await calibrateAll([new NullClient()], { command: "x" } as never, 1000, (l) => lines.push(l));
- * assert.deepEqual(Object.keys(all), ["null"]);
- * assert.match(lines[0], /^calibration: remote no-op "true" with null/);
+ * const { calibration, clients } = await calibrateAll([new NullClient()], { command: "x" } as never, 1000, (l) => lines.push(l));
+ * assert.deepEqual(Object.keys(calibration), ["null"]);
+ * assert.equal(clients.length, 1);
+ * assert.match(lines[0], /^calibration: remote no-op "true" with null: median/);
  * ```
  */
 export async function calibrateAll(
@@ -101,24 +181,61 @@ export async function calibrateAll(
   target: Target,
   timeoutMs: number,
   log: (line: string) => void,
-): Promise<Record<string, ClientCalibration>> {
-  const out: Record<string, ClientCalibration> = {};
+): Promise<{
+  calibration: Record<string, ClientCalibration>;
+  clients: SshClient[];
+}> {
+  const calibration: Record<string, ClientCalibration> = {};
+  const kept: SshClient[] = [];
   for (const c of clients) {
-    const cal = await calibrate(c, target, timeoutMs);
-    out[c.name] = cal;
+    let cal: ClientCalibration;
+    try {
+      cal = await calibrate(c, target, timeoutMs);
+    } catch (e) {
+      if (!target.algorithms) throw e;
+      log(
+        `warning: leaving ${c.name} out: it cannot run with the pinned algorithms (${
+          (e as Error).message
+        })`,
+      );
+      continue;
+    }
+    const mismatch = pinMismatch(target.algorithms, cal.negotiated ?? null);
+    if (mismatch) {
+      log(`warning: leaving ${c.name} out: it ${mismatch}`);
+      continue;
+    }
+    calibration[c.name] = cal;
+    kept.push(c);
     log(
-      `calibration: remote no-op "true" with ${c.name}: median ${
-        cal.total_median_ms.toFixed(1)
-      } ms in all, ${cal.remote_median_ms.toFixed(1)} ms from exec to close`,
+      `calibration: remote no-op "true" with ${c.name}: ${describeNoop(cal)}`,
     );
   }
-  const best = Math.min(...Object.values(out).map((c) => c.remote_median_ms));
-  if (best > NOOP_WARN_MS) {
-    log(
-      `warning: a remote no-op takes ${
-        best.toFixed(0)
-      } ms from exec to close (> ${NOOP_WARN_MS} ms): the remote shell's start-up dominates every session. Log in an account whose shell is /bin/sh without rc files.`,
+  if (kept.length === 0) {
+    throw new UsageError(
+      "no client can run with the pinned algorithms; see the warnings above, and pin algorithms every client supports",
     );
   }
-  return out;
+  warnSlowShell(calibration, target, log);
+  return { calibration, clients: kept };
+}
+
+function warnSlowShell(
+  calibration: Record<string, ClientCalibration>,
+  target: Target,
+  log: (line: string) => void,
+): void {
+  const best = Math.min(
+    ...Object.values(calibration).map((c) => c.shell_median_ms),
+  );
+  if (best <= SLOW_SHELL_MS) return;
+  log(
+    `warning: the remote login shell is slow: even the best client waits ${
+      best.toFixed(0)
+    } ms from the exec reply to the exit of a no-op (> ${SLOW_SHELL_MS} ms), and every session pays it. ${
+      target.knownHostsFile
+        ? "The embedded server's account should have shell /bin/sh and no rc files: run .ci/setup."
+        : `Log in an account whose shell is /bin/sh without rc files (or remove what ${target.user}'s rc files run).`
+    }`,
+  );
 }

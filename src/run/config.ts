@@ -5,7 +5,16 @@
  *
  * @module
  */
+import type { AlgorithmPins } from "../clients/seam.ts";
 import type { Stage } from "./presets.ts";
+
+/**
+ * The embedded server's profile: `lean` turns off what costs CPU per
+ * connection without changing the protocol (no re-exec where sshd has
+ * `-r`; no DNS, motd, lastlog, forwarding; errors-only log); `stock` is
+ * OpenSSH's compiled-in defaults plus the lines the benchmark needs.
+ */
+export type ServerProfile = "lean" | "stock";
 
 /** An external server given with `--target`. */
 export interface ExternalTarget {
@@ -61,4 +70,8 @@ export interface RunConfig {
   out?: string;
   /** Render charts at the end (off with `--no-charts`). */
   charts: boolean;
+  /** Embedded server profile (`--server-profile`, default `lean`). */
+  serverProfile?: ServerProfile;
+  /** Pinned algorithms (`--kex`, `--ciphers`, `--macs`, `--host-key-algorithms`). */
+  algorithms?: AlgorithmPins;
 }

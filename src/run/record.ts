@@ -11,6 +11,8 @@ import { run } from "../util/proc.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 import type { Stage } from "./presets.ts";
 import type { SummaryRow } from "./schema.ts";
+import type { AlgorithmPins, Negotiated } from "../clients/seam.ts";
+import type { ServerProfileInfo } from "../server/embedded.ts";
 
 /** How a run ended, or `running` while it runs. */
 export type RunState = "running" | "complete" | "interrupted" | "failed";
@@ -59,6 +61,8 @@ export interface RecordTarget {
   payload: { bytes: number; lines: number } | null;
   /** The embedded sshd's config text, else null. */
   sshd_config: string | null;
+  /** The embedded server's profile as run, else null; since version 3. */
+  server_profile?: ServerProfileInfo | null;
 }
 
 /** The run's parameters, as given or implied by the preset. */
@@ -79,6 +83,10 @@ export interface RecordParameters {
   payload_bytes: number | null;
   /** `--server-max-startups`, else null. */
   server_max_startups: string | null;
+  /** `--server-profile` (embedded server), else null; since version 3. */
+  server_profile?: "lean" | "stock" | null;
+  /** Pinned algorithms, else null; since version 3. */
+  algorithms?: AlgorithmPins | null;
 }
 
 /** The no-op calibration of one client, plus its own extras. */
@@ -91,6 +99,12 @@ export interface ClientCalibration {
   total_median_ms: number;
   /** Median of `remote_ms`. */
   remote_median_ms: number;
+  /** Median exec phase (channel open + exec reply), ms; since version 3. */
+  exec_median_ms: number;
+  /** Median time from the exec reply to the exit (the shell), ms; since version 3. */
+  shell_median_ms: number;
+  /** What the first no-op session negotiated (null when the client cannot tell). */
+  negotiated?: Negotiated | null;
   /** Client-specific figures (e.g. openssh's process start). */
   [extra: string]: unknown;
 }
@@ -122,6 +136,8 @@ export interface RunRecord {
     command: string;
     clients: Record<string, ClientCalibration>;
   };
+  /** What each client negotiated (from its calibration); since version 3. */
+  negotiated?: Record<string, Negotiated | null>;
   /** Why the run did not complete; null when it did. */
   reason?: string | null;
   /** Per client and pool size, at the end. */

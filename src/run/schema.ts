@@ -21,8 +21,12 @@ import type { Status } from "../clients/seam.ts";
  * - 2: summary fields named like the CSV columns (`pool_size`,
  *   `total_p50_ms`, `total_p90_ms` instead of `pool`, `median_total_ms`,
  *   `p90_total_ms`); `schema_version` written.
+ * - 3: `rounds.csv` gains `machine_cpu_ms` and `steal_cpu_ms`;
+ *   `client_cpu_ms` comes from getrusage (µs) instead of 10 ms ticks; the
+ *   summary gains machine and unattributed CPU per session and the
+ *   machine's busy share.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -197,7 +201,7 @@ export const ROUND_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "user + system CPU of the benchmark process and its reaped children (the `ssh` processes) during the round",
+      "user + system CPU of the benchmark process and its reaped children (the `ssh` processes) during the round (getrusage, µs; 10 ms ticks before version 3)",
   },
   {
     name: "server_cpu_ms",
@@ -212,6 +216,24 @@ export const ROUND_COLUMNS = [
     type: "float",
     unit: "MiB",
     meaning: "resident memory of the benchmark process at the round's end",
+  },
+  {
+    name: "machine_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "busy CPU of all cores (user, nice, system, irq, softirq, steal; /proc/stat) from the round's start until sshd reaped its sessions",
+    optional: true,
+    since: 3,
+  },
+  {
+    name: "steal_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "CPU a hypervisor gave to others while this machine wanted it, same window (a noisy neighbour on a VM)",
+    optional: true,
+    since: 3,
   },
 ] as const satisfies readonly Column[];
 
@@ -262,6 +284,30 @@ export const SUMMARY_COLUMNS = [
       "`server_cpu_ms` summed over the rounds / sessions; NaN (null in meta.json) for `--target`",
   },
   {
+    name: "machine_cpu_ms_per_session",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "`machine_cpu_ms` summed over the rounds / sessions: what a session costs the whole machine; NaN before version 3",
+    since: 3,
+  },
+  {
+    name: "unattributed_cpu_ms_per_session",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "machine CPU per session that is neither the client's nor the server's (kernel network work in softirq, other processes); NaN without server CPU",
+    since: 3,
+  },
+  {
+    name: "machine_busy_pct",
+    type: "float",
+    unit: "%",
+    meaning:
+      "busy share of all cores during the step's rounds (over ~90 %: the machine was saturated)",
+    since: 3,
+  },
+  {
     name: "sessions_per_s",
     type: "float",
     unit: "sessions/s",
@@ -272,7 +318,7 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "sessions/s",
     meaning:
-      "throughput if CPU were the only limit: cores x 1000 / (server + client CPU ms per session); NaN without server CPU",
+      "throughput if CPU were the only limit: cores x 1000 / machine CPU ms per session (before version 3: / (server + client CPU ms per session))",
   },
   {
     name: "pct_of_limit",

@@ -6,6 +6,7 @@
  * @module
  */
 import { median, quantile } from "../util/quantile.ts";
+import type { Negotiated } from "../clients/seam.ts";
 import type { SummaryRow } from "./schema.ts";
 import type { StepResult } from "./sweep.ts";
 
@@ -20,11 +21,15 @@ export type { SummaryRow };
  * import assert from "node:assert/strict";
  * const [row] = summarize([{ client: "ssh2", pool: 2, rounds: 1, sessions: 2, ok: 2,
  *   failures: {}, okTotals: [10, 20], roundWalls: [20], clientCpuMs: 8,
- *   serverCpuMs: 30, wallMs: 20, maxRssMb: 60 }]);
+ *   serverCpuMs: 30, machineCpuMs: 40, machineWindowMs: 25, wallMs: 20,
+ *   maxRssMb: 60 }], 2);
  * assert.equal(row.pool_size, 2);
  * assert.equal(row.total_p50_ms, 15);
  * assert.equal(row.sessions_per_s, 100);
- * assert.equal(row.limit_sessions_per_s, navigator.hardwareConcurrency * 1000 / 19);
+ * assert.equal(row.machine_cpu_ms_per_session, 20);
+ * assert.equal(row.unattributed_cpu_ms_per_session, 20 - 4 - 15);
+ * assert.equal(row.machine_busy_pct, 80); // 40 ms of 2 cores x 25 ms
+ * assert.equal(row.limit_sessions_per_s, 2 * 1000 / 20);
  * ```
  */
 export function summarize(
@@ -32,10 +37,15 @@ export function summarize(
   cores: number = navigator.hardwareConcurrency,
 ): SummaryRow[] {
   return results.map((r) => {
-    const client = r.clientCpuMs / Math.max(1, r.sessions);
-    const server = r.serverCpuMs / Math.max(1, r.sessions);
+    const n = Math.max(1, r.sessions);
+    const client = r.clientCpuMs / n;
+    const server = r.serverCpuMs / n;
+    const machine = r.machineCpuMs / n;
     const rate = r.wallMs > 0 ? r.sessions / (r.wallMs / 1000) : NaN;
-    const limit = server + client > 0 ? cores * 1000 / (server + client) : NaN;
+    // The limit from what the machine measured; without that reading,
+    // from what the client and server were charged.
+    const perSession = Number.isFinite(machine) ? machine : server + client;
+    const limit = perSession > 0 ? cores * 1000 / perSession : NaN;
     return {
       client: r.client,
       pool_size: r.pool,
@@ -45,6 +55,9 @@ export function summarize(
       total_p90_ms: quantile(r.okTotals, 0.9),
       client_cpu_ms_per_session: client,
       server_cpu_ms_per_session: server,
+      machine_cpu_ms_per_session: machine,
+      unattributed_cpu_ms_per_session: machine - client - server,
+      machine_busy_pct: 100 * r.machineCpuMs / (cores * r.machineWindowMs),
       sessions_per_s: rate,
       limit_sessions_per_s: limit,
       pct_of_limit: 100 * rate / limit,
@@ -56,21 +69,48 @@ export function summarize(
 /**
  * Hyperfine-style warnings about what the numbers measure: for each
  * client's largest pool, whether sshd's CPU per session exceeds the
- * client's and the run is near the machine's CPU limit (server-bound).
+ * client's and the run is near the machine's CPU limit (server-bound);
+ * and every step during which the machine was over
+ * {@linkcode SATURATED_PCT} % busy (saturated: wall times there include
+ * waiting for a core).
  *
  * @example
  * ```ts
  * import { costWarnings } from "./summary.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(costWarnings([]), []);
- * const [w] = costWarnings([{ client: "ssh2", pool_size: 30, sessions: 90, failed: 0,
+ * const row = { client: "ssh2", pool_size: 30, sessions: 90, failed: 0,
  *   total_p50_ms: 280, total_p90_ms: 300, client_cpu_ms_per_session: 1.5,
- *   server_cpu_ms_per_session: 14, sessions_per_s: 100, limit_sessions_per_s: 130,
- *   pct_of_limit: 77, client_rss_max_mb: 90 }]);
- * assert.match(w, /^warning: server-bound: ssh2 at pool 30 used 14.0 ms of sshd CPU/);
+ *   server_cpu_ms_per_session: 14, machine_cpu_ms_per_session: 19,
+ *   unattributed_cpu_ms_per_session: 3.5, machine_busy_pct: 95, sessions_per_s: 100,
+ *   limit_sessions_per_s: 105, pct_of_limit: 95, client_rss_max_mb: 90 };
+ * const [bound, busy] = costWarnings([row]);
+ * assert.match(bound, /^warning: server-bound: ssh2 at pool 30 used 14.0 ms of sshd CPU/);
+ * assert.match(busy, /^warning: the machine was over 90% busy: ssh2 at pool 30 \(95%\)/);
+ * assert.equal(costWarnings([{ ...row, machine_busy_pct: 60 }]).length, 1);
  * ```
  */
 export function costWarnings(rows: readonly SummaryRow[]): string[] {
+  return [...serverBound(rows), ...saturated(rows)];
+}
+
+/** A machine busier than this during a step is saturated, %. */
+export const SATURATED_PCT = 90;
+
+function saturated(rows: readonly SummaryRow[]): string[] {
+  const busy = rows.filter((r) => r.machine_busy_pct > SATURATED_PCT);
+  if (busy.length === 0) return [];
+  const shown = busy.slice(0, 6).map((r) =>
+    `${r.client} at pool ${r.pool_size} (${r.machine_busy_pct.toFixed(0)}%)`
+  ).join(", ");
+  return [
+    `warning: the machine was over ${SATURATED_PCT}% busy: ${shown}${
+      busy.length > 6 ? ` and ${busy.length - 6} more steps` : ""
+    }. Sessions there also waited for a free core, so their wall times measure the machine's capacity more than the client; compare clients at smaller pools, by CPU per session, or put the server on another machine with --target.`,
+  ];
+}
+
+function serverBound(rows: readonly SummaryRow[]): string[] {
   const last = new Map<string, SummaryRow>();
   for (const r of rows) {
     const prev = last.get(r.client);
@@ -118,6 +158,9 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     "p90 ms",
     "client cpu/session ms",
     "server cpu/session ms",
+    "machine cpu/session ms",
+    "unattributed ms",
+    "busy %",
     "sessions/s",
     "limit/s",
     "% of limit",
@@ -133,6 +176,9 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     f(r.total_p90_ms),
     f(r.client_cpu_ms_per_session, 2),
     f(r.server_cpu_ms_per_session, 2),
+    f(r.machine_cpu_ms_per_session, 2),
+    f(r.unattributed_cpu_ms_per_session, 2),
+    f(r.machine_busy_pct, 0),
     f(r.sessions_per_s),
     f(r.limit_sessions_per_s, 0),
     f(r.pct_of_limit, 0),
@@ -144,5 +190,34 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     r.map((c, i) => i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(
       "  ",
     )
+  ).join("\n");
+}
+
+/**
+ * One line per client naming what it negotiated.
+ *
+ * @example
+ * ```ts
+ * import { formatNegotiated } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const text = formatNegotiated({
+ *   ssh2: { kex: "curve25519-sha256", hostKey: "ssh-ed25519", cipher: "aes128-gcm@openssh.com", mac: "<implicit>" },
+ *   other: null,
+ * });
+ * assert.deepEqual(text.split("\n"), [
+ *   "negotiated: ssh2: kex curve25519-sha256, host key ssh-ed25519, cipher aes128-gcm@openssh.com, MAC <implicit>",
+ *   "negotiated: other: not reported by the client",
+ * ]);
+ * ```
+ */
+export function formatNegotiated(
+  negotiated: Record<string, Negotiated | null>,
+): string {
+  return Object.entries(negotiated).map(([client, n]) =>
+    `negotiated: ${client}: ${
+      n
+        ? `kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipher}, MAC ${n.mac}`
+        : "not reported by the client"
+    }`
   ).join("\n");
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RoundRow, SessionRow } from "./schema.ts";
-import { procCpuMs } from "../util/proc.ts";
+import { machineCpu, selfCpuMs } from "../util/cpu.ts";
 import { PhaseClock } from "../clients/seam.ts";
 import type { SessionOutcome, SshClient, Target } from "../clients/seam.ts";
 
@@ -60,6 +60,8 @@ export interface SweepOptions {
   health?: () => string | undefined;
   /** Process CPU reader, ms (default: this process and reaped children). */
   clientCpuMs?: () => number;
+  /** Machine CPU reader (default: /proc/stat); undefined readings skip it. */
+  machineCpu?: () => { busyMs: number; stealMs: number } | undefined;
 }
 
 /** Summary of one step (client × pool size). */
@@ -84,6 +86,10 @@ export interface StepResult {
   clientCpuMs: number;
   /** Server CPU over all rounds, ms; NaN for an external target. */
   serverCpuMs: number;
+  /** Busy CPU of the whole machine over all rounds, ms; NaN if unknown. */
+  machineCpuMs: number;
+  /** Length of the windows the machine CPU was read over, summed, ms. */
+  machineWindowMs: number;
   /** Sum of round wall times, ms. */
   wallMs: number;
   /** Largest client RSS seen, MiB. */
@@ -96,8 +102,8 @@ export interface StepResult {
 const ABORT_GRACE_MS = 2000;
 
 function defaultCpu(): number {
-  const c = procCpuMs("self");
-  return c ? c.self + c.children : 0;
+  const c = selfCpuMs();
+  return c.self + c.children;
 }
 
 /**
@@ -165,6 +171,8 @@ export async function timedSession(
 interface RoundDone {
   sessions: SessionRow[];
   round: RoundRow;
+  /** From the first reading of machine CPU to the last, ms. */
+  machineWindowMs: number;
 }
 
 /**
@@ -179,6 +187,8 @@ async function runRound(
   o: SweepOptions,
   cpu: () => number,
 ): Promise<RoundDone | undefined> {
+  const machine = o.machineCpu ?? machineCpu;
+  const m0 = machine();
   const cpu0 = cpu();
   const srv0 = o.serverCpuMs?.();
   const t0 = performance.now();
@@ -195,6 +205,8 @@ async function runRound(
   const cpu1 = cpu();
   await o.settle?.();
   const srv1 = o.serverCpuMs?.();
+  const m1 = machine();
+  const t2 = performance.now();
   const sessions: SessionRow[] = done.map((d, i) => ({
     run_id: o.runId,
     client: client.name,
@@ -231,7 +243,10 @@ async function runRound(
         ? srv1 - srv0
         : undefined,
       client_rss_mb: Deno.memoryUsage().rss / 2 ** 20,
+      machine_cpu_ms: m0 && m1 ? m1.busyMs - m0.busyMs : undefined,
+      steal_cpu_ms: m0 && m1 ? m1.stealMs - m0.stealMs : undefined,
     },
+    machineWindowMs: t2 - t0,
   };
 }
 
@@ -249,6 +264,9 @@ function addRound(res: StepResult, done: RoundDone): void {
   res.clientCpuMs += r.client_cpu_ms;
   if (r.server_cpu_ms !== undefined) res.serverCpuMs += r.server_cpu_ms;
   res.wallMs += r.wall_ms;
+  if (r.machine_cpu_ms === undefined) res.machineCpuMs = NaN;
+  else res.machineCpuMs += r.machine_cpu_ms;
+  res.machineWindowMs += done.machineWindowMs;
   res.maxRssMb = Math.max(res.maxRssMb, r.client_rss_mb);
 }
 
@@ -289,6 +307,8 @@ export async function runStep(
     roundWalls: [],
     clientCpuMs: 0,
     serverCpuMs: o.serverCpuMs ? 0 : NaN,
+    machineCpuMs: 0,
+    machineWindowMs: 0,
     wallMs: 0,
     maxRssMb: 0,
   };

@@ -9,7 +9,7 @@
 import { UsageError } from "../util/errors.ts";
 import { makePayload } from "./payload.ts";
 import { descendants, pidAlive, procCpuMs, run, which } from "../util/proc.ts";
-import type { Target } from "../clients/seam.ts";
+import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { loginUser } from "./account.ts";
 import { sshdConfig } from "./sshd_config.ts";
@@ -33,6 +33,70 @@ export interface ServerOptions {
   payloadBytes: number;
   /** Command to run; `{payload}` is replaced by the payload's path. */
   command?: string;
+  /** `lean` (default) or `stock`; see `SshdConfigOptions.profile`. */
+  profile?: "lean" | "stock";
+  /** Algorithms to pin, in sshd_config and on the target. */
+  algorithms?: AlgorithmPins;
+  /** Address to listen on and connect to (default 127.0.0.1). */
+  listenAddress?: string;
+  /**
+   * Command prefix that runs sshd elsewhere, e.g. in a network namespace
+   * (`["ip", "netns", "exec", "ns1"]`).
+   */
+  wrap?: string[];
+  /** Extra sshd_config lines (tests). */
+  extraConfig?: string;
+}
+
+/** The server profile as run (kept in meta.json). */
+export interface ServerProfileInfo {
+  /** `lean` or `stock`. */
+  name: "lean" | "stock";
+  /** Extra sshd command-line flags (e.g. `-r`). */
+  flags: string[];
+  /** What the profile changed on this sshd, one line. */
+  note: string;
+}
+
+/** What a profile means on this sshd. */
+async function profileInfo(
+  sshd: string,
+  dir: string,
+  name: "lean" | "stock",
+): Promise<ServerProfileInfo> {
+  if (name === "stock") {
+    return {
+      name,
+      flags: [],
+      note:
+        "OpenSSH's defaults; re-exec per connection as sshd does by default",
+    };
+  }
+  return await supportsNoReexec(sshd, dir)
+    ? {
+      name,
+      flags: ["-r"],
+      note: "no re-exec per connection (-r), plus the config's lean lines",
+    }
+    : {
+      name,
+      flags: [],
+      note:
+        "this sshd cannot skip re-exec (no -r from OpenSSH 9.8 on: sshd-session runs per connection); the config's lean lines apply",
+    };
+}
+
+/**
+ * Whether this sshd has `-r` (no re-exec per connection; OpenSSH up to
+ * 9.7). From 9.8 on, sshd always executes a separate `sshd-session` per
+ * connection and `-r` is gone.
+ */
+async function supportsNoReexec(sshd: string, dir: string): Promise<boolean> {
+  const probe = `${dir}/probe_config`;
+  await Deno.writeTextFile(probe, `HostKey ${dir}/host_ed25519\n`);
+  const r = await run(sshd, ["-t", "-r", "-f", probe]);
+  await Deno.remove(probe);
+  return r.code === 0;
 }
 
 /**
@@ -104,10 +168,14 @@ async function supportsPenalties(sshd: string, dir: string): Promise<boolean> {
   return r.code === 0;
 }
 
-async function waitForBanner(port: number, deadline: number): Promise<boolean> {
+async function waitForBanner(
+  hostname: string,
+  port: number,
+  deadline: number,
+): Promise<boolean> {
   while (performance.now() < deadline) {
     try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = await Deno.connect({ hostname, port });
       try {
         const buf = new Uint8Array(64);
         const n = await conn.read(buf);
@@ -137,23 +205,37 @@ async function spawnSshd(
   sshd: string,
   dir: string,
   configFor: (port: number) => string,
+  o: { flags: string[]; wrap: string[]; host: string },
 ): Promise<{ child: Deno.ChildProcess; port: number; config: string }> {
   const setpriv = which("setpriv");
   for (let attempt = 1;; attempt++) {
     const port = freePort();
     const config = configFor(port);
     await Deno.writeTextFile(`${dir}/sshd_config`, config);
-    const args = ["-D", "-f", `${dir}/sshd_config`, "-E", `${dir}/sshd.log`];
+    const args = [
+      "-D",
+      ...o.flags,
+      "-f",
+      `${dir}/sshd_config`,
+      "-E",
+      `${dir}/sshd.log`,
+    ];
     // setpriv --pdeathsig: sshd dies with this process even on SIGKILL.
-    const child = new Deno.Command(setpriv ?? sshd, {
-      args: setpriv ? ["--pdeathsig", "TERM", "--", sshd, ...args] : args,
+    const argv = [
+      ...(setpriv ? [setpriv, "--pdeathsig", "TERM", "--"] : []),
+      ...o.wrap,
+      sshd,
+      ...args,
+    ];
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
       stdin: "null",
       stdout: "null",
       stderr: "null",
     }).spawn();
     await Deno.writeTextFile(`${dir}/sshd.pid`, String(child.pid));
     const ready = await Promise.race([
-      waitForBanner(port, performance.now() + 10_000),
+      waitForBanner(o.host, port, performance.now() + 10_000),
       child.status.then(() => false),
     ]);
     if (ready) return { child, port, config };
@@ -236,6 +318,8 @@ export class EmbeddedServer {
   #stopped = false;
   /** Resolves with the exit status once sshd exits. */
   readonly exited: Promise<Deno.CommandStatus>;
+  /** The profile in use, the extra sshd flags, and what they mean here. */
+  readonly profile: ServerProfileInfo;
 
   private constructor(p: {
     target: Target;
@@ -245,7 +329,9 @@ export class EmbeddedServer {
     payloadPath: string;
     payload: { bytes: number; lines: number };
     child: Deno.ChildProcess;
+    profile: ServerProfileInfo;
   }) {
+    this.profile = p.profile;
     this.target = p.target;
     this.dir = p.dir;
     this.version = p.version;
@@ -290,6 +376,8 @@ export class EmbeddedServer {
       }
       const maxStartups = opts.maxStartups ??
         String(Math.max(100, opts.maxPool * 2 + 10));
+      const profile = await profileInfo(sshd, dir, opts.profile ?? "lean");
+      const host = opts.listenAddress ?? "127.0.0.1";
       const { child, port, config } = await spawnSshd(
         sshd,
         dir,
@@ -301,10 +389,15 @@ export class EmbeddedServer {
             maxStartups,
             maxSessions: 10,
             penalties,
+            profile: profile.name,
+            listenAddress: host,
+            algorithms: opts.algorithms,
+            extra: opts.extraConfig,
           }),
+        { flags: profile.flags, wrap: opts.wrap ?? [], host },
       );
       const target: Target = {
-        host: "127.0.0.1",
+        host,
         port,
         user,
         identityFile: `${dir}/client_ed25519`,
@@ -315,10 +408,11 @@ export class EmbeddedServer {
         ),
         knownHostsFile: `${dir}/known_hosts`,
         hostKeyBase64: hostPub[1],
+        algorithms: opts.algorithms,
       };
       await Deno.writeTextFile(
         target.knownHostsFile!,
-        `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
+        `[${host}]:${port} ${hostPub[0]} ${hostPub[1]}\n`,
       );
       return new EmbeddedServer({
         target,
@@ -331,6 +425,7 @@ export class EmbeddedServer {
           lines: text.split("\n").length - 1,
         },
         child,
+        profile,
       });
     } catch (e) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
