@@ -1,6 +1,6 @@
 /**
- * Analysis of benchmark runs: loading, statistics, charts, rendering and
- * notebook display.
+ * Analysis of benchmark runs: loading, statistics, charts, rendering,
+ * notebook display and the publishable report (page and markdown).
  *
  * @example
  * ```ts
@@ -19,3 +19,6 @@ export * from "./chart_specs.ts";
 export * from "./chart_render.ts";
 export * from "./analyse.ts";
 export * from "./jupyter.ts";
+export * from "./report_model.ts";
+export * from "./report_page.ts";
+export * from "./report_post.ts";

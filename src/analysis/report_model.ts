@@ -17,9 +17,10 @@ import { SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
 import { PRESETS } from "../run/presets.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+import { ROOT_DIR } from "../util/paths.ts";
 
 /** One summary or comparison row: field name to value. */
-export type Row = Record<string, unknown>;
+export type ReportRow = Record<string, unknown>;
 
 /** A column of a report table. */
 export interface TableColumn {
@@ -71,7 +72,7 @@ export interface Section {
 
 /** One run of a report. */
 export interface ReportRun {
-  /** Run folder. */
+  /** Run folder (relative to the project when inside it). */
   dir: string;
   /** Run id (from meta.json, else the folder name). */
   id: string;
@@ -80,7 +81,7 @@ export interface ReportRun {
   /** Where the summary comes from. */
   summarySource: "meta.json" | "analysis";
   /** Summary rows per client and pool size. */
-  summary: Row[];
+  summary: ReportRow[];
   /** Warnings about what the numbers measure, and about the run's state. */
   warnings: string[];
   /** Key figures: each client at the smallest pool, the largest pool all
@@ -127,10 +128,13 @@ const LABELS: Record<string, string> = {
   total_p90_ms: "p90 total",
   client_cpu_ms_per_session: "client CPU / session",
   server_cpu_ms_per_session: "server CPU / session",
-  sessions_per_s: "sessions / s",
-  limit_sessions_per_s: "CPU limit",
-  pct_of_limit: "of CPU limit",
+  sessions_per_s: "sessions per second",
+  limit_sessions_per_s: "CPU limit, sessions per second",
+  pct_of_limit: "share of CPU limit",
   client_rss_max_mb: "client RSS, max",
+  machine_cpu_ms_per_session: "machine CPU / session",
+  unattributed_cpu_ms_per_session: "unattributed CPU / session",
+  machine_busy_pct: "machine busy",
   run_id: "run id",
   schema_version: "data schema version",
   started_at: "started",
@@ -152,10 +156,19 @@ const LABELS: Record<string, string> = {
   total_median_ms: "total, median (ms)",
   remote_median_ms: "exec to close, median (ms)",
   spawn_median_ms: "process start, median (ms)",
+  negotiated: "negotiated algorithms",
+};
+
+const UNIT_SUFFIXES: Record<string, string> = {
+  ms: "ms",
+  mb: "MiB",
+  gib: "GiB",
+  pct: "%",
 };
 
 /**
- * The label of a field: a known one, else its name with spaces.
+ * The label of a field: a known one, else its name with spaces and its
+ * unit suffix in brackets.
  *
  * @example
  * ```ts
@@ -163,10 +176,23 @@ const LABELS: Record<string, string> = {
  * import { labelOf } from "./report_model.ts";
  * assert.equal(labelOf("total_p50_ms"), "median total");
  * assert.equal(labelOf("server_profile"), "server profile");
+ * assert.equal(labelOf("spawn_ms"), "spawn (ms)");
+ * assert.equal(labelOf("hostKeyAlgorithms"), "host key algorithms");
+ * assert.equal(labelOf("idle_cpu_ms_per_session"), "idle CPU / session");
  * ```
  */
 export function labelOf(key: string): string {
-  return LABELS[key] ?? key.replace(/_/g, " ");
+  if (LABELS[key]) return LABELS[key];
+  const per = /^(.+)_ms_per_session$/.exec(key);
+  if (per) {
+    return `${per[1].replace(/_/g, " ").replace(/\bcpu\b/g, "CPU")} / session`;
+  }
+  const m = /^(.+)_([a-z]+)$/.exec(key);
+  if (m && UNIT_SUFFIXES[m[2]]) {
+    return `${m[1].replace(/_/g, " ")} (${UNIT_SUFFIXES[m[2]]})`;
+  }
+  return key.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ")
+    .toLowerCase();
 }
 
 /**
@@ -279,7 +305,7 @@ export function describeField(key: string, value: unknown): Field {
           return {
             key: String(i + 1),
             label: String(i + 1),
-            text: Object.entries(item as Row).map(([k, v]) =>
+            text: Object.entries(item as ReportRow).map(([k, v]) =>
               `${labelOf(k)} ${
                 Array.isArray(v) ? formatList(v) : scalarText(v)
               }`
@@ -293,7 +319,9 @@ export function describeField(key: string, value: unknown): Field {
   return {
     key,
     label,
-    fields: Object.entries(value as Row).map(([k, v]) => describeField(k, v)),
+    fields: Object.entries(value as ReportRow).map(([k, v]) =>
+      describeField(k, v)
+    ),
   };
 }
 
@@ -315,14 +343,26 @@ export function describeField(key: string, value: unknown): Field {
  *   text: "deno task bench --preset seed --clients ssh2,libssh2,openssh",
  *   recorded: false,
  * });
- * assert.equal(benchCommand({ argv: ["--pool", "1..3"] } as never).text,
+ * const pinned = {
+ *   ...meta,
+ *   parameters: {
+ *     ...meta.parameters,
+ *     server_profile: "stock" as const,
+ *     algorithms: { kex: ["curve25519-sha256"] },
+ *   },
+ * };
+ * assert.equal(
+ *   benchCommand(pinned)?.text,
+ *   "deno task bench --preset seed --clients ssh2,libssh2,openssh --server-profile stock --kex curve25519-sha256",
+ * );
+ * assert.equal(benchCommand({ argv: ["--pool", "1..3"] } as never)?.text,
  *   "deno task bench --pool 1..3");
  * ```
  */
 export function benchCommand(
   meta: RunMeta,
-): { text: string; recorded: boolean } | undefined {
-  const m = meta as Row;
+): { text: string; recorded: boolean; uncovered?: string[] } | undefined {
+  const m = meta as ReportRow;
   if (typeof m.command_line === "string") {
     return { text: m.command_line, recorded: true };
   }
@@ -381,8 +421,42 @@ export function benchCommand(
   if (p.server_max_startups) {
     args.push("--server-max-startups", p.server_max_startups);
   }
-  return { text: ["deno task bench", ...args].join(" "), recorded: false };
+  if (p.server_profile && p.server_profile !== "lean") {
+    args.push("--server-profile", p.server_profile);
+  }
+  const pins = (p.algorithms ?? {}) as Record<string, unknown>;
+  for (
+    const [key, flag] of [
+      ["kex", "--kex"],
+      ["ciphers", "--ciphers"],
+      ["macs", "--macs"],
+      ["hostKeyAlgorithms", "--host-key-algorithms"],
+    ]
+  ) {
+    const v = pins[key];
+    if (Array.isArray(v) && v.length) args.push(flag, v.join(","));
+  }
+  const uncovered = Object.keys(p).filter((k) => !COMMAND_PARAMS.includes(k));
+  return {
+    text: ["deno task bench", ...args].join(" "),
+    recorded: false,
+    ...(uncovered.length ? { uncovered } : {}),
+  };
 }
+
+/** Recorded parameters {@linkcode benchCommand} turns into flags. */
+const COMMAND_PARAMS = [
+  "clients",
+  "stages",
+  "step_seconds",
+  "min_rounds",
+  "timeout_ms",
+  "command",
+  "payload_bytes",
+  "server_max_startups",
+  "server_profile",
+  "algorithms",
+];
 
 function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
@@ -428,7 +502,7 @@ const PLACED = new Set([
  * ```
  */
 export function provenanceSections(meta: RunMeta): Section[] {
-  const m = meta as Row;
+  const m = meta as ReportRow;
   const out: Section[] = [];
   const run: Field[] = [
     "run_id",
@@ -460,11 +534,22 @@ export function provenanceSections(meta: RunMeta): Section[] {
   if (cmd) {
     out.push({
       title: "Command",
-      fields: [{
-        key: cmd.recorded ? "command_line" : "parameters",
-        label: cmd.recorded ? "command line" : "equivalent command",
-        text: cmd.text,
-      }],
+      fields: [
+        {
+          key: cmd.recorded ? "command_line" : "parameters",
+          label: cmd.recorded ? "command line" : "equivalent command",
+          text: cmd.text,
+        },
+        ...(cmd.uncovered
+          ? [{
+            key: "uncovered",
+            label: "not in the command",
+            text: `${
+              cmd.uncovered.map(labelOf).join(", ")
+            } (see Parameters: the report does not turn them into flags)`,
+          }]
+          : []),
+      ],
     });
   }
   const section = (key: string, title: string) => {
@@ -503,10 +588,11 @@ export function provenanceSections(meta: RunMeta): Section[] {
  * const first = run.metas[0].summary![0];
  * assert.equal(rows[0].client, first.client);
  * assert.equal(rows[0].sessions, first.sessions);
- * assert.ok(Math.abs(Number(rows[0].total_p50_ms) - first.total_p50_ms) < 1e-6);
+ * // The CSV keeps 3 decimals, meta.json the full figure.
+ * assert.ok(Math.abs(Number(rows[0].total_p50_ms) - first.total_p50_ms) < 0.01);
  * ```
  */
-export function summaryFromAnalysis(a: Analysis, cores: number): Row[] {
+export function summaryFromAnalysis(a: Analysis, cores: number): ReportRow[] {
   const joined = a.pools.join(
     a.rounds.select(
       "series",
@@ -518,19 +604,19 @@ export function summaryFromAnalysis(a: Analysis, cores: number): Row[] {
     ),
     { on: ["series", "pool_size"], how: "left" },
   ).sort(["series", "pool_size"]);
-  const recs = joined.toRecords() as Row[];
+  const recs = joined.toRecords() as ReportRow[];
   const ci = joined.columns.filter((c) => /_ci_(low|high)_/.test(c));
   const order: string[] = [];
   for (
     const r of a.sessions.select("client").unique({ maintainOrder: true })
-      .toRecords() as Row[]
+      .toRecords() as ReportRow[]
   ) order.push(String(r.client));
   const rows = recs.map((r) => {
     const client = Number(r.client_cpu_ms_per_session);
     const server = Number(r.server_cpu_ms_per_session ?? NaN);
     const limit = server + client > 0 ? cores * 1000 / (server + client) : NaN;
     const rate = Number(r.sessions_per_s);
-    const row: Row = {
+    const row: ReportRow = {
       client: r.client,
       pool_size: r.pool_size,
       sessions: r.sessions,
@@ -569,11 +655,10 @@ function intervalBase(key: string): string | undefined {
  * import { cellText } from "./report_model.ts";
  * const row = { total_p50_ms: 277.5, total_p50_ci_low_ms: 270.12, total_p50_ci_high_ms: 285 };
  * assert.equal(cellText(row, "total_p50_ms"), "277.5 [270.1, 285]");
- * assert.equal(cellText({ pct_of_limit: 21.6 }, "pct_of_limit"), "21.6 %");
+ * assert.equal(cellText({ failed: 0 }, "failed"), "0");
  * ```
  */
-export function cellText(row: Row, key: string): string {
-  const unitOf = SUMMARY_COLUMNS.find((c) => c.name === key)?.unit;
+export function cellText(row: ReportRow, key: string): string {
   const v = row[key];
   let text = formatNumber(v);
   const m = /^(.*?)(_[a-z]+)?$/.exec(key)!;
@@ -582,20 +667,26 @@ export function cellText(row: Row, key: string): string {
   if (typeof low === "number" && typeof high === "number") {
     text += ` [${formatNumber(low)}, ${formatNumber(high)}]`;
   }
-  if (unitOf === "%" && text !== "–") text += " %";
   return text;
 }
 
-/** The columns of summary rows: the schema's in order, then any other. */
+/** Units a header need not repeat: its label says them. */
+const IMPLIED_UNITS = ["sessions", "sessions/s"];
+
+/**
+ * The columns of summary rows: the schema's in order, then any other; for
+ * a table header (`header`), units the label implies are left out.
+ */
 function summaryColumns(
-  rows: readonly Row[],
+  rows: readonly ReportRow[],
   skip: string[] = [],
+  header = true,
 ): TableColumn[] {
   const keys = new Set(rows.flatMap((r) => Object.keys(r)));
   const known = SUMMARY_COLUMNS.filter((c) => keys.has(c.name)).map((c) => ({
     key: c.name as string,
-    label: labelOf(c.name),
-    unit: c.unit,
+    label: labelOf(c.name).replace(/ \([^)]*\)$/, ""),
+    unit: header && IMPLIED_UNITS.includes(c.unit) ? "" : c.unit,
     meaning: c.meaning,
     numeric: c.type !== "string",
   }));
@@ -603,15 +694,15 @@ function summaryColumns(
     !SUMMARY_COLUMNS.some((c) => c.name === k) && intervalBase(k) === undefined
   ).map((k) => ({
     key: k,
-    label: labelOf(k),
-    unit: /_ms(_|$)/.test(k) ? "ms" : "",
+    label: labelOf(k).replace(/ \([^)]*\)$/, ""),
+    unit: UNIT_SUFFIXES[/_([a-z]+)$/.exec(k)?.[1] ?? ""] ?? "",
     meaning: "",
     numeric: rows.some((r) => typeof r[k] === "number"),
   }));
   return [...known, ...extra].filter((c) => !skip.includes(c.key));
 }
 
-function hasIntervals(rows: readonly Row[]): boolean {
+function hasIntervals(rows: readonly ReportRow[]): boolean {
   return rows.some((r) => Object.keys(r).some((k) => intervalBase(k)));
 }
 
@@ -642,7 +733,7 @@ const INTERVAL_NOTE =
  * ```
  */
 export function summaryTables(
-  summary: readonly Row[],
+  summary: readonly ReportRow[],
 ): { key: Table; tables: Table[] } {
   const clients = [...new Set(summary.map((r) => String(r.client)))];
   const byClient = new Map(
@@ -653,7 +744,7 @@ export function summaryTables(
       ),
     ]),
   );
-  const maxOf = (rows: Row[]) =>
+  const maxOf = (rows: ReportRow[]) =>
     Math.max(...rows.map((r) => Number(r.pool_size)));
   const common = Math.min(...[...byClient.values()].map(maxOf));
   const keyRows = clients.flatMap((c) => {
@@ -669,8 +760,14 @@ export function summaryTables(
   const keyCols = summaryColumns(summary, [
     "limit_sessions_per_s",
     "client_rss_max_mb",
+    "unattributed_cpu_ms_per_session",
+    "machine_busy_pct",
   ]);
-  const table = (title: string, rows: Row[], cols: TableColumn[]): Table => ({
+  const table = (
+    title: string,
+    rows: ReportRow[],
+    cols: TableColumn[],
+  ): Table => ({
     title,
     columns: cols,
     rows: rows.map((r) => cols.map((c) => cellText(r, c.key))),
@@ -680,10 +777,10 @@ export function summaryTables(
   return {
     key: table(
       clients.length > 1
-        ? `Key figures: each client at pool ${
+        ? `Each client at pool ${
           Math.min(...summary.map((r) => Number(r.pool_size)))
         }, at pool ${common} (the largest all clients reached) and at its largest pool`
-        : "Key figures: the smallest and the largest pool size",
+        : "The smallest and the largest pool size",
       keyRows,
       keyCols,
     ),
@@ -714,16 +811,16 @@ export function summaryTables(
  *     { client: "ssh2", pool_size: 2, total_p50_ms: 70 },
  *   ] },
  * ]);
- * assert.deepEqual(t.rows, [["ssh2", "1", "40", "50", "+25.0 %"]]);
- * assert.match(t.note, /ssh2 at pool 2: only in b/);
+ * assert.deepEqual(t.rows, [["ssh2", "1", "40", "50", "+25.0"]]);
+ * assert.match(t.note, /Not in every run: ssh2 at pool 2: only in b\./);
  * ```
  */
 export function compareTable(
-  runs: readonly { id: string; summary: readonly Row[] }[],
+  runs: readonly { id: string; summary: readonly ReportRow[] }[],
 ): Table {
-  const key = (r: Row) => `${r.client}\u0000${r.pool_size}`;
+  const key = (r: ReportRow) => `${r.client}\u0000${r.pool_size}`;
   const maps = runs.map((run) => new Map(run.summary.map((r) => [key(r), r])));
-  const all = new Map<string, Row>();
+  const all = new Map<string, ReportRow>();
   for (const run of runs) for (const r of run.summary) all.set(key(r), r);
   const order = [...new Set([...all.values()].map((r) => String(r.client)))];
   const sorted = [...all.entries()].sort(([, a], [, b]) =>
@@ -731,14 +828,17 @@ export function compareTable(
     Number(a.pool_size) - Number(b.pool_size)
   );
   const rows: string[][] = [];
-  const missing: string[] = [];
+  // Per client and set of runs it is in: its pool sizes missing elsewhere.
+  const missing = new Map<string, { text: string; pools: number[] }>();
   for (const [k, r] of sorted) {
     const present = maps.map((m) => m.get(k));
     if (present.some((p) => p === undefined)) {
-      const inRuns = runs.filter((_, i) => present[i]).map((x) => x.id);
-      missing.push(
-        `${r.client} at pool ${r.pool_size}: only in ${inRuns.join(", ")}`,
-      );
+      const inRuns = runs.filter((_, i) => present[i]).map((x) => x.id)
+        .join(", ");
+      const m = missing.get(`${r.client}\u0000${inRuns}`) ??
+        { text: `only in ${inRuns}`, pools: [] };
+      m.pools.push(Number(r.pool_size));
+      missing.set(`${r.client}\u0000${inRuns}`, m);
       continue;
     }
     const base = Number(present[0]!.total_p50_ms);
@@ -748,9 +848,7 @@ export function compareTable(
       ...present.map((p) => cellText(p!, "total_p50_ms")),
       ...present.slice(1).map((p) => {
         const d = 100 * (Number(p!.total_p50_ms) - base) / base;
-        return Number.isFinite(d)
-          ? `${d >= 0 ? "+" : ""}${d.toFixed(1)} %`
-          : "–";
+        return Number.isFinite(d) ? `${d >= 0 ? "+" : ""}${d.toFixed(1)}` : "–";
       }),
     ]);
   }
@@ -765,7 +863,7 @@ export function compareTable(
     {
       key: "pool_size",
       label: "pool size",
-      unit: "sessions",
+      unit: "",
       meaning: "sessions started together",
       numeric: true,
     },
@@ -790,8 +888,13 @@ export function compareTable(
     }; no significance test here, so read small changes as noise.`,
   ];
   if (runs.some((r) => hasIntervals(r.summary))) notes.push(INTERVAL_NOTE);
-  if (missing.length) {
-    notes.push(`Not in every run: ${missing.join("; ")}.`);
+  if (missing.size) {
+    const parts = [...missing].map(([key, m]) =>
+      `${key.split("\u0000")[0]} at ${m.pools.length > 1 ? "pools" : "pool"} ${
+        formatList(m.pools)
+      }: ${m.text}`
+    );
+    notes.push(`Not in every run: ${parts.join("; ")}.`);
   }
   return {
     title: "Runs compared: median total per client and pool size",
@@ -801,7 +904,11 @@ export function compareTable(
   };
 }
 
-function headline(run: RunData, i: number, summary: readonly Row[]): string {
+function headline(
+  run: RunData,
+  i: number,
+  summary: readonly ReportRow[],
+): string {
   const meta = run.metas[i];
   const sessions = summary.reduce((s, r) => s + Number(r.sessions ?? 0), 0);
   const failed = summary.reduce((s, r) => s + Number(r.failed ?? 0), 0);
@@ -824,7 +931,7 @@ function headline(run: RunData, i: number, summary: readonly Row[]): string {
 
 function runWarnings(
   meta: RunMeta,
-  summary: Row[],
+  summary: ReportRow[],
   fromMeta: boolean,
 ): string[] {
   const out: string[] = [];
@@ -848,8 +955,8 @@ function runWarnings(
 /**
  * A Vega-Lite spec made interactive for a page: every unit with encoded
  * fields gets a tooltip (the counts and intervals in its data are added to
- * an existing one), and the first colour legend toggles its series
- * (click one, shift-click more; the others fade).
+ * an existing one), the first colour legend toggles its series (click one,
+ * shift-click more; the others fade), and layers without data are left out.
  *
  * @example
  * ```ts
@@ -876,34 +983,51 @@ export function interactiveSpec(spec: Spec): Spec {
   const extraKey = (k: string) =>
     /^(ok|failed|sessions|rounds|count)$/.test(k) ||
     intervalBase(k) !== undefined;
-  const visit = (node: Spec, values: Row[] | undefined) => {
+  const visit = (node: Spec, values: ReportRow[] | undefined) => {
     if (!node || typeof node !== "object") return;
     const own = Array.isArray(node.data?.values) ? node.data.values : values;
     if (node.mark && node.encoding) unit(node, own ?? []);
+    if (Array.isArray(node.layer)) {
+      // A layer with no data (e.g. failure marks when none failed) draws
+      // nothing and only makes vega warn about an empty extent.
+      const kept = node.layer.filter((c: Spec) =>
+        !(Array.isArray(c?.data?.values) && c.data.values.length === 0)
+      );
+      if (kept.length) node.layer = kept;
+    }
     for (const k of ["layer", "vconcat", "hconcat", "concat"]) {
       if (Array.isArray(node[k])) { for (const c of node[k]) visit(c, own); }
     }
     if (node.spec) visit(node.spec, own);
   };
-  const unit = (u: Spec, values: Row[]) => {
+  const unit = (u: Spec, values: ReportRow[]) => {
     const enc = u.encoding;
     const mark = typeof u.mark === "string" ? { type: u.mark } : u.mark;
     if (mark.type === "text" || mark.opacity === 0) return;
-    const fields = (enc.tooltip ?? []) as Spec[];
+    if (enc.tooltip === null) return; // turned off on purpose
+    const fields: Spec[] = enc.tooltip === undefined
+      ? []
+      : Array.isArray(enc.tooltip)
+      ? enc.tooltip
+      : [enc.tooltip];
     const has = new Set(fields.map((t) => t.field));
-    const tooltip: Spec[] = enc.tooltip ? [...fields] : Object.entries(enc)
-      .filter(([ch, d]) =>
-        !["detail", "strokeDash", "opacity"].includes(ch) &&
-        (d as Spec)?.field && !has.has((d as Spec).field)
-      ).map(([, d]) => {
-        const def = d as Spec;
-        has.add(def.field);
-        return {
-          field: def.field,
-          type: def.type,
-          ...(def.title ? { title: def.title } : {}),
-        };
-      });
+    const tooltip: Spec[] = fields.length
+      ? fields.map((t) =>
+        t.title || !t.field ? t : { ...t, title: labelOf(String(t.field)) }
+      )
+      : Object.entries(enc)
+        .filter(([ch, d]) =>
+          !["detail", "strokeDash", "opacity"].includes(ch) &&
+          (d as Spec)?.field && !has.has((d as Spec).field)
+        ).map(([, d]) => {
+          const def = d as Spec;
+          has.add(def.field);
+          return {
+            field: def.field,
+            type: def.type,
+            ...(def.title ? { title: def.title } : {}),
+          };
+        });
     const keys = new Set(values.flatMap((v) => Object.keys(v)));
     for (const k of keys) {
       if (extraKey(k) && !has.has(k)) {
@@ -961,15 +1085,15 @@ export function buildReport(
     const meta = run.metas[i] ?? {};
     const id = meta.run_id ?? dir.split("/").filter(Boolean).at(-1) ?? dir;
     const fromMeta = Array.isArray(meta.summary) && meta.summary.length > 0;
-    const summary: Row[] = fromMeta
-      ? (meta.summary as unknown as Row[])
+    const summary: ReportRow[] = fromMeta
+      ? (meta.summary as unknown as ReportRow[])
       : summaryFromAnalysis(
         run.dirs.length === 1 ? analyse(run) : analyse(loadRuns([dir])),
         meta.machine?.cores ?? navigator.hardwareConcurrency,
       );
     const { key, tables } = summaryTables(summary);
     return {
-      dir,
+      dir: dir.startsWith(ROOT_DIR) ? dir.slice(ROOT_DIR.length) : dir,
       id,
       headline: headline(run, i, summary),
       summarySource: fromMeta ? "meta.json" : "analysis",
@@ -992,7 +1116,7 @@ export function buildReport(
       spec: interactiveSpec(specs[name]),
     })),
     compare: runs.length > 1 ? compareTable(runs) : undefined,
-    legend: summaryColumns(legendRows),
+    legend: summaryColumns(legendRows, [], false),
     generatedAt: now.toISOString(),
   };
 }

@@ -21,37 +21,57 @@ const CHARTS_CLI = new URL("./charts.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 /**
- * Renders a run's charts with `deno task charts` in a child process,
- * passing its output through. Returns whether it succeeded.
+ * Renders a run's charts with `deno task charts`, then writes its report
+ * (`report.html`, `report.md`) with `deno task report`, each in a child
+ * process, passing the paths they print through. Returns whether both
+ * succeeded.
  */
 async function renderCharts(dir: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", CONFIG, CHARTS_CLI, dir],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    const pngs = dec.decode(out.stdout).split("\n").filter((l) =>
-      l.endsWith(".png")
-    );
-    if (out.code === 0) {
-      console.log(`charts:\n${pngs.map((f) => `  ${f}`).join("\n")}`);
-      return true;
+  const steps = [
+    {
+      name: "charts",
+      failed: "charts not rendered",
+      cli: CHARTS_CLI,
+      shown: (l: string) => l.endsWith(".png"),
+    },
+    {
+      name: "report",
+      failed: "report not written",
+      cli: new URL("./report.ts", import.meta.url).pathname,
+      shown: (l: string) => l.endsWith(".html") || l.endsWith(".md"),
+    },
+  ];
+  let ok = true;
+  for (const step of steps) {
+    const retry =
+      `the data is intact, retry with deno task ${step.name} ${dir}`;
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--config", CONFIG, step.cli, dir],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      const files = dec.decode(out.stdout).split("\n").filter(step.shown);
+      if (out.code === 0) {
+        console.log(
+          `${step.name}:\n${files.map((f) => `  ${f}`).join("\n")}`,
+        );
+        continue;
+      }
+      const why = dec.decode(out.stderr).trim().split("\n").at(-1) ?? "";
+      console.error(`warning: ${step.failed} (${why}); ${retry}`);
+    } catch (e) {
+      console.error(
+        `warning: ${step.failed} (${
+          (e as Error).message.split("\n")[0]
+        }); ${retry}`,
+      );
     }
-    const why = dec.decode(out.stderr).trim().split("\n").at(-1) ?? "";
-    console.error(
-      `warning: charts not rendered (${why}); the data is intact, retry with deno task charts ${dir}`,
-    );
-  } catch (e) {
-    console.error(
-      `warning: charts not rendered (${
-        (e as Error).message.split("\n")[0]
-      }); the data is intact, retry with deno task charts ${dir}`,
-    );
+    ok = false;
   }
-  return false;
+  return ok;
 }
 
 /**

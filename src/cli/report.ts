@@ -1,0 +1,178 @@
+/**
+ * Entry point of `deno task report [RUN_DIR ...]`: writes `report.html`
+ * (one self-contained interactive page) and `report.md` (the same for a
+ * blog post, with the PNG charts) for the newest run, or for the given
+ * runs compared, and prints their paths.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../util/errors.ts";
+import { runMain } from "./main.ts";
+import { DATA_DIR, utcStamp } from "../util/paths.ts";
+import { loadRuns, newestRun } from "../analysis/load.ts";
+import { analyse, CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
+import { writeChart } from "../analysis/chart_render.ts";
+import { buildReport } from "../analysis/report_model.ts";
+import { reportHtml, vegaAssets } from "../analysis/report_page.ts";
+import { reportMarkdown } from "../analysis/report_post.ts";
+
+/** Text of `--help`. */
+export const REPORT_HELP = `deno task report [options] [RUN_DIR ...]
+
+Writes RUN_DIR/report.html, one self-contained page (interactive charts,
+summary tables, warnings, provenance; vega inlined, no network needed, opens
+from file://, prints well), and RUN_DIR/report.md, the same for a blog post
+with the PNG charts of RUN_DIR/charts/ (rendered first if missing). Without
+RUN_DIR: the newest run under data/runs/ (the committed sample when there is
+none). With several RUN_DIRs: one report comparing them, with its charts,
+into data/comparisons/<time>/.
+
+Options:
+  --interval S    interval length for the medians over time, seconds (default 5)
+  --out DIR       write the report (and, if needed, its charts/) to DIR instead
+  -h, --help      this text
+`;
+
+/** Paths written by {@linkcode reportFor}. */
+export interface ReportFiles {
+  /** The page. */
+  html: string;
+  /** The markdown post. */
+  md: string;
+  /** Folder of the PNG charts the post shows. */
+  charts: string;
+  /** Whether the charts were rendered now (they were missing). */
+  renderedCharts: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the report of the given runs (the newest run when none).
+ *
+ * @example
+ * ```ts
+ * import { reportFor } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * const out = await Deno.makeTempDir();
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const files = await reportFor([v1], { out });
+ * assert.equal(files.html, `${out}/report.html`);
+ * assert.ok(files.renderedCharts); // --out: the charts go beside the report
+ * assert.ok(Deno.statSync(`${out}/charts/scaling.png`).size > 0);
+ * assert.match(Deno.readTextFileSync(files.md), /\(charts\/scaling\.png\)/);
+ * await Deno.remove(out, { recursive: true });
+ * ```
+ */
+export async function reportFor(
+  dirs: readonly string[],
+  opts: { intervalMs?: number; out?: string; now?: Date } = {},
+): Promise<ReportFiles> {
+  const runs = dirs.length
+    ? dirs.map((d) => d.replace(/\/+$/, ""))
+    : [newestRun()];
+  for (const d of runs) {
+    try {
+      if (!Deno.statSync(d).isDirectory) throw new Error();
+    } catch {
+      throw new UsageError(
+        `${d} is not a run folder; give a folder written by deno task bench (data/runs/...)`,
+      );
+    }
+  }
+  const now = opts.now ?? new Date();
+  const out = opts.out?.replace(/\/+$/, "") ??
+    (runs.length === 1 ? runs[0] : `${DATA_DIR}/comparisons/${utcStamp(now)}`);
+  const assets = vegaAssets(); // before the slow part: fails fast
+  const intervalMs = opts.intervalMs ?? 5000;
+  const run = loadRuns(runs);
+  const specs = chartSpecs(
+    analyse(run, intervalMs),
+    run.metas[0] ?? {},
+    intervalMs,
+  );
+  const charts = `${out}/charts`;
+  const have = await Promise.all(
+    CHART_NAMES.map((n) => exists(`${charts}/${n}.png`)),
+  );
+  const renderedCharts = !have.every(Boolean);
+  if (renderedCharts) {
+    for (const name of CHART_NAMES) await writeChart(specs[name], charts, name);
+  }
+  const report = buildReport(run, specs, now);
+  await Deno.mkdir(out, { recursive: true });
+  const files = {
+    html: `${out}/report.html`,
+    md: `${out}/report.md`,
+    charts,
+    renderedCharts,
+  };
+  await Deno.writeTextFile(files.html, reportHtml(report, assets));
+  await Deno.writeTextFile(files.md, reportMarkdown(report));
+  return files;
+}
+
+/** Parses the arguments and writes the report; returns the exit code. */
+async function report(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        interval: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0]}; see deno task report --help`,
+    );
+  }
+  if (parsed.values.help) {
+    console.log(REPORT_HELP);
+    return 0;
+  }
+  const interval = parsed.values.interval === undefined
+    ? 5
+    : Number(parsed.values.interval);
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new UsageError(
+      `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
+    );
+  }
+  const files = await reportFor(parsed.positionals, {
+    intervalMs: interval * 1000,
+    out: parsed.values.out,
+  });
+  console.log(`${files.html}\n${files.md}`);
+  return 0;
+}
+
+/**
+ * Runs the command line; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./report.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(await main(["--interval", "0"]), 2); // one error line, exit 2
+ * assert.equal(await main(["/nonexistent-run"]), 2);
+ * ```
+ */
+export function main(argv: string[]): Promise<number> {
+  return runMain(() => report(argv));
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

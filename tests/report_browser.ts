@@ -1,0 +1,269 @@
+/**
+ * Looks at a report page as a reader would, in headless Chromium (Debian's
+ * `/usr/bin/chromium`, driven by npm `puppeteer-core`; never a downloaded
+ * browser): every request that is not a `file:` one is aborted and
+ * recorded, console errors are collected, the chart marks drawn are
+ * counted, a point of each chart is hovered and its tooltip read, and a
+ * screenshot can be written.
+ *
+ * `deno run -A tests/report_browser.ts` regenerates the committed
+ * screenshot of the sample run's report (`data/runs/sample-seed/report.png`)
+ * with the same code the tests run.
+ */
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { which } from "../src/util/proc.ts";
+
+// The callbacks given to page.evaluate run in the page, where the DOM is;
+// Deno's types have no DOM, so these names are declared for this module only.
+// deno-lint-ignore no-explicit-any
+type Dom = any;
+declare const document: Dom;
+declare const window: Dom;
+declare function getComputedStyle(el: Dom): Dom;
+
+/** What a reader's browser saw on a report page. */
+export interface PageCheck {
+  /** Requests that were not `file:` (all aborted). */
+  blocked: string[];
+  /** Console errors and uncaught page errors. */
+  errors: string[];
+  /** The page's `data-charts` state: `rendered`, `failed`, or "" if none. */
+  state: string;
+  /** Mark items drawn, per chart name. */
+  marks: Record<string, number>;
+  /** Tooltip text shown on hovering a point, per chart that has points. */
+  tooltips: Record<string, string>;
+  /** Screenshot written, if asked for. */
+  screenshot?: string;
+}
+
+/** Options of {@linkcode inspectPage}. */
+export interface InspectOptions {
+  /** Write a PNG screenshot (page top to the first chart, a tooltip shown). */
+  screenshot?: string;
+  /** Wait for the charts to render (default true). */
+  charts?: boolean;
+  /** Limit for each wait, ms (default 20000). */
+  timeoutMs?: number;
+}
+
+/**
+ * The Chromium binary, or an error that says how to install it.
+ *
+ * @throws {Error} when `chromium` is not installed.
+ */
+export function chromiumPath(): string {
+  const path = which("chromium");
+  if (!path) {
+    throw new Error(
+      "chromium not found (Debian's /usr/bin/chromium): run .ci/setup, which installs it",
+    );
+  }
+  return path;
+}
+
+/**
+ * Starts headless Chromium with a fresh profile and nothing that calls
+ * home, runs `fn`, and always closes the browser and removes the profile.
+ */
+export async function withChromium<T>(
+  fn: (browser: Browser) => Promise<T>,
+): Promise<T> {
+  const executablePath = chromiumPath();
+  const profile = await Deno.makeTempDir({ prefix: "ssh-bench-chromium-" });
+  let browser: Browser | undefined;
+  try {
+    browser = await puppeteer.launch({
+      executablePath,
+      headless: true,
+      userDataDir: profile,
+      timeout: 30_000,
+      args: [
+        "--no-sandbox", // root in a container has no user namespaces
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+      ],
+    });
+    return await fn(browser);
+  } finally {
+    await browser?.close().catch(() => {});
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Centre of the `index`-th point (symbol item) of a chart, in the viewport. */
+function pointCentre(
+  page: Page,
+  chart: string,
+  pick: "first" | "middle",
+): Promise<{ x: number; y: number } | null> {
+  return page.evaluate(
+    (chart: string, pick: string) => {
+      const root = document.querySelector(`.chart[data-chart="${chart}"]`);
+      const items = [
+        ...(root?.querySelectorAll("g.mark-symbol.role-mark > path") ?? []),
+      ].filter((p: Dom) => {
+        const r = p.getBoundingClientRect();
+        const style = getComputedStyle(p);
+        return r.width > 0 && Number(p.getAttribute("opacity") ?? 1) > 0 &&
+          style.visibility !== "hidden";
+      });
+      if (!items.length) return null;
+      const item = pick === "first" ? items[0] : items[items.length >> 1];
+      item.scrollIntoView({ block: "center", inline: "center" });
+      const r = item.getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    },
+    chart,
+    pick,
+  );
+}
+
+/** The tooltip's text once it is visible, or "" when none shows. */
+async function tooltipText(page: Page, timeoutMs: number): Promise<string> {
+  try {
+    await page.waitForSelector("#vg-tooltip-element.visible", {
+      visible: true,
+      timeout: timeoutMs,
+    });
+  } catch {
+    return "";
+  }
+  return await page.$eval(
+    "#vg-tooltip-element",
+    (el: Dom) => String(el.innerText).trim(),
+  );
+}
+
+/** Hovers a point of `chart` and returns its tooltip text ("" if none). */
+async function hover(
+  page: Page,
+  chart: string,
+  pick: "first" | "middle",
+): Promise<string | undefined> {
+  const at = await pointCentre(page, chart, pick);
+  if (!at) return undefined; // no points in this chart
+  await page.mouse.move(1, 1);
+  await page.mouse.move(at.x + 3, at.y + 3);
+  await page.mouse.move(at.x, at.y, { steps: 3 });
+  return await tooltipText(page, 3000);
+}
+
+/**
+ * Opens `path` (a local HTML file) in a new tab of `browser` and reports
+ * what it requested, logged, drew and showed on hover.
+ */
+export async function inspectPage(
+  browser: Browser,
+  path: string,
+  opts: InspectOptions = {},
+): Promise<PageCheck> {
+  const timeout = opts.timeoutMs ?? 20_000;
+  const page = await browser.newPage();
+  const blocked: string[] = [];
+  const errors: string[] = [];
+  try {
+    await page.setViewport({ width: 1100, height: 900, deviceScaleFactor: 1 });
+    await page.setRequestInterception(true);
+    page.on("request", (req) => {
+      if (req.url().startsWith("file:")) {
+        req.continue().catch(() => {});
+      } else {
+        blocked.push(req.url());
+        req.abort().catch(() => {});
+      }
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const url = new URL(`file://${await Deno.realPath(path)}`).href;
+    await page.goto(url, { waitUntil: "load", timeout });
+    if (opts.charts !== false) {
+      await page.waitForFunction(
+        () => document.documentElement.hasAttribute("data-charts"),
+        { timeout },
+      );
+    }
+    const state = await page.evaluate(() =>
+      document.documentElement.getAttribute("data-charts") ?? ""
+    );
+    const marks = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll(".chart[data-chart]")].map((el: Dom) => [
+          el.getAttribute("data-chart") ?? "",
+          el.querySelectorAll("svg g.role-mark > *, canvas").length,
+        ]),
+      )
+    );
+    let screenshot: string | undefined;
+    const names = Object.keys(marks);
+    if (opts.screenshot && names.length) {
+      // Tall enough for the page top and the first chart, with a tooltip.
+      const bottom = await page.evaluate((name: string) => {
+        window.scrollTo(0, 0);
+        const fig = document.querySelector(`.chart[data-chart="${name}"]`);
+        return Math.ceil(
+          (fig?.getBoundingClientRect().bottom ?? 900) + window.scrollY,
+        );
+      }, names[0]);
+      await page.setViewport({
+        width: 1100,
+        height: bottom + 16,
+        deviceScaleFactor: 1,
+      });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await hover(page, names[0], "middle");
+      await page.screenshot({
+        path: opts.screenshot as `${string}.png`,
+        type: "png",
+        clip: { x: 0, y: 0, width: 1100, height: bottom + 16 },
+      });
+      screenshot = opts.screenshot;
+      await page.setViewport({
+        width: 1100,
+        height: 900,
+        deviceScaleFactor: 1,
+      });
+    }
+    const tooltips: Record<string, string> = {};
+    for (const name of names) {
+      const text = await hover(page, name, "first");
+      if (text !== undefined) tooltips[name] = text;
+    }
+    return { blocked, errors, state, marks, tooltips, screenshot };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+/**
+ * Opens one page in a fresh headless Chromium; see {@linkcode inspectPage}.
+ */
+export function checkReport(
+  path: string,
+  opts: InspectOptions = {},
+): Promise<PageCheck> {
+  return withChromium((b) => inspectPage(b, path, opts));
+}
+
+/** The committed sample run. */
+export const SAMPLE_DIR: string = new URL(
+  "../data/runs/sample-seed",
+  import.meta.url,
+).pathname;
+
+if (import.meta.main) {
+  const check = await checkReport(`${SAMPLE_DIR}/report.html`, {
+    screenshot: `${SAMPLE_DIR}/report.png`,
+  });
+  console.log(JSON.stringify(check, null, 1));
+  const bad = check.blocked.length || check.errors.length ||
+    check.state !== "rendered";
+  Deno.exit(bad ? 1 : 0);
+}

@@ -1,0 +1,238 @@
+/**
+ * The publishable report: `deno task report` on the committed sample run,
+ * several runs compared, what a report makes of summaries with intervals
+ * and of `meta.json` fields it does not know, and the page in a real
+ * browser (Debian's headless Chromium, network blocked).
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { CHART_NAMES } from "../src/analysis/analyse.ts";
+import { loadRuns } from "../src/analysis/load.ts";
+import { analyse, chartSpecs } from "../src/analysis/analyse.ts";
+import { buildReport } from "../src/analysis/report_model.ts";
+import { reportHtml } from "../src/analysis/report_page.ts";
+import { reportMarkdown } from "../src/analysis/report_post.ts";
+import { reportFor } from "../src/cli/report.ts";
+import { inspectPage, SAMPLE_DIR, withChromium } from "./report_browser.ts";
+
+const MAXSTARTUPS_DIR = new URL(
+  "../data/runs/sample-maxstartups",
+  import.meta.url,
+).pathname;
+const V1_DIR = new URL("./fixtures/v1-run", import.meta.url).pathname;
+
+/** The sample run's report, written once into a temp folder. */
+let sample: Promise<{ dir: string; html: string; md: string }> | undefined;
+function sampleReport() {
+  sample ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "ssh-bench-report-" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // already gone
+      }
+    });
+    const files = await reportFor([SAMPLE_DIR], { out: dir });
+    return { dir, html: files.html, md: files.md };
+  })();
+  return sample;
+}
+
+function isPng(bytes: Uint8Array): boolean {
+  return [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((b, i) =>
+    bytes[i] === b
+  );
+}
+
+Deno.test("report: the sample run's page is self-contained and its post has the PNGs, tables and provenance", async () => {
+  const { dir, html: htmlPath, md: mdPath } = await sampleReport();
+  const html = await Deno.readTextFile(htmlPath);
+  // Nothing to fetch: no external script, style, image or link target
+  // that loads by itself; a CSP that allows no connection at all.
+  assert(!/<script[^>]+src=/i.test(html), "scripts must be inline");
+  assert(!/<link[^>]+rel="stylesheet"/i.test(html));
+  assert(!/(src|href)="(https?:)?\/\//i.test(html), "no network URL to load");
+  assert(html.includes("Content-Security-Policy"));
+  assert(/default-src 'none'/.test(html));
+  for (const pkg of ["vega", "vega-lite", "vega-embed"]) {
+    assert(html.includes(`data-package="${pkg}@`), `${pkg} inlined`);
+  }
+  assertEquals(
+    [...html.matchAll(/<div class="chart" id="chart-([\w-]+)"/g)].map((m) =>
+      m[1]
+    ),
+    [...CHART_NAMES],
+  );
+  assert(html.includes("@media print"), "a print stylesheet");
+  assert(html.includes("server-bound"), "the run's warning");
+  assert(html.includes("deno task bench --preset seed"));
+  assert(html.includes("MaxStartups 210"), "the server's config");
+
+  const md = await Deno.readTextFile(mdPath);
+  for (const name of CHART_NAMES) {
+    assert(md.includes(`](charts/${name}.png)`), `${name} image`);
+    assert(Deno.statSync(`${dir}/charts/${name}.png`).size > 0);
+  }
+  // Key figures: ssh2 at pool 30, the README's 277.5 ms median total.
+  assert(/\| ssh2 \| 30 \| 510 \| 0 \| 277\.5 \| 301\.2 \|/.test(md), md);
+  assert(md.includes("## Provenance"));
+  assert(md.includes("- **Deno**: 2.9.6"));
+  assert(md.includes("- **CPU**: AMD EPYC"));
+  assert(md.includes("<summary>ssh2: 100 pool sizes</summary>"));
+  assert(md.includes("> **Warning:** server-bound"));
+});
+
+Deno.test("report: several runs give one comparison report with the compare table", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const files = await reportFor([SAMPLE_DIR, MAXSTARTUPS_DIR], { out });
+    const md = await Deno.readTextFile(files.md);
+    assert(files.renderedCharts);
+    assert(md.startsWith("# SSH clients under concurrency: 2 runs compared"));
+    assert(md.includes("## Runs compared"));
+    // ssh2 at pool 1 in both runs, and its change against the first.
+    assert(
+      /\| ssh2 \| 1 \| 38\.4 \| [\d.]+ \| [+-][\d.]+ \|/.test(md),
+      md.slice(0, 3000),
+    );
+    // openssh ran only in the first: named, not dropped silently.
+    assert(
+      /Not in every run: .*openssh at pools 1\.\.30: only in 20261125T215845Z-seed[;.]/
+        .test(md),
+    );
+    assertEquals(
+      (md.match(/^### Run$/gm) ?? []).length,
+      0,
+      "per-run provenance sections are one level down",
+    );
+    assertEquals((md.match(/^#### Run$/gm) ?? []).length, 2);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("report: no summary in meta.json (recomputed), intervals shown, unknown fields kept", () => {
+  const run = loadRuns([V1_DIR]);
+  const specs = chartSpecs(analyse(run), run.metas[0]);
+  const meta = run.metas[0] as Record<string, unknown>;
+  const recorded = meta.summary as Record<string, unknown>[];
+
+  // 1. A run killed before its summary was written: computed from the CSVs.
+  const bare = { ...run, metas: [{ ...meta, summary: undefined }] };
+  const recomputed = buildReport(bare as never, specs);
+  assertEquals(recomputed.runs[0].summarySource, "analysis");
+  // (The fixture keeps the first 980 sessions of a longer run.)
+  const rows = recomputed.runs[0].summary;
+  assertEquals(
+    rows.reduce((n, r) => n + Number(r.sessions), 0),
+    run.sessions.height,
+  );
+  assertEquals(
+    [rows[0].client, rows[0].pool_size, rows[0].sessions],
+    [recorded[0].client, recorded[0].pool_size, recorded[0].sessions],
+  );
+  assert(
+    Math.abs(Number(rows[0].total_p50_ms) - Number(recorded[0].total_p50_ms)) <
+      0.01,
+  );
+
+  // 2. Later fields: intervals beside the median, a server profile and
+  // negotiated algorithms in the provenance, without code that knows them.
+  const later = {
+    ...meta,
+    server_profile: "lean",
+    negotiated: {
+      ssh2: { kex: "curve25519-sha256", cipher: "aes128-gcm@openssh.com" },
+    },
+    summary: recorded.map((r) => ({
+      ...r,
+      total_p50_ci_low_ms: Number(r.total_p50_ms) - 1,
+      total_p50_ci_high_ms: Number(r.total_p50_ms) + 2,
+      machine_cpu_ms_per_session: 3.25,
+    })),
+  };
+  const report = buildReport({ ...run, metas: [later] } as never, specs);
+  const key = report.runs[0].key;
+  const median = key.columns.findIndex((c) => c.key === "total_p50_ms");
+  const p50 = Number(recorded[0].total_p50_ms);
+  assertEquals(
+    key.rows[0][median],
+    `${p50.toFixed(1)} [${(p50 - 1).toFixed(1)}, ${(p50 + 2).toFixed(1)}]`,
+  );
+  assert(!key.columns.some((c) => c.key.includes("_ci_")), "no own columns");
+  assert(key.columns.some((c) => c.key === "machine_cpu_ms_per_session"));
+  const titles = report.runs[0].provenance.map((s) => s.title);
+  assert(titles.includes("Server profile"), titles.join());
+  assert(titles.includes("Negotiated algorithms"), titles.join());
+  const md = reportMarkdown(report);
+  assert(md.includes("- **kex**: curve25519-sha256"));
+  assert(md.includes("In brackets: the interval"));
+  const html = reportHtml(report, []);
+  assert(html.includes("aes128-gcm@openssh.com"));
+});
+
+Deno.test({
+  name:
+    "report: in headless Chromium the page draws every chart, shows tooltips, logs no error and requests nothing",
+  // puppeteer keeps its socket and timers to itself; the browser is closed
+  // and its profile removed in withChromium's finally.
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { dir, html } = await sampleReport();
+  const shot = `${dir}/report.png`;
+  const probe = `${dir}/probe.html`;
+  await Deno.writeTextFile(
+    probe,
+    `<!DOCTYPE html><title>probe</title><img src="http://192.0.2.1/x.png"><script src="https://cdn.example/vega.js"></script>`,
+  );
+  const started = performance.now();
+  await withChromium(async (browser) => {
+    // The interception works: a page that reaches out is caught.
+    const caught = await inspectPage(browser, probe, { charts: false });
+    assertEquals(caught.blocked.sort(), [
+      "http://192.0.2.1/x.png",
+      "https://cdn.example/vega.js",
+    ]);
+
+    // The code's report of the sample run, and the committed one.
+    for (const page of [html, `${SAMPLE_DIR}/report.html`]) {
+      const check = await inspectPage(browser, page, {
+        screenshot: page === html ? shot : undefined,
+      });
+      assertEquals(check.blocked, [], `${page}: network requests`);
+      assertEquals(check.errors, [], `${page}: console errors`);
+      assertEquals(check.state, "rendered");
+      assertEquals(Object.keys(check.marks), [...CHART_NAMES]);
+      for (const [name, n] of Object.entries(check.marks)) {
+        assert(n > 0, `${page}: ${name} drew no marks`);
+      }
+      // Every chart with points shows a tooltip with the values on hover.
+      assertEquals(Object.keys(check.tooltips), [
+        "comparison-time",
+        "comparison-pool",
+        "scaling",
+        "efficiency",
+      ]);
+      for (const [name, text] of Object.entries(check.tooltips)) {
+        assert(/\d/.test(text), `${page}: ${name} tooltip: "${text}"`);
+      }
+      assert(/client\s+\w+/.test(check.tooltips["comparison-pool"]));
+      assert(/ok\s+\d+/.test(check.tooltips["comparison-pool"]));
+    }
+  });
+  const png = await Deno.readFile(shot);
+  assert(isPng(png), "screenshot is a PNG");
+  assert(
+    performance.now() - started < 45_000,
+    "the browser check stays well under a minute",
+  );
+});
+
+Deno.test("report: the committed screenshot of the sample report is a small PNG", async () => {
+  const png = await Deno.readFile(`${SAMPLE_DIR}/report.png`);
+  assert(isPng(png));
+  assert(png.length < 400 * 1024, `${png.length} bytes`);
+  // Width 1100 px (IHDR), as written by tests/report_browser.ts.
+  assertEquals(new DataView(png.buffer, 16, 4).getUint32(0), 1100);
+});
