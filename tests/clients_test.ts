@@ -5,7 +5,9 @@
 import { assert, assertEquals } from "./assert.ts";
 import { loadClients } from "../src/clients/mod.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
-import { runStep, timedSession } from "../src/run/sweep.ts";
+import { runStep } from "../src/run/sweep.ts";
+import { timedSession } from "../src/clients/timed.ts";
+import { InProcessRunner } from "../src/clients/runner.ts";
 import type { SshClient } from "../src/clients/seam.ts";
 import { MemorySink } from "./helpers.ts";
 import {
@@ -41,7 +43,7 @@ Deno.test({
         const runStart = performance.now();
         let serverCpu = 0;
         for (const pool of [1, 2, 3]) {
-          const r = await runStep(client, pool, {
+          const r = await runStep(new InProcessRunner(client), pool, {
             target: server.target,
             runId: "it",
             runStart,
@@ -108,6 +110,12 @@ Deno.test({
             `${client.name}, refused key: ${bad.outcome.status} ${bad.outcome.error}`,
           );
           assert(bad.outcome.error.length > 0);
+          // The key exchange was done before auth failed: it is reported.
+          assertEquals(
+            bad.outcome.negotiated?.hostKey,
+            "ssh-ed25519",
+            `${client.name}, refused key: negotiated`,
+          );
           const closed = await timedSession(client, {
             ...server.target,
             port: closedPort(),
@@ -118,6 +126,7 @@ Deno.test({
             closed.outcome.error,
           );
           assert(/refused/i.test(closed.outcome.error), closed.outcome.error);
+          assertEquals(closed.outcome.negotiated, undefined);
         }
         const t0 = performance.now();
         const hang = await timedSession(client, {

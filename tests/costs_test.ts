@@ -5,17 +5,18 @@
  * the server were charged.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { loadClients } from "../src/clients/mod.ts";
+import { loadRunners } from "../src/clients/mod.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { calibrateAll } from "../src/run/calibration.ts";
 import { runStep } from "../src/run/sweep.ts";
-import type { SshClient } from "../src/clients/seam.ts";
 import { MemorySink } from "./helpers.ts";
 import { assertNoNewDirs, serverDirs } from "./server_helpers.ts";
 
-const clients: SshClient[] = await loadClients(["ssh2", "libssh2"], (l) => {
+// Worker processes, as a run uses them.
+const clients = await loadRunners(["ssh2", "libssh2"], (l) => {
   throw new Error(`client missing in the test environment: ${l}`);
 });
+addEventListener("unload", () => clients.forEach((c) => c.close()));
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 

@@ -2,7 +2,12 @@ import { assert, assertEquals } from "./assert.ts";
 import { runStep, type SweepOptions } from "../src/run/sweep.ts";
 import { costWarnings, summarize } from "../src/run/summary.ts";
 import { median, quantile } from "../src/util/quantile.ts";
+import { InProcessRunner } from "../src/clients/runner.ts";
+import type { SshClient } from "../src/clients/seam.ts";
 import { FAKE_TARGET, FakeClient, MemorySink } from "./helpers.ts";
+
+/** A fake client behind the in-process runner, as the sweep takes it. */
+const inProcess = (c: SshClient) => new InProcessRunner(c, () => 0);
 
 function opts(sink: MemorySink, o: Partial<SweepOptions> = {}): SweepOptions {
   return {
@@ -13,7 +18,7 @@ function opts(sink: MemorySink, o: Partial<SweepOptions> = {}): SweepOptions {
     minRounds: 1,
     timeoutMs: 5_000,
     sink,
-    clientCpuMs: () => 0,
+    harnessCpuMs: () => 0,
     ...o,
   };
 }
@@ -21,7 +26,7 @@ function opts(sink: MemorySink, o: Partial<SweepOptions> = {}): SweepOptions {
 Deno.test("sweep: a round starts all N sessions together and numbers them", async () => {
   const sink = new MemorySink();
   const client = new FakeClient({ delayMs: 20 });
-  const r = await runStep(client, 7, opts(sink, { minRounds: 3 }));
+  const r = await runStep(inProcess(client), 7, opts(sink, { minRounds: 3 }));
   assertEquals(client.maxActive, 7);
   assertEquals(r.rounds, 3);
   assertEquals(r.sessions, 21);
@@ -46,7 +51,7 @@ Deno.test("sweep: rounds repeat until the step time has elapsed", async () => {
   const sink = new MemorySink();
   const t0 = performance.now();
   const r = await runStep(
-    new FakeClient({ delayMs: 10 }),
+    inProcess(new FakeClient({ delayMs: 10 })),
     2,
     opts(sink, { stepSeconds: 0.2 }),
   );
@@ -60,7 +65,7 @@ Deno.test("sweep: failures, throws and hangs become rows, never crashes", async 
     behave: (n) =>
       n === 1 ? "fail" : n === 2 ? "throw" : n === 3 ? "hang" : "ok",
   });
-  const r = await runStep(client, 4, opts(sink, { timeoutMs: 100 }));
+  const r = await runStep(inProcess(client), 4, opts(sink, { timeoutMs: 100 }));
   const byStatus = Object.fromEntries(
     sink.sessions.map((s) => [s.session, s.status]),
   );
@@ -83,7 +88,7 @@ Deno.test("sweep: an aborted step writes no partial round", async () => {
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
   const r = await runStep(
-    new FakeClient({ behave: () => "hang" }),
+    inProcess(new FakeClient({ behave: () => "hang" })),
     3,
     opts(sink, { signal: ac.signal, timeoutMs: 10_000 }),
   );
@@ -94,7 +99,7 @@ Deno.test("sweep: an aborted step writes no partial round", async () => {
 Deno.test("sweep: health check stops the step after the round", async () => {
   const sink = new MemorySink();
   const r = await runStep(
-    new FakeClient(),
+    inProcess(new FakeClient()),
     1,
     opts(sink, { minRounds: 5, health: () => "server gone" }),
   );
@@ -115,6 +120,7 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
     ok: 3,
     failures: { timeout: 1 },
     okTotals: [10, 20, 30],
+    okRounds: [[10, 20, 30].map((total_ms) => ({ total_ms }))] as never,
     roundWalls: [30, 30],
     clientCpuMs: 8,
     serverCpuMs: 40,
@@ -139,6 +145,7 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
     ok: 10,
     failures: {},
     okTotals: [1],
+    okRounds: [[1].map((total_ms) => ({ total_ms }))] as never,
     roundWalls: [100],
     clientCpuMs: 20, // 2 ms per session
     serverCpuMs: 180, // 18 ms per session
@@ -171,6 +178,7 @@ Deno.test("summary: machine CPU sets the limit, the unattributed part and the sa
     ok: 10,
     failures: {},
     okTotals: [1],
+    okRounds: [[1].map((total_ms) => ({ total_ms }))] as never,
     roundWalls: [100],
     clientCpuMs: 20, // 2 ms per session
     serverCpuMs: 140, // 14 ms per session

@@ -8,9 +8,33 @@ import type { SshClient } from "./seam.ts";
 import { Libssh2Client } from "./libssh2.ts";
 import { OpensshClient } from "./openssh.ts";
 import { Ssh2Client } from "./ssh2.ts";
+import { NullClient } from "./null.ts";
+import { type ClientRunner, InProcessRunner } from "./runner.ts";
+import { type StderrSink, WorkerRunner } from "./worker_process.ts";
 
 /** Every client name, in the order runs use them. */
-export const CLIENT_NAMES = ["ssh2", "libssh2", "openssh"] as const;
+export const CLIENT_NAMES = [
+  "ssh2",
+  "libssh2",
+  "openssh",
+  "paramiko",
+  "asyncssh",
+] as const;
+
+const here = (p: string) => new URL(p, import.meta.url).pathname;
+const DENO_WORKER = here("./deno_worker.ts");
+const CONFIG = here("../../deno.json");
+/** Debian's own Python, which has Debian's python3-* packages. */
+export const DEBIAN_PYTHON = "/usr/bin/python3";
+
+/**
+ * Clients that exist only as worker programs (any language): the command
+ * that starts each.
+ */
+const WORKER_PROGRAMS: Record<string, string[]> = {
+  paramiko: [DEBIAN_PYTHON, here("./workers/paramiko_worker.py")],
+  asyncssh: [DEBIAN_PYTHON, here("./workers/asyncssh_worker.py")],
+};
 
 /** A client factory: a client, or a one-line notice why it is unavailable. */
 type Factory = () => Promise<SshClient | string>;
@@ -23,7 +47,133 @@ const FACTORIES: Record<string, Factory> = {
     Promise.resolve(new Ssh2Client({ noDelay: false, name: "ssh2-nagle" })),
   libssh2: () => Libssh2Client.load(),
   openssh: () => OpensshClient.load(),
+  // The harness benchmark's client: no I/O at all.
+  null: () => Promise.resolve(new NullClient()),
 };
+
+/**
+ * One built-in client by name, in this process; a one-line notice when it
+ * cannot load or does not exist as an in-process client.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal((await createClient("null") as { name: string }).name, "null");
+ * assert.match(await createClient("paramiko") as string, /no in-process client/);
+ * ```
+ */
+export async function createClient(name: string): Promise<SshClient | string> {
+  const f = FACTORIES[name];
+  return f ? await f() : `no in-process client named ${name}`;
+}
+
+/** How {@linkcode loadRunners} runs the clients. */
+export interface RunnerOptions {
+  /**
+   * Run the built-in clients in this process (the default is a worker
+   * process each, so their CPU and RSS are their own).
+   */
+  inProcess?: boolean;
+  /** Where each worker's stderr goes. */
+  stderr?: (client: string) => StderrSink;
+}
+
+function checkNames(names: readonly string[]): void {
+  const known = [...Object.keys(FACTORIES), ...Object.keys(WORKER_PROGRAMS)];
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new UsageError(
+        `unknown client "${n}"; use one or more of: ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
+async function startRunner(
+  name: string,
+  o: RunnerOptions,
+): Promise<ClientRunner | string> {
+  const stderr = o.stderr?.(name) ?? ((t: string) => {
+    Deno.stderr.writeSync(new TextEncoder().encode(t));
+  });
+  const program = WORKER_PROGRAMS[name];
+  if (program) {
+    try {
+      Deno.statSync(program[0]);
+    } catch {
+      return `${program[0]} not found; install python3 (run .ci/setup)`;
+    }
+    return await WorkerRunner.start(name, program, stderr);
+  }
+  if (o.inProcess) {
+    const c = await FACTORIES[name]();
+    return typeof c === "string" ? c : new InProcessRunner(c);
+  }
+  const w = await WorkerRunner.start(name, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    CONFIG,
+    DENO_WORKER,
+    name,
+  ], stderr);
+  if (typeof w !== "string" && name === "openssh") {
+    // The cost of starting an `ssh` process, measured alone (meta.json).
+    w.calibrate = async () => {
+      const c = await OpensshClient.load();
+      return typeof c === "string" ? {} : await c.calibrate();
+    };
+  }
+  return w;
+}
+
+/**
+ * Starts the clients asked for (or every available one), each in a worker
+ * process unless `inProcess`. A client named that cannot start is an error
+ * (exit 2, naming what to install); when none was named, it is skipped
+ * with a notice.
+ *
+ * @example
+ * ```ts
+ * import { loadRunners } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const [r] = await loadRunners(["null"], () => {});
+ * assert.equal(r.isolated, true);
+ * const round = await r.runRound({ round: 1, sessions: 2, target: { host: "", port: 0,
+ *   user: "", identityFile: "", command: "" }, commandsPerSession: 1, timeoutMs: 1000 });
+ * assert.deepEqual(round?.sessions.map((s) => s.status), ["ok", "ok"]);
+ * assert.ok(round!.cpuMs >= 0 && round!.rssMb > 0);
+ * await r.close();
+ * ```
+ */
+export async function loadRunners(
+  names: readonly string[] | undefined,
+  notice: (line: string) => void,
+  o: RunnerOptions = {},
+): Promise<ClientRunner[]> {
+  checkNames(names ?? []);
+  const out: ClientRunner[] = [];
+  try {
+    for (const n of names ?? CLIENT_NAMES) {
+      const r = await startRunner(n, o);
+      if (typeof r !== "string") out.push(r);
+      else if (names) throw new UsageError(`client ${n} cannot be used: ${r}`);
+      else notice(`skipping client ${n}: ${r}`);
+    }
+  } catch (e) {
+    await Promise.all(out.map((r) => r.close()));
+    throw e;
+  }
+  if (out.length === 0) {
+    throw new UsageError(
+      "no client could be loaded; see the notices above for what to install",
+    );
+  }
+  return out;
+}
 
 /**
  * Creates the clients asked for (or every available one). A client asked
@@ -55,7 +205,7 @@ export async function loadClients(
     }
   }
   const out: SshClient[] = [];
-  for (const n of names ?? CLIENT_NAMES) {
+  for (const n of names ?? ["ssh2", "libssh2", "openssh"]) {
     const c = await FACTORIES[n]();
     if (typeof c !== "string") out.push(c);
     else if (names) throw new UsageError(`client ${n} cannot be used: ${c}`);

@@ -83,6 +83,11 @@ export interface Target {
   /** The server's host public key blob, base64 (embedded server only). */
   hostKeyBase64?: string;
   /**
+   * Times the command runs on one authenticated connection, one after
+   * another, each on a new channel (absent: once).
+   */
+  commandsPerSession?: number;
+  /**
    * Algorithms pinned with `--kex`, `--ciphers`, `--macs`,
    * `--host-key-algorithms`: a client offers only these (in this order).
    */
@@ -152,6 +157,10 @@ export interface SessionOutcome {
   error: string;
   /** What the session negotiated, when the client can tell. */
   negotiated?: Negotiated;
+  /** Commands completed (absent: 1 when ok, else 0). */
+  commands?: number;
+  /** Time of the further commands 2..K together, ms (K > 1 only). */
+  reexecMs?: number;
 }
 
 /**

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { loadClients } from "../clients/mod.ts";
-import type { Negotiated, SshClient, Target } from "../clients/seam.ts";
+import { loadRunners } from "../clients/mod.ts";
+import type { ClientRunner } from "../clients/runner.ts";
+import type { Negotiated, Target } from "../clients/seam.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
@@ -15,7 +16,7 @@ import { childPids, raiseFileLimit } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { calibrateAll } from "./calibration.ts";
 import type { RunConfig } from "./config.ts";
-import { CsvSink } from "./csv_sink.ts";
+import { CsvSink, toCsv } from "./csv_sink.ts";
 import { countSteps } from "./presets.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -25,9 +26,19 @@ import {
   type RunState,
   writeRecord,
 } from "./record.ts";
-import { SCHEMA_VERSION } from "./schema.ts";
+import {
+  columnNames,
+  INTERVAL_COLUMNS,
+  SCHEMA_VERSION,
+  SUMMARY_COLUMNS,
+} from "./schema.ts";
 import { runStages, type StagesOutcome } from "./stages.ts";
-import { costWarnings, summarize, type SummaryRow } from "./summary.ts";
+import {
+  costWarnings,
+  intervals,
+  summarize,
+  type SummaryRow,
+} from "./summary.ts";
 
 /** How a run ended. */
 export type RunStatus = Exclude<RunState, "running">;
@@ -61,7 +72,7 @@ export interface RunHooks {
 }
 
 /** The plan line printed at the start. */
-function planLine(cfg: RunConfig, clients: readonly SshClient[]): string {
+function planLine(cfg: RunConfig, clients: readonly ClientRunner[]): string {
   const steps = countSteps(cfg.stages, clients.length);
   const estimate = steps * cfg.stepSeconds;
   return `plan: ${
@@ -120,7 +131,7 @@ async function newRecord(p: {
   cfg: RunConfig;
   runId: string;
   started: Date;
-  clients: readonly SshClient[];
+  clients: readonly ClientRunner[];
   target: Target;
   server?: EmbeddedServer;
   calibration: Record<string, ClientCalibration>;
@@ -143,6 +154,10 @@ async function newRecord(p: {
       server_max_startups: cfg.serverMaxStartups ?? null,
       server_profile: server ? server.profile.name : null,
       algorithms: cfg.algorithms ?? null,
+      commands_per_session: cfg.commandsPerSession ?? 1,
+      clients_in_process: cfg.inProcess ?? false,
+      order: cfg.order ?? "interleaved",
+      precision: cfg.precision ?? null,
     },
     started_at: p.started.toISOString(),
     ended_at: null,
@@ -171,6 +186,55 @@ async function newRecord(p: {
       Object.entries(p.calibration).map(([k, c]) => [k, c.negotiated ?? null]),
     ),
   };
+}
+
+/**
+ * Each worker's stderr: kept in memory until the run folder exists, then
+ * appended to `<run>/workers/<client>.stderr.log` (only when non-empty).
+ */
+class WorkerLogs {
+  #dir?: string;
+  #pending = new Map<string, string[]>();
+  #files = new Map<string, Deno.FsFile>();
+  #enc = new TextEncoder();
+
+  sink(name: string): (text: string) => void {
+    return (text) => {
+      if (!this.#dir) {
+        const p = this.#pending.get(name) ?? [];
+        if (p.length < 256) p.push(text);
+        this.#pending.set(name, p);
+        return;
+      }
+      this.#file(name)?.writeSync(this.#enc.encode(text));
+    };
+  }
+
+  #file(name: string): Deno.FsFile | undefined {
+    let f = this.#files.get(name);
+    if (!f && this.#dir) {
+      Deno.mkdirSync(this.#dir, { recursive: true });
+      f = Deno.openSync(`${this.#dir}/${name}.stderr.log`, {
+        append: true,
+        create: true,
+      });
+      this.#files.set(name, f);
+    }
+    return f;
+  }
+
+  open(dir: string): void {
+    this.#dir = dir;
+    for (const [name, texts] of this.#pending) {
+      this.#file(name)?.writeSync(this.#enc.encode(texts.join("")));
+    }
+    this.#pending.clear();
+  }
+
+  close(): void {
+    for (const f of this.#files.values()) f.close();
+    this.#files.clear();
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -206,7 +270,11 @@ export async function runBenchmark(
   hooks: RunHooks = {},
 ): Promise<BenchmarkResult> {
   const log = hooks.log ?? ((l: string) => console.error(l));
-  const allClients = await loadClients(cfg.clients, log);
+  const stderr = new WorkerLogs();
+  const allClients = await loadRunners(cfg.clients, log, {
+    inProcess: cfg.inProcess,
+    stderr: (name) => stderr.sink(name),
+  });
   // Clients that cannot honour pinned algorithms drop out at calibration.
   let clients = allClients;
   const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
@@ -237,6 +305,7 @@ export async function runBenchmark(
     clients = calibrated.clients;
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
+    stderr.open(`${dir}/workers`);
     record = await newRecord({
       cfg,
       runId,
@@ -253,22 +322,30 @@ export async function runBenchmark(
       tty: hooks.tty,
     });
     try {
-      outcome = await runStages(cfg.stages, clients, {
-        target,
-        runId,
-        runStart: performance.now() - (Date.now() - started.getTime()),
-        stepSeconds: cfg.stepSeconds,
-        minRounds: cfg.minRounds,
-        timeoutMs: cfg.timeoutMs,
-        sink,
-        serverCpuMs: server ? () => server.cpuMs() : undefined,
-        settle: server ? () => settle(server.pid) : undefined,
-        signal: hooks.signal,
-        health: () =>
-          server && !server.running
-            ? "the embedded sshd exited; see its log above"
-            : undefined,
-      }, progress);
+      outcome = await runStages(
+        cfg.stages,
+        clients,
+        {
+          target,
+          runId,
+          runStart: performance.now() - (Date.now() - started.getTime()),
+          stepSeconds: cfg.stepSeconds,
+          minRounds: cfg.minRounds,
+          timeoutMs: cfg.timeoutMs,
+          commandsPerSession: cfg.commandsPerSession ?? 1,
+          precision: cfg.precision,
+          sink,
+          serverCpuMs: server ? () => server.cpuMs() : undefined,
+          settle: server ? () => settle(server.pid) : undefined,
+          signal: hooks.signal,
+          health: () =>
+            server && !server.running
+              ? "the embedded sshd exited; see its log above"
+              : undefined,
+        },
+        progress,
+        cfg.order ?? "interleaved",
+      );
     } finally {
       progress.done();
     }
@@ -279,6 +356,7 @@ export async function runBenchmark(
   } finally {
     sink?.close();
     await teardown(server, allClients, outcome, log);
+    stderr.close();
     if (record) await finishRecord(dir, record, outcome);
   }
   const summary = summarize(outcome.results);
@@ -296,7 +374,7 @@ export async function runBenchmark(
 /** Stops sshd (showing its log's tail when the run failed), frees clients. */
 async function teardown(
   server: EmbeddedServer | undefined,
-  clients: readonly SshClient[],
+  clients: readonly ClientRunner[],
   outcome: StagesOutcome,
   log: (line: string) => void,
 ): Promise<void> {
@@ -305,22 +383,35 @@ async function teardown(
     if (tail) log(`sshd log (last lines):\n${tail}`);
   }
   await server?.stop();
-  for (const c of clients) c.close?.();
+  await Promise.all(clients.map((c) => c.close()));
 }
 
-/** Writes the record's final state, summary and warnings. */
+/**
+ * Writes the record's final state, summary, intervals and warnings, and
+ * the summary as `summary.csv` and `intervals.csv`.
+ */
 async function finishRecord(
   dir: string,
   record: RunRecord,
   outcome: StagesOutcome,
 ): Promise<void> {
   const summary = summarize(outcome.results);
+  const bounds = intervals(outcome.results);
+  await Deno.writeTextFile(
+    `${dir}/summary.csv`,
+    toCsv(summary, columnNames(SUMMARY_COLUMNS), true),
+  ).catch(() => {});
+  await Deno.writeTextFile(
+    `${dir}/intervals.csv`,
+    toCsv(bounds, columnNames(INTERVAL_COLUMNS), true),
+  ).catch(() => {});
   await writeRecord(dir, {
     ...record,
     status: outcome.status,
     reason: outcome.reason ?? null,
     ended_at: new Date().toISOString(),
     summary,
+    intervals: bounds,
     warnings: costWarnings(summary),
   }).catch(() => {});
 }

@@ -10,16 +10,11 @@
  *
  * @module
  */
-import type {
-  AlgorithmPins,
-  Negotiated,
-  SshClient,
-  Target,
-} from "../clients/seam.ts";
+import type { AlgorithmPins, Negotiated, Target } from "../clients/seam.ts";
+import type { ClientRunner } from "../clients/runner.ts";
 import { UsageError } from "../util/errors.ts";
 import { median } from "../util/quantile.ts";
 import type { ClientCalibration } from "./record.ts";
-import { timedSession } from "./sweep.ts";
 
 /** Number of remote no-op sessions per client. */
 export const CALIBRATION_SESSIONS = 5;
@@ -36,7 +31,7 @@ export const STALL_MS = 30;
 
 /** The one-line error for a failed no-op session, naming the fix. */
 function calibrationError(
-  client: SshClient,
+  client: ClientRunner,
   target: Target,
   status: string,
   error: string,
@@ -61,14 +56,15 @@ function calibrationError(
  * ```ts
  * import { calibrate } from "./calibration.ts";
  * import { NullClient } from "../clients/null.ts";
+ * import { InProcessRunner } from "../clients/runner.ts";
  * import assert from "node:assert/strict";
- * const c = await calibrate(new NullClient(), { command: "x" } as never, 1000);
+ * const c = await calibrate(new InProcessRunner(new NullClient()), { command: "x" } as never, 1000);
  * assert.equal(c.total_ms.length, 5);
  * assert.ok(c.exec_median_ms >= 0 && c.shell_median_ms >= 0);
  * ```
  */
 export async function calibrate(
-  client: SshClient,
+  client: ClientRunner,
   target: Target,
   timeoutMs: number,
 ): Promise<ClientCalibration> {
@@ -79,20 +75,29 @@ export async function calibrate(
   const shell: number[] = [];
   let negotiated: Negotiated | undefined;
   for (let i = 0; i < CALIBRATION_SESSIONS; i++) {
-    const { outcome, end, clock } = await timedSession(
-      client,
-      noop,
-      Math.min(timeoutMs, 30_000),
-    );
-    if (outcome.status !== "ok") {
-      throw calibrationError(client, target, outcome.status, outcome.error);
+    const r = await client.runRound({
+      round: i + 1,
+      sessions: 1,
+      target: noop,
+      commandsPerSession: 1,
+      timeoutMs: Math.min(timeoutMs, 30_000),
+    });
+    const s = r?.sessions[0];
+    if (!s || s.status !== "ok") {
+      throw calibrationError(
+        client,
+        target,
+        s?.status ?? "timeout",
+        s?.error ?? "no result",
+      );
     }
-    negotiated ??= outcome.negotiated;
-    const p = clock.phases;
-    total.push(end - clock.start);
-    exec.push(p.exec ?? 0);
-    shell.push((p.read ?? 0) + (p.close ?? 0));
-    remote.push((p.exec ?? 0) + (p.read ?? 0) + (p.close ?? 0));
+    negotiated ??= s.negotiated ?? undefined;
+    const auth = s.auth_ms ?? s.start_ms;
+    const execEnd = s.exec_ms ?? auth;
+    total.push(s.end_ms - s.start_ms);
+    exec.push(execEnd - auth);
+    shell.push((s.close_ms ?? s.end_ms) - execEnd);
+    remote.push((s.close_ms ?? s.end_ms) - auth);
   }
   return {
     total_ms: total,
@@ -168,25 +173,26 @@ function pinMismatch(
  * ```ts
  * import { calibrateAll } from "./calibration.ts";
  * import { NullClient } from "../clients/null.ts";
+ * import { InProcessRunner } from "../clients/runner.ts";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
- * const { calibration, clients } = await calibrateAll([new NullClient()], { command: "x" } as never, 1000, (l) => lines.push(l));
+ * const { calibration, clients } = await calibrateAll([new InProcessRunner(new NullClient())], { command: "x" } as never, 1000, (l) => lines.push(l));
  * assert.deepEqual(Object.keys(calibration), ["null"]);
  * assert.equal(clients.length, 1);
  * assert.match(lines[0], /^calibration: remote no-op "true" with null: median/);
  * ```
  */
 export async function calibrateAll(
-  clients: readonly SshClient[],
+  clients: readonly ClientRunner[],
   target: Target,
   timeoutMs: number,
   log: (line: string) => void,
 ): Promise<{
   calibration: Record<string, ClientCalibration>;
-  clients: SshClient[];
+  clients: ClientRunner[];
 }> {
   const calibration: Record<string, ClientCalibration> = {};
-  const kept: SshClient[] = [];
+  const kept: ClientRunner[] = [];
   for (const c of clients) {
     let cal: ClientCalibration;
     try {

@@ -74,4 +74,18 @@ export interface RunConfig {
   serverProfile?: ServerProfile;
   /** Pinned algorithms (`--kex`, `--ciphers`, `--macs`, `--host-key-algorithms`). */
   algorithms?: AlgorithmPins;
+  /** Commands run on each authenticated connection (`--commands-per-session`, default 1). */
+  commandsPerSession?: number;
+  /** Run the built-in clients in the benchmark process (`--in-process`). */
+  inProcess?: boolean;
+  /**
+   * `interleaved` (default): within a pool size, clients take turns round
+   * by round; `sequential`: one client's whole sweep after the other's.
+   */
+  order?: "interleaved" | "sequential";
+  /**
+   * End a step once every client's median total is known to within this
+   * fraction (`--precision 5%`: 0.05).
+   */
+  precision?: number;
 }

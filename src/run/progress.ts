@@ -24,7 +24,7 @@ function fmtDuration(ms: number): string {
  * const out: string[] = [];
  * const p = new Progress({ totalSteps: 2, stepSeconds: 1, tty: false, write: (s) => out.push(s) });
  * p.step({ client: "ssh2", pool: 1, rounds: 1, sessions: 1, ok: 1, failures: {},
- *   okTotals: [10], roundWalls: [10], clientCpuMs: 1, serverCpuMs: 2, machineCpuMs: 4,
+ *   okTotals: [10], okRounds: [], roundWalls: [10], clientCpuMs: 1, serverCpuMs: 2, machineCpuMs: 4,
  *   machineWindowMs: 12, wallMs: 10, maxRssMb: 50 });
  * assert.deepEqual(out, ["ssh2 pool 1: 1 rounds, 1/1 ok, median total 10.0 ms\n"]);
  * assert.equal(p.eta(), 1000); // one step of 1 s left

@@ -10,7 +10,7 @@
 import { run } from "../util/proc.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 import type { Stage } from "./presets.ts";
-import type { SummaryRow } from "./schema.ts";
+import type { IntervalRow, SummaryRow } from "./schema.ts";
 import type { AlgorithmPins, Negotiated } from "../clients/seam.ts";
 import type { ServerProfileInfo } from "../server/embedded.ts";
 
@@ -87,6 +87,14 @@ export interface RecordParameters {
   server_profile?: "lean" | "stock" | null;
   /** Pinned algorithms, else null; since version 3. */
   algorithms?: AlgorithmPins | null;
+  /** `--commands-per-session`; since version 4. */
+  commands_per_session?: number;
+  /** `--in-process`: built-in clients in the benchmark process; since version 4. */
+  clients_in_process?: boolean;
+  /** `--order`; since version 5 (before: sequential). */
+  order?: "interleaved" | "sequential";
+  /** `--precision` as a fraction, else null; since version 5. */
+  precision?: number | null;
 }
 
 /** The no-op calibration of one client, plus its own extras. */
@@ -142,6 +150,8 @@ export interface RunRecord {
   reason?: string | null;
   /** Per client and pool size, at the end. */
   summary?: SummaryRow[];
+  /** Every timing's median and interval per client and pool size; since version 5. */
+  intervals?: IntervalRow[];
   /** Warnings about what the numbers measure, at the end. */
   warnings?: string[];
 }

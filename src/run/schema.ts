@@ -25,8 +25,16 @@ import type { Status } from "../clients/seam.ts";
  *   `client_cpu_ms` comes from getrusage (µs) instead of 10 ms ticks; the
  *   summary gains machine and unattributed CPU per session and the
  *   machine's busy share.
+ * - 4: every client runs in a worker process of its own: `client_cpu_ms`
+ *   and `client_rss_mb` are the worker's; `rounds.csv` gains
+ *   `harness_cpu_ms` (the benchmark process's own CPU); `sessions.csv`
+ *   gains `commands` and `reexec_ms` (`--commands-per-session`).
+ * - 5: the summary gains `ok`, `rounds`, a 95 % interval for the median
+ *   total and each client's median total relative to the best client's at
+ *   that pool size, with its interval and p-value; the run folder gains
+ *   `summary.csv` and `intervals.csv` (an interval for every timing).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 5;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -149,6 +157,24 @@ export const SESSION_COLUMNS = [
     unit: "",
     meaning: "error message; empty when ok",
   },
+  {
+    name: "commands",
+    type: "int",
+    unit: "commands",
+    meaning:
+      "commands completed on the session's connection (`--commands-per-session`, default 1)",
+    optional: true,
+    since: 4,
+  },
+  {
+    name: "reexec_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "the further commands 2..K on the same authenticated connection, each a new channel, exec and read; empty for K = 1",
+    optional: true,
+    since: 4,
+  },
 ] as const satisfies readonly Column[];
 
 /** `rounds.csv`: one row per round. */
@@ -201,7 +227,7 @@ export const ROUND_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "user + system CPU of the benchmark process and its reaped children (the `ssh` processes) during the round (getrusage, µs; 10 ms ticks before version 3)",
+      "user + system CPU of the client's worker process and its reaped children (the `ssh` processes) during the round, as the worker reports it (getrusage, µs); before version 4 the benchmark process's, before version 3 in 10 ms ticks; empty when the worker failed the round",
   },
   {
     name: "server_cpu_ms",
@@ -215,7 +241,8 @@ export const ROUND_COLUMNS = [
     name: "client_rss_mb",
     type: "float",
     unit: "MiB",
-    meaning: "resident memory of the benchmark process at the round's end",
+    meaning:
+      "resident memory of the client's worker process at the round's end (before version 4: the benchmark process's)",
   },
   {
     name: "machine_cpu_ms",
@@ -235,6 +262,15 @@ export const ROUND_COLUMNS = [
     optional: true,
     since: 3,
   },
+  {
+    name: "harness_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "CPU of the benchmark process itself during the round (driving the worker, timing, files); empty for in-process clients",
+    optional: true,
+    since: 4,
+  },
 ] as const satisfies readonly Column[];
 
 /** The summary per client and pool size (`meta.json` `summary`, terminal table). */
@@ -253,16 +289,45 @@ export const SUMMARY_COLUMNS = [
     meaning: "sessions run at this pool size",
   },
   {
+    name: "ok",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions with status ok",
+    since: 5,
+  },
+  {
     name: "failed",
     type: "int",
     unit: "sessions",
     meaning: "sessions with a status other than ok",
   },
   {
+    name: "rounds",
+    type: "int",
+    unit: "rounds",
+    meaning: "rounds run (the unit of every interval and test)",
+    since: 5,
+  },
+  {
     name: "total_p50_ms",
     type: "float",
     unit: "ms",
     meaning: "median `total_ms` of ok sessions",
+  },
+  {
+    name: "total_p50_ci_low_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "95 % interval of that median, low end (bootstrap over whole rounds); equal to the median with one round",
+    since: 5,
+  },
+  {
+    name: "total_p50_ci_high_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "95 % interval of that median, high end",
+    since: 5,
   },
   {
     name: "total_p90_ms",
@@ -332,7 +397,83 @@ export const SUMMARY_COLUMNS = [
     unit: "MiB",
     meaning: "largest `client_rss_mb` of the rounds",
   },
+  {
+    name: "total_vs_best",
+    type: "float",
+    unit: "x",
+    meaning:
+      "median total / the lowest median total of any client at this pool size (1 for the best)",
+    since: 5,
+  },
+  {
+    name: "total_vs_best_ci_low",
+    type: "float",
+    unit: "x",
+    meaning: "95 % interval of that ratio, low end (rounds of both resampled)",
+    since: 5,
+  },
+  {
+    name: "total_vs_best_ci_high",
+    type: "float",
+    unit: "x",
+    meaning: "95 % interval of that ratio, high end",
+    since: 5,
+  },
+  {
+    name: "total_vs_best_p",
+    type: "float",
+    unit: "",
+    meaning:
+      "Mann-Whitney U p-value, per-round median totals of this client against the best's; NaN for the best",
+    since: 5,
+  },
 ] as const satisfies readonly Column[];
+
+/** `intervals.csv`: the median of every timing with its interval. */
+export const INTERVAL_COLUMNS = [
+  { name: "client", type: "string", unit: "", meaning: "client name" },
+  {
+    name: "pool_size",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions started together",
+  },
+  {
+    name: "metric",
+    type: "string",
+    unit: "",
+    meaning:
+      "`connect`, `auth`, `exec`, `read`, `close`, `commands_start`, `commands_end`, `channel_read` or `total`",
+  },
+  {
+    name: "rounds",
+    type: "int",
+    unit: "rounds",
+    meaning: "rounds with at least one ok session",
+  },
+  {
+    name: "sessions",
+    type: "int",
+    unit: "sessions",
+    meaning: "ok sessions that reached this timing",
+  },
+  { name: "p50_ms", type: "float", unit: "ms", meaning: "median" },
+  {
+    name: "ci_low_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "95 % interval, low end (bootstrap over whole rounds)",
+  },
+  {
+    name: "ci_high_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "95 % interval, high end",
+  },
+] as const satisfies readonly Column[];
+
+/** One row of `intervals.csv`. */
+export type IntervalRow = Row<typeof INTERVAL_COLUMNS>;
 
 type Value<C extends Column> = C["type"] extends "string" ? string
   : C["type"] extends "status" ? Status

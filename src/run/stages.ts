@@ -6,10 +6,17 @@
  *
  * @module
  */
-import type { SshClient } from "../clients/seam.ts";
-import { bestClient, type Stage } from "./presets.ts";
+import type { ClientRunner } from "../clients/runner.ts";
+import type { Stage } from "./presets.ts";
 import type { Progress } from "./progress.ts";
-import { runStep, type StepResult, type SweepOptions } from "./sweep.ts";
+import {
+  type RoundProgress,
+  runTurns,
+  type StepResult,
+  type SweepOptions,
+} from "./sweep.ts";
+import { ALPHA, mannWhitneyP } from "../util/inference.ts";
+import { median } from "../util/quantile.ts";
 
 /** What the stage loop ends with. */
 export interface StagesOutcome {
@@ -21,47 +28,96 @@ export interface StagesOutcome {
   reason?: string;
 }
 
-/**
- * The clients a stage runs: all of them, or the best of the previous
- * stage (the first client when no client had an ok session there).
- *
- * @example
- * ```ts
- * import { stageClients } from "./stages.ts";
- * import assert from "node:assert/strict";
- * const a = { name: "a" }, b = { name: "b" };
- * const prev = [
- *   { client: "a", pool: 30, okTotals: [300] },
- *   { client: "b", pool: 30, okTotals: [200] },
- * ];
- * assert.deepEqual(stageClients({ pools: [31], clients: "best" }, [a, b] as never, prev as never), [b]);
- * assert.equal(stageClients({ pools: [1], clients: "all" }, [a, b] as never, []).length, 2);
- * ```
- */
-export function stageClients(
-  stage: Stage,
-  clients: readonly SshClient[],
-  previous: readonly StepResult[],
-): SshClient[] {
-  if (stage.clients === "all") return [...clients];
-  const best = bestClient(previous) ?? clients[0].name;
-  return clients.filter((c) => c.name === best);
+/** The clients a `best` stage scales, and why. */
+export interface BestChoice {
+  /** Client names to scale. */
+  names: string[];
+  /** One line saying how they were chosen. */
+  note: string;
 }
 
 /**
- * Runs every stage. `step` holds everything a step needs besides the
- * client and pool size.
+ * The client with the lowest median total at the previous stage's last
+ * pool size, tested against the runner-up with Mann-Whitney U on their
+ * per-round median totals (alpha 0.05): when the two do not differ
+ * significantly, both are scaled, and the note says so.
+ *
+ * @example
+ * ```ts
+ * import { chooseBest } from "./stages.ts";
+ * import assert from "node:assert/strict";
+ * const step = (client: string, rounds: number[]) => ({ client, pool: 30,
+ *   okTotals: rounds, okRounds: rounds.map((total_ms) => [{ total_ms }]) });
+ * const clear = chooseBest([
+ *   step("a", [300, 310, 305, 302, 308, 301]),
+ *   step("b", [200, 210, 205, 202, 208, 201]),
+ * ] as never);
+ * assert.deepEqual(clear.names, ["b"]);
+ * const tie = chooseBest([step("a", [200, 210, 205]), step("b", [201, 209, 206])] as never);
+ * assert.deepEqual(tie.names, ["a", "b"]);
+ * assert.match(tie.note, /not significantly different/);
+ * ```
+ */
+export function chooseBest(previous: readonly StepResult[]): BestChoice {
+  const last = previous.at(-1)?.pool;
+  const ranked = previous.filter((r) => r.pool === last && r.okTotals.length)
+    .sort((a, b) => median(a.okTotals) - median(b.okTotals));
+  if (ranked.length === 0) return { names: [], note: "no ok session" };
+  const [best, second] = ranked;
+  const at = `median total at pool ${last}`;
+  if (!second) return { names: [best.client], note: `lowest ${at}` };
+  const medians = (r: StepResult) =>
+    r.okRounds.filter((x) => x.length).map((x) =>
+      median(x.map((s) => s.total_ms))
+    );
+  const p = mannWhitneyP(medians(best), medians(second));
+  const shown = `${median(best.okTotals).toFixed(1)} vs ${
+    median(second.okTotals).toFixed(1)
+  } ms, Mann-Whitney p = ${p.toFixed(3)} over per-round medians`;
+  return p < ALPHA
+    ? { names: [best.client], note: `lowest ${at} (${shown})` }
+    : {
+      names: [best.client, second.client],
+      note:
+        `${best.client} and ${second.client} are not significantly different at pool ${last} (${shown}); scaling both`,
+    };
+}
+
+/**
+ * The clients a stage runs: all of them, or the best of the previous
+ * stage ({@linkcode chooseBest}; the first client when none had an ok
+ * session there).
+ */
+export function stageClients(
+  stage: Stage,
+  clients: readonly ClientRunner[],
+  previous: readonly StepResult[],
+): { clients: ClientRunner[]; note?: string } {
+  if (stage.clients === "all") return { clients: [...clients] };
+  const best = chooseBest(previous);
+  const names = best.names.length ? best.names : [clients[0].name];
+  return {
+    clients: clients.filter((c) => names.includes(c.name)),
+    note: best.note,
+  };
+}
+
+/**
+ * Runs every stage. Within a pool size the clients take turns round by
+ * round (`interleaved`, the default) or, with `sequential`, each client
+ * runs its whole sweep after the other's, as in the post.
  *
  * @example
  * ```ts
  * import { runStages } from "./stages.ts";
  * import { Progress } from "./progress.ts";
  * import { NullClient } from "../clients/null.ts";
+ * import { InProcessRunner } from "../clients/runner.ts";
  * import assert from "node:assert/strict";
  * const rows: unknown[] = [];
  * const out = await runStages(
  *   [{ pools: [1, 2], clients: "all" }, { pools: [3], clients: "best" }],
- *   [new NullClient()],
+ *   [new InProcessRunner(new NullClient())],
  *   { target: {} as never, runId: "x", runStart: performance.now(), stepSeconds: 0,
  *     minRounds: 1, timeoutMs: 1000, sink: { write: (s) => rows.push(...s) } },
  *   new Progress({ totalSteps: 3, stepSeconds: 0, tty: false, write: () => {} }),
@@ -73,42 +129,46 @@ export function stageClients(
  */
 export async function runStages(
   stages: readonly Stage[],
-  clients: readonly SshClient[],
+  clients: readonly ClientRunner[],
   step: Omit<SweepOptions, "onRound">,
   progress: Progress,
+  order: "interleaved" | "sequential" = "interleaved",
 ): Promise<StagesOutcome> {
   const results: StepResult[] = [];
   let previous: StepResult[] = [];
+  const o = { ...step, onRound: (p: RoundProgress) => progress.round(p) };
   for (const stage of stages) {
     const chosen = stageClients(stage, clients, previous);
-    if (stage.clients === "best") {
+    if (chosen.note) {
       progress.note(
-        `scaling ${chosen[0].name} (lowest median total at pool ${
-          previous.at(-1)?.pool ?? "-"
-        }) to pool ${stage.pools[stage.pools.length - 1]}`,
+        `scaling ${chosen.clients.map((c) => c.name).join(" and ")} to pool ${
+          stage.pools.at(-1)
+        }: ${chosen.note}`,
       );
     }
+    // Interleaved: pool-major, clients taking turns; sequential: client-major.
+    const plan = order === "interleaved"
+      ? stage.pools.map((pool) => ({ pool, group: chosen.clients }))
+      : chosen.clients.flatMap((c) =>
+        stage.pools.map((pool) => ({ pool, group: [c] }))
+      );
     const stageResults: StepResult[] = [];
-    for (const client of chosen) {
-      for (const pool of stage.pools) {
-        const r = await runStep(client, pool, {
-          ...step,
-          onRound: (p) => progress.round(p),
-        });
-        if (r.rounds > 0) {
-          results.push(r);
-          stageResults.push(r);
-          progress.step(r);
-        }
-        if (step.signal?.aborted) {
-          return {
-            results,
-            status: "interrupted",
-            reason: "interrupted by a signal",
-          };
-        }
-        if (r.stopped) return { results, status: "failed", reason: r.stopped };
+    for (const { pool, group } of plan) {
+      const rs = await runTurns(group, pool, o);
+      for (const r of rs.filter((r) => r.rounds > 0)) {
+        results.push(r);
+        stageResults.push(r);
+        progress.step(r);
       }
+      if (step.signal?.aborted) {
+        return {
+          results,
+          status: "interrupted",
+          reason: "interrupted by a signal",
+        };
+      }
+      const stopped = rs.find((r) => r.stopped)?.stopped;
+      if (stopped) return { results, status: "failed", reason: stopped };
     }
     previous = stageResults;
   }

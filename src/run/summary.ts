@@ -6,64 +6,173 @@
  * @module
  */
 import { median, quantile } from "../util/quantile.ts";
+import {
+  ALPHA,
+  clusterInterval,
+  mannWhitneyP,
+  ratioInterval,
+} from "../util/inference.ts";
 import type { Negotiated } from "../clients/seam.ts";
-import type { SummaryRow } from "./schema.ts";
+import type { IntervalRow, SummaryRow } from "./schema.ts";
+import { timing, TIMINGS } from "./timings.ts";
 import type { StepResult } from "./sweep.ts";
 
 export type { SummaryRow };
 
+/** Per-round totals of ok sessions (rounds without one left out). */
+function roundTotals(r: StepResult): number[][] {
+  return r.okRounds.map((round) => round.map((s) => s.total_ms)).filter((x) =>
+    x.length > 0
+  );
+}
+
 /**
- * Turns step results into summary rows.
+ * Turns step results into summary rows: medians with 95 % intervals over
+ * whole rounds, costs per session, and each client's median total relative
+ * to the best client's at the same pool size, with its interval and the
+ * p-value of a Mann-Whitney U test on the per-round medians.
  *
  * @example
  * ```ts
  * import { summarize } from "./summary.ts";
  * import assert from "node:assert/strict";
- * const [row] = summarize([{ client: "ssh2", pool: 2, rounds: 1, sessions: 2, ok: 2,
- *   failures: {}, okTotals: [10, 20], roundWalls: [20], clientCpuMs: 8,
- *   serverCpuMs: 30, machineCpuMs: 40, machineWindowMs: 25, wallMs: 20,
- *   maxRssMb: 60 }], 2);
- * assert.equal(row.pool_size, 2);
- * assert.equal(row.total_p50_ms, 15);
- * assert.equal(row.sessions_per_s, 100);
- * assert.equal(row.machine_cpu_ms_per_session, 20);
- * assert.equal(row.unattributed_cpu_ms_per_session, 20 - 4 - 15);
- * assert.equal(row.machine_busy_pct, 80); // 40 ms of 2 cores x 25 ms
- * assert.equal(row.limit_sessions_per_s, 2 * 1000 / 20);
+ * const step = (client: string, totals: number[][]) => ({ client, pool: 2,
+ *   rounds: totals.length, sessions: totals.flat().length, ok: totals.flat().length,
+ *   failures: {}, okTotals: totals.flat(),
+ *   okRounds: totals.map((r) => r.map((total_ms) => ({ total_ms }))) as never,
+ *   roundWalls: [20], clientCpuMs: 8, serverCpuMs: 30, machineCpuMs: 40,
+ *   machineWindowMs: 25, wallMs: 20, maxRssMb: 60 });
+ * const [a, b] = summarize([
+ *   step("a", [[10, 20], [10, 20]]),
+ *   step("b", [[30, 30], [31, 31]]),
+ * ], 2);
+ * assert.equal(a.pool_size, 2);
+ * assert.equal(a.total_p50_ms, 15);
+ * assert.deepEqual([a.total_p50_ci_low_ms, a.total_p50_ci_high_ms], [15, 15]);
+ * assert.equal(a.sessions_per_s, 200);
+ * assert.equal(a.machine_cpu_ms_per_session, 10);
+ * assert.equal(a.machine_busy_pct, 80); // 40 ms of 2 cores x 25 ms
+ * assert.equal(a.limit_sessions_per_s, 2 * 1000 / 10);
+ * assert.equal(a.total_vs_best, 1);
+ * assert.equal(b.total_vs_best, 30.5 / 15);
+ * assert.ok(b.total_vs_best_p >= 0.05); // two rounds each: never significant
  * ```
  */
 export function summarize(
   results: readonly StepResult[],
   cores: number = navigator.hardwareConcurrency,
 ): SummaryRow[] {
-  return results.map((r) => {
-    const n = Math.max(1, r.sessions);
-    const client = r.clientCpuMs / n;
-    const server = r.serverCpuMs / n;
-    const machine = r.machineCpuMs / n;
-    const rate = r.wallMs > 0 ? r.sessions / (r.wallMs / 1000) : NaN;
-    // The limit from what the machine measured; without that reading,
-    // from what the client and server were charged.
-    const perSession = Number.isFinite(machine) ? machine : server + client;
-    const limit = perSession > 0 ? cores * 1000 / perSession : NaN;
-    return {
-      client: r.client,
-      pool_size: r.pool,
-      sessions: r.sessions,
-      failed: r.sessions - r.ok,
-      total_p50_ms: median(r.okTotals),
-      total_p90_ms: quantile(r.okTotals, 0.9),
-      client_cpu_ms_per_session: client,
-      server_cpu_ms_per_session: server,
-      machine_cpu_ms_per_session: machine,
-      unattributed_cpu_ms_per_session: machine - client - server,
-      machine_busy_pct: 100 * r.machineCpuMs / (cores * r.machineWindowMs),
-      sessions_per_s: rate,
-      limit_sessions_per_s: limit,
-      pct_of_limit: 100 * rate / limit,
-      client_rss_max_mb: r.maxRssMb,
-    };
-  });
+  const rows = results.map((r) => baseRow(r, cores));
+  // Relative to the best client at each pool size.
+  const byPool = Map.groupBy(
+    results.map((r, i) => ({ r, i })),
+    (x) => x.r.pool,
+  );
+  for (const group of byPool.values()) {
+    const best = group.filter((x) =>
+      x.r.okTotals.length > 0
+    ).sort((x, y) => rows[x.i].total_p50_ms - rows[y.i].total_p50_ms)[0];
+    for (const { r, i } of group) {
+      const row = rows[i];
+      if (!best || r.okTotals.length === 0) {
+        continue;
+      }
+      if (best.i === i) {
+        Object.assign(row, {
+          total_vs_best: 1,
+          total_vs_best_ci_low: 1,
+          total_vs_best_ci_high: 1,
+        });
+        continue;
+      }
+      const ratio = ratioInterval(roundTotals(r), roundTotals(best.r));
+      row.total_vs_best = ratio.median;
+      row.total_vs_best_ci_low = ratio.low;
+      row.total_vs_best_ci_high = ratio.high;
+      row.total_vs_best_p = mannWhitneyP(
+        roundTotals(r).map(median),
+        roundTotals(best.r).map(median),
+      );
+    }
+  }
+  return rows;
+}
+
+function baseRow(r: StepResult, cores: number): SummaryRow {
+  const n = Math.max(1, r.sessions);
+  const client = r.clientCpuMs / n;
+  const server = r.serverCpuMs / n;
+  const machine = r.machineCpuMs / n;
+  const rate = r.wallMs > 0 ? r.sessions / (r.wallMs / 1000) : NaN;
+  // The limit from what the machine measured; without that reading,
+  // from what the client and server were charged.
+  const perSession = Number.isFinite(machine) ? machine : server + client;
+  const limit = perSession > 0 ? cores * 1000 / perSession : NaN;
+  const total = clusterInterval(roundTotals(r));
+  return {
+    client: r.client,
+    pool_size: r.pool,
+    sessions: r.sessions,
+    ok: r.ok,
+    failed: r.sessions - r.ok,
+    rounds: r.rounds,
+    total_p50_ms: median(r.okTotals),
+    total_p50_ci_low_ms: total.low,
+    total_p50_ci_high_ms: total.high,
+    total_p90_ms: quantile(r.okTotals, 0.9),
+    client_cpu_ms_per_session: client,
+    server_cpu_ms_per_session: server,
+    machine_cpu_ms_per_session: machine,
+    unattributed_cpu_ms_per_session: machine - client - server,
+    machine_busy_pct: 100 * r.machineCpuMs / (cores * r.machineWindowMs),
+    sessions_per_s: rate,
+    limit_sessions_per_s: limit,
+    pct_of_limit: 100 * rate / limit,
+    client_rss_max_mb: r.maxRssMb,
+    total_vs_best: NaN,
+    total_vs_best_ci_low: NaN,
+    total_vs_best_ci_high: NaN,
+    total_vs_best_p: NaN,
+  };
+}
+
+/**
+ * The median of every timing with its 95 % interval over whole rounds, per
+ * client and pool size (`intervals.csv`).
+ *
+ * @example
+ * ```ts
+ * import { intervals } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const rows = intervals([{ client: "a", pool: 1, okRounds: [
+ *   [{ connect_ms: 1, auth_ms: 30, exec_ms: 4, read_ms: 2, close_ms: 1, total_ms: 38 }],
+ * ] } as never]);
+ * const start = rows.find((r) => r.metric === "commands_start")!;
+ * assert.deepEqual([start.p50_ms, start.ci_low_ms, start.ci_high_ms, start.rounds], [35, 35, 35, 1]);
+ * assert.equal(rows.length, 9);
+ * ```
+ */
+export function intervals(results: readonly StepResult[]): IntervalRow[] {
+  return results.flatMap((r) =>
+    TIMINGS.map((metric) => {
+      const perRound = r.okRounds.map((round) =>
+        round.map((s) => timing(s, metric)).filter((v): v is number =>
+          v !== undefined
+        )
+      );
+      const ci = clusterInterval(perRound);
+      return {
+        client: r.client,
+        pool_size: r.pool,
+        metric,
+        rounds: ci.rounds,
+        sessions: perRound.flat().length,
+        p50_ms: ci.median,
+        ci_low_ms: ci.low,
+        ci_high_ms: ci.high,
+      };
+    })
+  );
 }
 
 /**
@@ -76,14 +185,14 @@ export function summarize(
  *
  * @example
  * ```ts
- * import { costWarnings } from "./summary.ts";
+ * import { costWarnings, type SummaryRow } from "./summary.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(costWarnings([]), []);
  * const row = { client: "ssh2", pool_size: 30, sessions: 90, failed: 0,
  *   total_p50_ms: 280, total_p90_ms: 300, client_cpu_ms_per_session: 1.5,
  *   server_cpu_ms_per_session: 14, machine_cpu_ms_per_session: 19,
  *   unattributed_cpu_ms_per_session: 3.5, machine_busy_pct: 95, sessions_per_s: 100,
- *   limit_sessions_per_s: 105, pct_of_limit: 95, client_rss_max_mb: 90 };
+ *   limit_sessions_per_s: 105, pct_of_limit: 95,  client_rss_max_mb: 90 } as SummaryRow;
  * const [bound, busy] = costWarnings([row]);
  * assert.match(bound, /^warning: server-bound: ssh2 at pool 30 used 14.0 ms of sshd CPU/);
  * assert.match(busy, /^warning: the machine was over 90% busy: ssh2 at pool 30 \(95%\)/);
@@ -139,6 +248,31 @@ function serverBound(rows: readonly SummaryRow[]): string[] {
 }
 
 /**
+ * A client's median total relative to the best one's: `1.17x [1.08, 1.25]`
+ * when the difference is significant (Mann-Whitney U on per-round medians,
+ * alpha 0.05), with `~` when it is noise; `best` for the best.
+ *
+ * @example
+ * ```ts
+ * import { vsBest } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const row = { total_vs_best: 1.17, total_vs_best_ci_low: 1.08, total_vs_best_ci_high: 1.25 };
+ * assert.equal(vsBest({ ...row, total_vs_best_p: 0.002 } as never), "1.17x [1.08, 1.25]");
+ * assert.equal(vsBest({ ...row, total_vs_best_p: 0.3 } as never), "1.17x [1.08, 1.25] ~");
+ * assert.equal(vsBest({ total_vs_best: 1, total_vs_best_p: NaN } as never), "best");
+ * ```
+ */
+export function vsBest(r: SummaryRow): string {
+  if (r.total_vs_best === 1 && Number.isNaN(r.total_vs_best_p)) return "best";
+  if (!Number.isFinite(r.total_vs_best)) return "-";
+  return `${r.total_vs_best.toFixed(2)}x [${
+    r.total_vs_best_ci_low.toFixed(2)
+  }, ${r.total_vs_best_ci_high.toFixed(2)}]${
+    r.total_vs_best_p < ALPHA ? "" : " ~"
+  }`;
+}
+
+/**
  * Formats summary rows as an aligned text table.
  *
  * @example
@@ -154,7 +288,8 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     "pool",
     "sessions",
     "failed",
-    "median ms",
+    "median ms [95% CI]",
+    "vs best [95% CI]",
     "p90 ms",
     "client cpu/session ms",
     "server cpu/session ms",
@@ -172,7 +307,10 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     String(r.pool_size),
     String(r.sessions),
     String(r.failed),
-    f(r.total_p50_ms),
+    `${f(r.total_p50_ms)} [${f(r.total_p50_ci_low_ms)}, ${
+      f(r.total_p50_ci_high_ms)
+    }]`,
+    vsBest(r),
     f(r.total_p90_ms),
     f(r.client_cpu_ms_per_session, 2),
     f(r.server_cpu_ms_per_session, 2),

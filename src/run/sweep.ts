@@ -7,8 +7,10 @@
  */
 import type { RoundRow, SessionRow } from "./schema.ts";
 import { machineCpu, selfCpuMs } from "../util/cpu.ts";
-import { PhaseClock } from "../clients/seam.ts";
-import type { SessionOutcome, SshClient, Target } from "../clients/seam.ts";
+import type { Target } from "../clients/seam.ts";
+import type { SessionReport } from "../clients/protocol.ts";
+import type { ClientRunner } from "../clients/runner.ts";
+import { clusterInterval } from "../util/inference.ts";
 
 /** Where finished rounds go (the CSV files, or a list in tests). */
 export interface RoundSink {
@@ -58,8 +60,16 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Checked after each round: a message stops the step (e.g. sshd died). */
   health?: () => string | undefined;
-  /** Process CPU reader, ms (default: this process and reaped children). */
-  clientCpuMs?: () => number;
+  /** This process's own CPU reader, ms (default: getrusage of itself). */
+  harnessCpuMs?: () => number;
+  /** Commands per session (default 1). */
+  commandsPerSession?: number;
+  /**
+   * End a step early once every client's median total is known to within
+   * this fraction (`--precision 5%` is 0.05); the step's time stays the
+   * maximum, `minRounds` the minimum.
+   */
+  precision?: number;
   /** Machine CPU reader (default: /proc/stat); undefined readings skip it. */
   machineCpu?: () => { busyMs: number; stealMs: number } | undefined;
 }
@@ -80,6 +90,8 @@ export interface StepResult {
   failures: Record<string, number>;
   /** total_ms of every ok session. */
   okTotals: number[];
+  /** The ok sessions of each round (intervals resample whole rounds). */
+  okRounds: SessionRow[][];
   /** Slowest session of each round ("all hosts" time), ms. */
   roundWalls: number[];
   /** Client CPU over all rounds, ms. */
@@ -98,75 +110,6 @@ export interface StepResult {
   stopped?: string;
 }
 
-/** Extra time a client gets after its abort before its row is written anyway. */
-const ABORT_GRACE_MS = 2000;
-
-function defaultCpu(): number {
-  const c = selfCpuMs();
-  return c.self + c.children;
-}
-
-/**
- * Runs one session with a timeout and turns it into a row (without run
- * id, client, pool, round and session numbers, which the caller adds).
- */
-export async function timedSession(
-  client: SshClient,
-  target: Target,
-  timeoutMs: number,
-  outer?: AbortSignal,
-): Promise<{ clock: PhaseClock; outcome: SessionOutcome; end: number }> {
-  const clock = new PhaseClock();
-  const ac = new AbortController();
-  const onOuter = () => ac.abort();
-  outer?.addEventListener("abort", onOuter);
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = (): SessionOutcome => ({
-    bytes: 0,
-    lines: 0,
-    exitCode: null,
-    status: "timeout",
-    error: `no result within ${timeoutMs} ms`,
-  });
-  try {
-    const hard = new Promise<SessionOutcome>((resolve) => {
-      ac.signal.addEventListener("abort", () => {
-        grace = setTimeout(() => resolve(timedOut()), ABORT_GRACE_MS);
-      });
-    });
-    let outcome: SessionOutcome;
-    try {
-      outcome = await Promise.race([
-        client.runSession(target, {
-          clock,
-          signal: ac.signal,
-          timeoutMs,
-        }),
-        hard,
-      ]);
-    } catch (e) {
-      // A client must not throw; if it does, the session is a failed row.
-      outcome = {
-        bytes: 0,
-        lines: 0,
-        exitCode: null,
-        status: "read_error",
-        error: `client threw: ${e instanceof Error ? e.message : String(e)}`,
-      };
-    }
-    const end = performance.now();
-    if (ac.signal.aborted && !outer?.aborted && outcome.status !== "ok") {
-      outcome = { ...outcome, status: "timeout" };
-    }
-    return { clock, outcome, end };
-  } finally {
-    clearTimeout(timer);
-    clearTimeout(grace);
-    outer?.removeEventListener("abort", onOuter);
-  }
-}
-
 /** One finished round: its rows, and its wall time. */
 interface RoundDone {
   sessions: SessionRow[];
@@ -175,78 +118,110 @@ interface RoundDone {
   machineWindowMs: number;
 }
 
+const span = (a: number | null, b: number | null) =>
+  a === null || b === null ? undefined : b - a;
+
+/**
+ * A worker's session report as a `sessions.csv` row: marks (offsets from
+ * the round start) become phase durations; `roundStart` is the round's
+ * start since the run started.
+ *
+ * @example
+ * ```ts
+ * import { reportToRow } from "./sweep.ts";
+ * import assert from "node:assert/strict";
+ * const row = reportToRow({ type: "session", round: 1, session: 2, start_ms: 1,
+ *   connect_ms: 2, auth_ms: 30, exec_ms: null, read_ms: null, close_ms: null, end_ms: 31,
+ *   reexec_ms: null, commands: 0, bytes: 0, lines: 0, exit_code: null,
+ *   status: "auth_error", error: "denied" }, { runId: "r", client: "c", pool: 3, roundStart: 100 });
+ * assert.deepEqual([row.started_at_ms, row.connect_ms, row.auth_ms, row.exec_ms, row.total_ms],
+ *   [101, 1, 28, undefined, 30]);
+ * ```
+ */
+export function reportToRow(
+  s: SessionReport,
+  at: { runId: string; client: string; pool: number; roundStart: number },
+): SessionRow {
+  return {
+    run_id: at.runId,
+    client: at.client,
+    pool_size: at.pool,
+    round: s.round,
+    session: s.session,
+    started_at_ms: at.roundStart + s.start_ms,
+    connect_ms: span(s.start_ms, s.connect_ms),
+    auth_ms: span(s.connect_ms, s.auth_ms),
+    exec_ms: span(s.auth_ms, s.exec_ms),
+    read_ms: span(s.exec_ms, s.read_ms),
+    close_ms: span(s.read_ms, s.close_ms),
+    total_ms: s.end_ms - s.start_ms,
+    bytes: s.bytes,
+    lines: s.lines,
+    exit_code: s.exit_code ?? undefined,
+    status: s.status,
+    error: s.error,
+    commands: s.commands,
+    reexec_ms: s.reexec_ms ?? undefined,
+  };
+}
+
 /**
  * Runs one round of `pool` sessions started together and measures it;
  * undefined when the run was interrupted meanwhile (the round is
  * abandoned, not written).
  */
 async function runRound(
-  client: SshClient,
+  runner: ClientRunner,
   pool: number,
   round: number,
   o: SweepOptions,
-  cpu: () => number,
 ): Promise<RoundDone | undefined> {
   const machine = o.machineCpu ?? machineCpu;
+  const harness = o.harnessCpuMs ?? (() => selfCpuMs().self);
   const m0 = machine();
-  const cpu0 = cpu();
+  const h0 = harness();
   const srv0 = o.serverCpuMs?.();
-  const t0 = performance.now();
-  const done = await Promise.all(
-    Array.from(
-      { length: pool },
-      () => timedSession(client, o.target, o.timeoutMs, o.signal),
-    ),
-  );
-  if (o.signal?.aborted) return undefined;
-  const t1 = Math.max(...done.map((d) => d.end));
-  // Client CPU is read before the settle wait, so that the harness's
-  // wait for sshd to reap its children is not charged to the client.
-  const cpu1 = cpu();
+  const r = await runner.runRound({
+    round,
+    sessions: pool,
+    target: o.target,
+    commandsPerSession: o.commandsPerSession ?? 1,
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+  });
+  if (!r || o.signal?.aborted) return undefined;
+  // Read before the settle wait, which is the harness's, not the client's.
+  const h1 = harness();
   await o.settle?.();
   const srv1 = o.serverCpuMs?.();
   const m1 = machine();
   const t2 = performance.now();
-  const sessions: SessionRow[] = done.map((d, i) => ({
-    run_id: o.runId,
-    client: client.name,
-    pool_size: pool,
-    round,
-    session: i + 1,
-    started_at_ms: d.clock.start - o.runStart,
-    connect_ms: d.clock.phases.connect,
-    auth_ms: d.clock.phases.auth,
-    exec_ms: d.clock.phases.exec,
-    read_ms: d.clock.phases.read,
-    close_ms: d.clock.phases.close,
-    total_ms: d.end - d.clock.start,
-    bytes: d.outcome.bytes,
-    lines: d.outcome.lines,
-    exit_code: d.outcome.exitCode ?? undefined,
-    status: d.outcome.status,
-    error: d.outcome.error,
-  }));
-  const ok = sessions.filter((r) => r.status === "ok").length;
+  const roundStart = r.startedAt - o.runStart;
+  const at = { runId: o.runId, client: runner.name, pool, roundStart };
+  const sessions = r.sessions.map((s) => reportToRow(s, at));
+  const ok = sessions.filter((s) => s.status === "ok").length;
+  const wall = Math.max(0, ...r.sessions.map((s) => s.end_ms));
   return {
     sessions,
     round: {
       run_id: o.runId,
-      client: client.name,
+      client: runner.name,
       pool_size: pool,
       round,
-      started_at_ms: t0 - o.runStart,
-      wall_ms: t1 - t0,
+      started_at_ms: roundStart,
+      wall_ms: wall,
       ok,
       failed: sessions.length - ok,
-      client_cpu_ms: cpu1 - cpu0,
+      client_cpu_ms: r.cpuMs,
       server_cpu_ms: srv0 !== undefined && srv1 !== undefined
         ? srv1 - srv0
         : undefined,
-      client_rss_mb: Deno.memoryUsage().rss / 2 ** 20,
+      client_rss_mb: r.rssMb,
       machine_cpu_ms: m0 && m1 ? m1.busyMs - m0.busyMs : undefined,
       steal_cpu_ms: m0 && m1 ? m1.stealMs - m0.stealMs : undefined,
+      harness_cpu_ms: runner.isolated ? h1 - h0 : undefined,
     },
-    machineWindowMs: t2 - t0,
+    machineWindowMs: t2 - r.startedAt,
   };
 }
 
@@ -256,12 +231,16 @@ function addRound(res: StepResult, done: RoundDone): void {
   res.rounds = r.round;
   res.sessions += done.sessions.length;
   res.ok += r.ok;
+  const ok: SessionRow[] = [];
   for (const s of done.sessions) {
-    if (s.status === "ok") res.okTotals.push(s.total_ms);
-    else res.failures[s.status] = (res.failures[s.status] ?? 0) + 1;
+    if (s.status === "ok") {
+      res.okTotals.push(s.total_ms);
+      ok.push(s);
+    } else res.failures[s.status] = (res.failures[s.status] ?? 0) + 1;
   }
+  res.okRounds.push(ok);
   res.roundWalls.push(r.wall_ms);
-  res.clientCpuMs += r.client_cpu_ms;
+  if (Number.isFinite(r.client_cpu_ms)) res.clientCpuMs += r.client_cpu_ms;
   if (r.server_cpu_ms !== undefined) res.serverCpuMs += r.server_cpu_ms;
   res.wallMs += r.wall_ms;
   if (r.machine_cpu_ms === undefined) res.machineCpuMs = NaN;
@@ -270,40 +249,16 @@ function addRound(res: StepResult, done: RoundDone): void {
   res.maxRssMb = Math.max(res.maxRssMb, r.client_rss_mb);
 }
 
-/**
- * Runs one step: rounds of `pool` concurrent sessions of `client`, each
- * written to the sink as soon as it ends, until the step's time is used
- * and at least the minimum number of rounds ran.
- *
- * @example
- * ```ts
- * import { runStep } from "./sweep.ts";
- * import { NullClient } from "../clients/null.ts";
- * import assert from "node:assert/strict";
- * const written: number[] = [];
- * const r = await runStep(new NullClient(), 10, {
- *   target: {} as never, runId: "x", runStart: performance.now(), stepSeconds: 0,
- *   minRounds: 3, timeoutMs: 1000, sink: { write: (s) => written.push(s.length) },
- * });
- * assert.equal(r.rounds, 3);
- * assert.equal(r.okTotals.length, 30);
- * assert.deepEqual(written, [10, 10, 10]);
- * ```
- */
-export async function runStep(
-  client: SshClient,
-  pool: number,
-  o: SweepOptions,
-): Promise<StepResult> {
-  const cpu = o.clientCpuMs ?? defaultCpu;
-  const res: StepResult = {
-    client: client.name,
+function emptyStep(name: string, pool: number, o: SweepOptions): StepResult {
+  return {
+    client: name,
     pool,
     rounds: 0,
     sessions: 0,
     ok: 0,
     failures: {},
     okTotals: [],
+    okRounds: [],
     roundWalls: [],
     clientCpuMs: 0,
     serverCpuMs: o.serverCpuMs ? 0 : NaN,
@@ -312,29 +267,122 @@ export async function runStep(
     wallMs: 0,
     maxRssMb: 0,
   };
+}
+
+/**
+ * Whether a step's median total is known to within `precision` (a
+ * fraction): the 95 % interval reaches no further than that from the
+ * median on either side.
+ *
+ * @example
+ * ```ts
+ * import { precise } from "./sweep.ts";
+ * import assert from "node:assert/strict";
+ * const rounds = (v: number[][]) => ({ okRounds: v.map((r) => r.map((total_ms) => ({ total_ms }))) }) as never;
+ * assert.equal(precise(rounds([[100, 101], [100, 102], [101, 100]]), 0.05), true);
+ * assert.equal(precise(rounds([[100], [200], [150]]), 0.05), false);
+ * assert.equal(precise(rounds([[100, 100]]), 0.05), false); // one round: unknown
+ * ```
+ */
+export function precise(r: StepResult, precision: number): boolean {
+  const perRound = r.okRounds.map((x) => x.map((s) => s.total_ms)).filter((x) =>
+    x.length > 0
+  );
+  if (perRound.length < 2) return false;
+  const ci = clusterInterval(perRound);
+  return Math.max(ci.median - ci.low, ci.high - ci.median) <=
+    precision * ci.median;
+}
+
+/**
+ * Runs one step of several clients at one pool size, taking turns round
+ * by round (the turn order rotates each time, so that every client meets
+ * the same machine state): until the step's time (`stepSeconds` per
+ * client) is used, or every client's median total is known to within
+ * `precision` (when set), and each client ran at least `minRounds`
+ * rounds. Each round is written to the sink as soon as it ends. With one
+ * client this is the post's one-client-at-a-time step.
+ *
+ * @example
+ * ```ts
+ * import { runTurns } from "./sweep.ts";
+ * import { NullClient } from "../clients/null.ts";
+ * import { InProcessRunner } from "../clients/runner.ts";
+ * import assert from "node:assert/strict";
+ * const a = new InProcessRunner(new NullClient());
+ * const b = new InProcessRunner(Object.assign(new NullClient(), { name: "b" }));
+ * const order: string[] = [];
+ * const [ra, rb] = await runTurns([a, b], 2, {
+ *   target: {} as never, runId: "x", runStart: performance.now(), stepSeconds: 0,
+ *   minRounds: 3, timeoutMs: 1000, sink: { write: (_, r) => order.push(r.client) },
+ * });
+ * assert.deepEqual([ra.rounds, rb.rounds], [3, 3]);
+ * assert.deepEqual(order, ["null", "b", "b", "null", "null", "b"]); // rotating turns
+ * ```
+ */
+export async function runTurns(
+  clients: readonly ClientRunner[],
+  pool: number,
+  o: SweepOptions,
+): Promise<StepResult[]> {
+  const res = clients.map((c) => emptyStep(c.name, pool, o));
   const stepStart = performance.now();
-  const stepMs = o.stepSeconds * 1000;
-  while (
-    res.rounds < o.minRounds || performance.now() - stepStart < stepMs
-  ) {
-    if (o.signal?.aborted) break;
-    const done = await runRound(client, pool, res.rounds + 1, o, cpu);
-    if (!done) break; // abandoned: not written
-    o.sink.write(done.sessions, done.round);
-    addRound(res, done);
-    o.onRound?.({
-      client: client.name,
-      pool,
-      round: res.rounds,
-      ok: res.ok,
-      failed: res.sessions - res.ok,
-      elapsedMs: performance.now() - stepStart,
-    });
-    const bad = o.health?.();
-    if (bad) {
-      res.stopped = bad;
-      break;
+  const stepMs = o.stepSeconds * 1000 * clients.length;
+  const more = () =>
+    res.some((r) => r.rounds < o.minRounds) ||
+    (performance.now() - stepStart < stepMs &&
+      !(o.precision !== undefined &&
+        res.every((r) => precise(r, o.precision!))));
+  for (let turn = 0; more(); turn++) {
+    for (let k = 0; k < clients.length; k++) {
+      const i = (turn + k) % clients.length;
+      if (o.signal?.aborted) return res;
+      const r = res[i];
+      const done = await runRound(clients[i], pool, r.rounds + 1, o);
+      if (!done) return res; // abandoned: not written
+      o.sink.write(done.sessions, done.round);
+      addRound(r, done);
+      o.onRound?.({
+        client: r.client,
+        pool,
+        round: r.rounds,
+        ok: r.ok,
+        failed: r.sessions - r.ok,
+        elapsedMs: performance.now() - stepStart,
+      });
+      const bad = o.health?.();
+      if (bad) {
+        for (const x of res) x.stopped = bad;
+        return res;
+      }
     }
   }
   return res;
 }
+
+/**
+ * Runs one step of one client (see {@linkcode runTurns}).
+ *
+ * @example
+ * ```ts
+ * import { runStep } from "./sweep.ts";
+ * import { NullClient } from "../clients/null.ts";
+ * import { InProcessRunner } from "../clients/runner.ts";
+ * import assert from "node:assert/strict";
+ * const written: number[] = [];
+ * const r = await runStep(new InProcessRunner(new NullClient()), 10, {
+ *   target: {} as never, runId: "x", runStart: performance.now(), stepSeconds: 0,
+ *   minRounds: 3, timeoutMs: 1000, sink: { write: (s) => written.push(s.length) },
+ * });
+ * assert.equal(r.rounds, 3);
+ * assert.deepEqual(written, [10, 10, 10]);
+ * ```
+ */
+export async function runStep(
+  client: ClientRunner,
+  pool: number,
+  o: SweepOptions,
+): Promise<StepResult> {
+  return (await runTurns([client], pool, o))[0];
+}
+export { timedSession } from "../clients/timed.ts";

@@ -1,0 +1,223 @@
+/**
+ * The client worker protocol: how the benchmark drives a client that runs
+ * in a process of its own, in any language. JSON, one object per line,
+ * UTF-8.
+ *
+ * The worker is started once per run (and again after a crash). It writes
+ * a {@linkcode HelloMessage} first. Then, for each round, the benchmark
+ * writes one {@linkcode RoundRequest} to the worker's stdin; the worker
+ * starts `sessions` sessions together, writes one {@linkcode SessionReport}
+ * per session as each ends (any order), then one {@linkcode RoundDone}.
+ * Closing stdin asks the worker to exit.
+ *
+ * Times: every `*_ms` mark is a millisecond offset on the worker's own
+ * monotonic clock from the moment it received the round request (the
+ * round start), so the worker never needs the benchmark's clock. A phase
+ * not reached is `null`.
+ *
+ * stdout carries protocol lines only; anything else (a library's own
+ * messages, tracebacks) goes to stderr, which the benchmark keeps in the
+ * run folder. A line that does not parse, a worker that exits or that has
+ * not finished a round within the session timeout plus a grace period:
+ * the round's missing sessions become failed rows with the reason, and the
+ * worker is restarted for the next round.
+ *
+ * @module
+ */
+import type { AlgorithmPins, Negotiated, Status } from "./seam.ts";
+import { STATUSES } from "./seam.ts";
+
+/** Protocol version; a worker states the one it speaks in its hello. */
+export const PROTOCOL_VERSION = 1;
+
+/** First line of every worker. */
+export interface HelloMessage {
+  type: "hello";
+  /** Protocol version the worker speaks. */
+  protocol: number;
+  /** Client name, e.g. `paramiko`. */
+  client: string;
+  /** Library version, e.g. `2.12.0`. */
+  version: string;
+}
+
+/** A round to run: `sessions` sessions started together. */
+export interface RoundRequest {
+  type: "round";
+  /** Round number (echoed back). */
+  round: number;
+  /** Sessions to start together. */
+  sessions: number;
+  /** Server address. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Private key file (OpenSSH format, no passphrase). */
+  identity_file: string;
+  /** Public key file. */
+  public_key_file: string;
+  /**
+   * Host-key policy: `known_hosts` (check against `known_hosts_file`,
+   * refuse an unknown or changed key) or `any` (accept any key).
+   */
+  host_key_policy: "known_hosts" | "any";
+  /** known_hosts file (with `known_hosts` policy). */
+  known_hosts_file: string | null;
+  /** Remote command. */
+  command: string;
+  /**
+   * Times the command runs on one authenticated connection, one after
+   * another, each on a new channel (1: once).
+   */
+  commands_per_session: number;
+  /** Per-session timeout, ms: a session not done by then is a `timeout`. */
+  timeout_ms: number;
+  /** Algorithms to offer exclusively, when pinned. */
+  algorithms: AlgorithmPins | null;
+}
+
+/** One finished session. */
+export interface SessionReport {
+  type: "session";
+  /** Round number. */
+  round: number;
+  /** Session number within the round, from 1. */
+  session: number;
+  /** Session start (before the TCP connect), ms from the round start. */
+  start_ms: number;
+  /** TCP connected. */
+  connect_ms: number | null;
+  /** Handshake and user auth done. */
+  auth_ms: number | null;
+  /** First command's channel open and exec accepted. */
+  exec_ms: number | null;
+  /** First command's stdout read to end of file. */
+  read_ms: number | null;
+  /** Exit status received, channel closed, connection closed. */
+  close_ms: number | null;
+  /** End of the session (success or failure), ms from the round start. */
+  end_ms: number;
+  /**
+   * Time of the further commands (2..K) together, each a new channel,
+   * exec and read; null when K = 1 or not reached.
+   */
+  reexec_ms: number | null;
+  /** Commands that completed (0..K). */
+  commands: number;
+  /** Stdout bytes read (first command). */
+  bytes: number;
+  /** Stdout lines read (first command). */
+  lines: number;
+  /** Remote exit code, null when none was received. */
+  exit_code: number | null;
+  /** Outcome. */
+  status: Status;
+  /** Error message, empty when ok. */
+  error: string;
+  /** Negotiated algorithms, when the worker can tell. */
+  negotiated?: Negotiated | null;
+}
+
+/** The round is over; the worker's own cost so far. */
+export interface RoundDone {
+  type: "round_done";
+  /** Round number. */
+  round: number;
+  /**
+   * CPU of the worker process (user + system, getrusage RUSAGE_SELF) and
+   * of its reaped children (RUSAGE_CHILDREN), ms since it started.
+   */
+  cpu_ms: { self: number; children: number };
+  /** Resident set size now, MiB. */
+  rss_mb: number;
+}
+
+/** Any line a worker writes. */
+export type WorkerMessage = HelloMessage | SessionReport | RoundDone;
+
+const isNum = (v: unknown): v is number =>
+  typeof v === "number" && Number.isFinite(v);
+const isMark = (v: unknown) => v === null || isNum(v);
+
+/**
+ * Parses and checks one line from a worker; throws with what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkerLine } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const m = parseWorkerLine('{"type":"round_done","round":1,"cpu_ms":{"self":5.2,"children":0},"rss_mb":30}');
+ * assert.equal(m.type, "round_done");
+ * assert.throws(() => parseWorkerLine("Traceback (most recent call last):"), /not JSON/);
+ * assert.throws(() => parseWorkerLine('{"type":"session","round":1}'), /session/);
+ * ```
+ */
+export function parseWorkerLine(line: string): WorkerMessage {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(line);
+  } catch {
+    throw new Error(`not JSON: ${line.slice(0, 80)}`);
+  }
+  if (m === null || typeof m !== "object") {
+    throw new Error(`not an object: ${line.slice(0, 80)}`);
+  }
+  switch (m.type) {
+    case "hello":
+      if (isNum(m.protocol) && typeof m.client === "string") {
+        return m as unknown as HelloMessage;
+      }
+      break;
+    case "session":
+      if (
+        isNum(m.round) && isNum(m.session) && isNum(m.start_ms) &&
+        isNum(m.end_ms) &&
+        ["connect_ms", "auth_ms", "exec_ms", "read_ms", "close_ms", "reexec_ms"]
+          .every((k) => isMark(m[k])) &&
+        isNum(m.bytes) && isNum(m.lines) && isNum(m.commands) &&
+        (m.exit_code === null || isNum(m.exit_code)) &&
+        (STATUSES as readonly unknown[]).includes(m.status) &&
+        typeof m.error === "string"
+      ) return m as unknown as SessionReport;
+      break;
+    case "round_done": {
+      const cpu = m.cpu_ms as Record<string, unknown> | undefined;
+      if (
+        isNum(m.round) && cpu && isNum(cpu.self) && isNum(cpu.children) &&
+        isNum(m.rss_mb)
+      ) return m as unknown as RoundDone;
+      break;
+    }
+  }
+  throw new Error(
+    `malformed ${String(m.type ?? "message")} line: ${line.slice(0, 120)}`,
+  );
+}
+
+/**
+ * Parses and checks a round request (the worker side of the protocol).
+ *
+ * @example
+ * ```ts
+ * import { parseRoundRequest } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const r = parseRoundRequest(JSON.stringify({ type: "round", round: 2, sessions: 0,
+ *   host: "", port: 0, user: "", identity_file: "", public_key_file: "",
+ *   host_key_policy: "any", known_hosts_file: null, command: "", commands_per_session: 1,
+ *   timeout_ms: 1000, algorithms: null }));
+ * assert.equal(r.round, 2);
+ * assert.throws(() => parseRoundRequest('{"type":"round"}'), /malformed round request/);
+ * ```
+ */
+export function parseRoundRequest(line: string): RoundRequest {
+  const m = JSON.parse(line) as Record<string, unknown>;
+  if (
+    m?.type === "round" && isNum(m.round) && isNum(m.sessions) &&
+    typeof m.host === "string" && isNum(m.port) &&
+    typeof m.command === "string" && isNum(m.commands_per_session) &&
+    isNum(m.timeout_ms)
+  ) return m as unknown as RoundRequest;
+  throw new Error(`malformed round request: ${line.slice(0, 120)}`);
+}

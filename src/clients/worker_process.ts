@@ -1,0 +1,388 @@
+/**
+ * A client in a worker process of its own, driven through the worker
+ * protocol (`protocol.ts`). The worker's CPU and RSS are its own (it
+ * reports getrusage of itself and its children after each round). A worker
+ * that crashes, hangs past the session timeout plus a grace period, or
+ * prints a line that is not protocol never hangs the run: the round's
+ * missing sessions become failed rows naming the reason, the worker is
+ * killed, and a new one is started for the next round.
+ *
+ * @module
+ */
+import {
+  parseWorkerLine,
+  PROTOCOL_VERSION,
+  type RoundDone,
+  type RoundRequest,
+  type SessionReport,
+  type WorkerMessage,
+} from "./protocol.ts";
+import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
+import type { Status } from "./seam.ts";
+
+/** Time a worker gets beyond the session timeout to finish a round, ms. */
+export const WORKER_GRACE_MS = 5000;
+/** Time a worker gets to say hello, ms. */
+const HELLO_TIMEOUT_MS = 30_000;
+/** Exit code by which a worker says its library is missing. */
+export const MISSING_LIBRARY_EXIT = 3;
+
+/** Lines from a child's stdout, one at a time, with a deadline. */
+class LineQueue {
+  #lines: string[] = [];
+  #waiter?: () => void;
+  #ended = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    (async () => {
+      const dec = new TextDecoder();
+      let buf = "";
+      try {
+        for await (const chunk of stream) {
+          buf += dec.decode(chunk, { stream: true });
+          let i: number;
+          while ((i = buf.indexOf("\n")) !== -1) {
+            const line = buf.slice(0, i).replace(/\r$/, "");
+            buf = buf.slice(i + 1);
+            if (line.trim() !== "") this.#push(line);
+          }
+        }
+      } catch {
+        // the process was killed
+      }
+      if (buf.trim() !== "") this.#push(buf);
+      this.#ended = true;
+      this.#waiter?.();
+    })();
+  }
+
+  #push(line: string): void {
+    this.#lines.push(line);
+    this.#waiter?.();
+  }
+
+  /** The next line; "eof" when the stream ended, "deadline" when late. */
+  async next(deadline: number): Promise<string | "eof" | "deadline"> {
+    while (this.#lines.length === 0) {
+      if (this.#ended) return "eof";
+      const left = deadline - performance.now();
+      if (left <= 0) return "deadline";
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      this.#waiter = undefined;
+    }
+    return this.#lines.shift()!;
+  }
+}
+
+/** Where a worker's stderr goes: a file once the run folder exists. */
+export interface StderrSink {
+  (text: string): void;
+}
+
+/** A running worker process. */
+interface Live {
+  child: Deno.ChildProcess;
+  lines: LineQueue;
+  stdin: WritableStreamDefaultWriter<Uint8Array>;
+  /** Cumulative CPU at the previous round_done (or the baseline). */
+  cpu: number;
+  version: string;
+}
+
+/**
+ * A client whose sessions run in a worker process.
+ *
+ * @example
+ * ```ts ignore
+ * import { WorkerRunner } from "./worker_process.ts";
+ * const w = await WorkerRunner.start("paramiko", ["/usr/bin/python3", "paramiko_worker.py"]);
+ * if (typeof w !== "string") console.log(w.version());
+ * ```
+ */
+export class WorkerRunner implements ClientRunner {
+  readonly isolated = true;
+  readonly name: string;
+  readonly #argv: string[];
+  #live?: Live;
+  #version = "unknown";
+  #stderr: StderrSink;
+  /** Restarts after a failed round, for meta.json. */
+  restarts = 0;
+  /** Client-specific calibration measured outside the worker, if any. */
+  calibrate?: () => Promise<Record<string, unknown>>;
+
+  private constructor(name: string, argv: string[], stderr: StderrSink) {
+    this.name = name;
+    this.#argv = argv;
+    this.#stderr = stderr;
+  }
+
+  /**
+   * Starts the worker and waits for its hello. Returns a one-line notice
+   * instead when it cannot run (missing interpreter or library).
+   */
+  static async start(
+    name: string,
+    argv: string[],
+    stderr: StderrSink = () => {},
+  ): Promise<WorkerRunner | string> {
+    const w = new WorkerRunner(name, argv, stderr);
+    const err = await w.#spawn();
+    return err ?? w;
+  }
+
+  version(): string {
+    return this.#version;
+  }
+
+  /** Spawns the worker and reads its hello and baseline; a notice on failure. */
+  async #spawn(): Promise<string | undefined> {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(this.#argv[0], {
+        args: this.#argv.slice(1),
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      return `cannot start ${this.#argv[0]} (${(e as Error).message})`;
+    }
+    const errText: string[] = [];
+    this.#pumpStderr(child.stderr, errText);
+    const live: Live = {
+      child,
+      lines: new LineQueue(child.stdout),
+      stdin: child.stdin.getWriter(),
+      cpu: 0,
+      version: "unknown",
+    };
+    const hello = await this.#read(live, performance.now() + HELLO_TIMEOUT_MS);
+    if (typeof hello === "string" || hello.type !== "hello") {
+      await this.#kill(live);
+      const status = await child.status;
+      const last = errText.join("").trim().split("\n").at(-1) ?? "";
+      return status.code === MISSING_LIBRARY_EXIT
+        ? last || "its library is missing"
+        : `the worker did not start (${
+          typeof hello === "string" ? hello : "no hello"
+        }${last ? `: ${last}` : ""})`;
+    }
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      await this.#kill(live);
+      return `the worker speaks protocol ${hello.protocol}, not ${PROTOCOL_VERSION}`;
+    }
+    live.version = hello.version;
+    this.#version = hello.version;
+    this.#live = live;
+    // A round of 0 sessions: the worker's start-up cost as the baseline.
+    const base = await this.#exchange(live, {
+      round: 0,
+      sessions: 0,
+      target: { host: "", port: 0, user: "", identityFile: "", command: "" },
+      commandsPerSession: 1,
+      timeoutMs: HELLO_TIMEOUT_MS,
+    });
+    if (!base.done) {
+      await this.#kill(live);
+      this.#live = undefined;
+      return `the worker failed its first empty round (${base.failure})`;
+    }
+    return undefined;
+  }
+
+  #pumpStderr(stream: ReadableStream<Uint8Array>, keep: string[]): void {
+    (async () => {
+      const dec = new TextDecoder();
+      try {
+        for await (const chunk of stream) {
+          const text = dec.decode(chunk, { stream: true });
+          if (keep.length < 64) keep.push(text);
+          this.#stderr(text);
+        }
+      } catch {
+        // killed
+      }
+    })();
+  }
+
+  /** Sends where stderr goes from now on. */
+  setStderr(sink: StderrSink): void {
+    this.#stderr = sink;
+  }
+
+  async #read(
+    live: Live,
+    deadline: number,
+  ): Promise<WorkerMessage | string> {
+    const line = await live.lines.next(deadline);
+    if (line === "eof") {
+      const s = await live.child.status;
+      return `the worker exited (code ${s.code}${
+        s.signal ? `, ${s.signal}` : ""
+      })`;
+    }
+    if (line === "deadline") return "the worker did not finish in time";
+    try {
+      return parseWorkerLine(line);
+    } catch (e) {
+      return `the worker printed a malformed line (${(e as Error).message})`;
+    }
+  }
+
+  /** Sends a request and collects its sessions and round_done. */
+  async #exchange(
+    live: Live,
+    spec: RoundSpec,
+  ): Promise<
+    { sessions: SessionReport[]; done?: RoundDone; failure?: string }
+  > {
+    const t = spec.target;
+    const req: RoundRequest = {
+      type: "round",
+      round: spec.round,
+      sessions: spec.sessions,
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      identity_file: t.identityFile,
+      public_key_file: t.publicKeyFile ?? `${t.identityFile}.pub`,
+      host_key_policy: t.knownHostsFile ? "known_hosts" : "any",
+      known_hosts_file: t.knownHostsFile ?? null,
+      command: t.command,
+      commands_per_session: spec.commandsPerSession,
+      timeout_ms: spec.timeoutMs,
+      algorithms: t.algorithms ?? null,
+    };
+    const sessions: SessionReport[] = [];
+    try {
+      await live.stdin.write(
+        new TextEncoder().encode(JSON.stringify(req) + "\n"),
+      );
+    } catch (e) {
+      return {
+        sessions,
+        failure: `cannot write to the worker (${(e as Error).message})`,
+      };
+    }
+    const deadline = performance.now() + spec.timeoutMs + WORKER_GRACE_MS;
+    for (;;) {
+      const m = await this.#read(live, deadline);
+      if (typeof m === "string") return { sessions, failure: m };
+      if (m.type === "session" && m.round === spec.round) sessions.push(m);
+      else if (m.type === "round_done" && m.round === spec.round) {
+        return { sessions, done: m };
+      }
+    }
+  }
+
+  async #kill(live: Live): Promise<void> {
+    try {
+      live.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await live.child.status;
+  }
+
+  async runRound(spec: RoundSpec): Promise<RoundResult | undefined> {
+    if (!this.#live) {
+      const err = await this.#spawn();
+      if (err) return this.#failedRound(spec, performance.now(), err);
+      this.restarts++;
+    }
+    const live = this.#live!;
+    const t0 = performance.now();
+    const abort = () => this.#kill(live);
+    spec.signal?.addEventListener("abort", abort);
+    const r = await this.#exchange(live, spec).finally(() =>
+      spec.signal?.removeEventListener("abort", abort)
+    );
+    if (spec.signal?.aborted) {
+      this.#live = undefined;
+      return undefined;
+    }
+    if (!r.done) {
+      await this.#kill(live);
+      this.#live = undefined;
+      return this.#failedRound(spec, t0, r.failure!, r.sessions);
+    }
+    const cpu = r.done.cpu_ms.self + r.done.cpu_ms.children;
+    const cpuMs = cpu - live.cpu;
+    live.cpu = cpu;
+    return {
+      startedAt: t0,
+      sessions: complete(spec, r.sessions, "", "read_error", 0),
+      cpuMs,
+      rssMb: r.done.rss_mb,
+    };
+  }
+
+  #failedRound(
+    spec: RoundSpec,
+    t0: number,
+    why: string,
+    got: SessionReport[] = [],
+  ): RoundResult {
+    const status: Status = /in time/.test(why) ? "timeout" : "read_error";
+    return {
+      startedAt: t0,
+      sessions: complete(spec, got, why, status, performance.now() - t0),
+      cpuMs: NaN,
+      rssMb: NaN,
+    };
+  }
+
+  async close(): Promise<void> {
+    const live = this.#live;
+    this.#live = undefined;
+    if (!live) return;
+    try {
+      await live.stdin.close();
+    } catch {
+      // already closed
+    }
+    const t = setTimeout(() => this.#kill(live), 3000);
+    await live.child.status;
+    clearTimeout(t);
+  }
+}
+
+/**
+ * The round's reports by session number; a session the worker never
+ * reported becomes a failed report naming why.
+ */
+function complete(
+  spec: RoundSpec,
+  got: SessionReport[],
+  why: string,
+  status: Status,
+  endMs: number,
+): SessionReport[] {
+  const by = new Map(got.map((s) => [s.session, s]));
+  return Array.from({ length: spec.sessions }, (_, i) =>
+    by.get(i + 1) ?? {
+      type: "session",
+      round: spec.round,
+      session: i + 1,
+      start_ms: 0,
+      connect_ms: null,
+      auth_ms: null,
+      exec_ms: null,
+      read_ms: null,
+      close_ms: null,
+      end_ms: endMs,
+      reexec_ms: null,
+      commands: 0,
+      bytes: 0,
+      lines: 0,
+      exit_code: null,
+      status,
+      error: `worker: ${why || "no report for this session"}`,
+    });
+}

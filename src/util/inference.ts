@@ -1,0 +1,248 @@
+/**
+ * Uncertainty with the round as the unit. Sessions of one round share the
+ * machine at the same moment and are not independent, so intervals
+ * resample whole rounds (a cluster bootstrap) and tests compare per-round
+ * medians (Mann-Whitney U), never thousands of sessions as if each were a
+ * sample of its own.
+ *
+ * @module
+ */
+import { median, quantile } from "./quantile.ts";
+
+/** A seeded uniform generator in [0, 1) (mulberry32), for reproducible intervals. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A median with its confidence interval. */
+export interface Interval {
+  /** Median of all values (every round's values together). */
+  median: number;
+  /** Lower bound. */
+  low: number;
+  /** Upper bound. */
+  high: number;
+  /** Rounds (clusters) that had values. */
+  rounds: number;
+}
+
+/** Bootstrap resamples per interval. */
+export const RESAMPLES = 1000;
+
+/**
+ * The median of every value with a 95 % (by default) percentile interval
+ * from a cluster bootstrap: whole rounds are drawn with replacement, the
+ * median of their values taken, {@linkcode RESAMPLES} times. With one
+ * round the interval is that round's own range of medians, i.e. the
+ * median itself: one round says nothing about the next.
+ *
+ * @example
+ * ```ts
+ * import { clusterInterval } from "./inference.ts";
+ * import assert from "node:assert/strict";
+ * const steady = clusterInterval([[10, 11, 12], [10, 11, 12], [10, 11, 12]]);
+ * assert.deepEqual([steady.median, steady.low, steady.high], [11, 11, 11]);
+ * const drift = clusterInterval([[10, 10], [20, 20], [30, 30], [40, 40]]);
+ * assert.equal(drift.median, 25);
+ * assert.ok(drift.low <= 20 && drift.high >= 30); // round-to-round spread
+ * assert.deepEqual(clusterInterval([[5]]), { median: 5, low: 5, high: 5, rounds: 1 });
+ * ```
+ */
+export function clusterInterval(
+  rounds: readonly (readonly number[])[],
+  level = 0.95,
+  seed = 1,
+): Interval {
+  const kept = rounds.filter((r) => r.length > 0);
+  const all = kept.flat();
+  const m = median(all);
+  if (kept.length < 2) {
+    return { median: m, low: m, high: m, rounds: kept.length };
+  }
+  const rnd = seededRandom(seed);
+  const stats = new Float64Array(RESAMPLES);
+  for (let b = 0; b < RESAMPLES; b++) {
+    const pick: number[] = [];
+    for (let i = 0; i < kept.length; i++) {
+      pick.push(...kept[Math.floor(rnd() * kept.length)]);
+    }
+    stats[b] = median(pick);
+  }
+  const a = (1 - level) / 2;
+  const sorted = [...stats];
+  return {
+    median: m,
+    low: quantile(sorted, a),
+    high: quantile(sorted, 1 - a),
+    rounds: kept.length,
+  };
+}
+
+/**
+ * The ratio of two medians (`a / b`) with a cluster-bootstrap interval,
+ * resampling the rounds of each side independently.
+ *
+ * @example
+ * ```ts
+ * import { ratioInterval } from "./inference.ts";
+ * import assert from "node:assert/strict";
+ * const r = ratioInterval([[20, 20], [22, 22], [21, 21]], [[10, 10], [11, 11], [10, 10]]);
+ * assert.equal(r.median, 21 / 10);
+ * assert.ok(r.low > 1.8 && r.high < 2.3);
+ * ```
+ */
+export function ratioInterval(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  level = 0.95,
+  seed = 1,
+): Interval {
+  const ka = a.filter((r) => r.length > 0);
+  const kb = b.filter((r) => r.length > 0);
+  const m = median(ka.flat()) / median(kb.flat());
+  if (ka.length < 2 || kb.length < 2) {
+    return {
+      median: m,
+      low: m,
+      high: m,
+      rounds: Math.min(ka.length, kb.length),
+    };
+  }
+  const rnd = seededRandom(seed);
+  const draw = (k: readonly (readonly number[])[]) => {
+    const pick: number[] = [];
+    for (let i = 0; i < k.length; i++) {
+      pick.push(...k[Math.floor(rnd() * k.length)]);
+    }
+    return median(pick);
+  };
+  const stats: number[] = [];
+  for (let i = 0; i < RESAMPLES; i++) stats.push(draw(ka) / draw(kb));
+  const q = (1 - level) / 2;
+  return {
+    median: m,
+    low: quantile(stats, q),
+    high: quantile(stats, 1 - q),
+    rounds: Math.min(ka.length, kb.length),
+  };
+}
+
+/**
+ * Two-sided p-value of the Mann-Whitney U test (exact for up to 20 values
+ * a side without ties, normal approximation with tie and continuity
+ * correction otherwise). Used on per-round medians.
+ *
+ * @example
+ * ```ts
+ * import { mannWhitneyP } from "./inference.ts";
+ * import assert from "node:assert/strict";
+ * // Every round of one side below every round of the other.
+ * assert.ok(mannWhitneyP([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]) < 0.01);
+ * assert.ok(mannWhitneyP([1, 3, 5, 7, 9], [2, 4, 6, 8, 10]) > 0.5); // interleaved
+ * // Three rounds a side can never reach 0.05: the smallest p is 0.1.
+ * assert.equal(mannWhitneyP([1, 2, 3], [4, 5, 6]), 0.1);
+ * ```
+ */
+export function mannWhitneyP(
+  a: readonly number[],
+  b: readonly number[],
+): number {
+  const n1 = a.length;
+  const n2 = b.length;
+  if (n1 === 0 || n2 === 0) return NaN;
+  const all = [...a.map((v) => ({ v, s: 0 })), ...b.map((v) => ({ v, s: 1 }))]
+    .sort((x, y) => x.v - y.v);
+  const ranks = new Float64Array(all.length);
+  let ties = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
+    const t = j - i + 1;
+    if (t > 1) ties += t ** 3 - t;
+    for (let k = i; k <= j; k++) ranks[k] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  let r1 = 0;
+  all.forEach((x, i) => {
+    if (x.s === 0) r1 += ranks[i];
+  });
+  const u1 = r1 - n1 * (n1 + 1) / 2;
+  const u = Math.min(u1, n1 * n2 - u1);
+  if (ties === 0 && n1 <= 20 && n2 <= 20) {
+    return Math.min(1, 2 * exactCdf(u, n1, n2));
+  }
+  const n = n1 + n2;
+  const sd = Math.sqrt(n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))));
+  if (sd === 0) return 1;
+  const z = (Math.abs(u - n1 * n2 / 2) - 0.5) / sd;
+  return Math.min(1, 2 * (1 - normalCdf(Math.max(0, z))));
+}
+
+/** P(U <= u) under the null, by counting arrangements (small samples). */
+function exactCdf(u: number, n1: number, n2: number): number {
+  // f[i][j][k]: arrangements of i and j values with U = k.
+  const max = n1 * n2;
+  let prev: Float64Array[] = Array.from(
+    { length: n2 + 1 },
+    () => new Float64Array(max + 1),
+  );
+  for (let j = 0; j <= n2; j++) prev[j][0] = 1;
+  for (let i = 1; i <= n1; i++) {
+    const cur = Array.from({ length: n2 + 1 }, () => new Float64Array(max + 1));
+    cur[0][0] = 1;
+    for (let j = 1; j <= n2; j++) {
+      for (let k = 0; k <= max; k++) {
+        cur[j][k] = (k >= j ? prev[j][k - j] : 0) + cur[j - 1][k];
+      }
+    }
+    prev = cur;
+  }
+  const counts = prev[n2];
+  let total = 0;
+  let below = 0;
+  for (let k = 0; k <= max; k++) {
+    total += counts[k];
+    if (k <= u) below += counts[k];
+  }
+  return below / total;
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation). */
+function normalCdf(z: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(z) / Math.SQRT2);
+  const y = 1 -
+    (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t -
+            0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-(z * z) / 2);
+  return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+
+/** Significance level of every test the tool prints. */
+export const ALPHA = 0.05;
+
+/**
+ * The smallest p-value Mann-Whitney can give with `n1` and `n2` values
+ * (all of one side below the other); at or above {@linkcode ALPHA} no
+ * difference can be significant, however large.
+ *
+ * @example
+ * ```ts
+ * import { smallestP } from "./inference.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(smallestP(3, 3), 0.1);
+ * assert.ok(smallestP(4, 4) < 0.05);
+ * ```
+ */
+export function smallestP(n1: number, n2: number): number {
+  const a = Array.from({ length: n1 }, (_, i) => i);
+  const b = Array.from({ length: n2 }, (_, i) => n1 + i);
+  return mannWhitneyP(a, b);
+}
