@@ -1,0 +1,167 @@
+/**
+ * Entry point of `deno task compare RUN_A RUN_B [RUN ...]`: per client,
+ * pool size and metric, each run's median with its interval, the change,
+ * a p-value and `~` where the difference is noise. With three or more
+ * runs, each is compared with the first.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { stringify } from "csv-stringify/sync";
+import { loadRuns } from "../analysis/load.ts";
+import {
+  type CompareRow,
+  compareValues,
+  formatComparison,
+  runValues,
+} from "../analysis/compare.ts";
+import { UsageError } from "../util/errors.ts";
+import { runMain } from "./main.ts";
+
+/** Text of `--help`. */
+export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
+
+Compares runs (folders written by deno task bench) per client, pool size and
+metric (total, commands start, channel read, client CPU per session): each
+run's median with its 95 % interval (bootstrap over whole rounds), the change
+in %, the Mann-Whitney U p-value on per-round values, and ~ where the
+difference is not significant at alpha 0.05. With three or more runs each is
+compared with the first.
+
+Options:
+  --format F    table (default), markdown or csv
+  -h, --help    this text
+`;
+
+const CSV_HEAD = [
+  "client",
+  "pool_size",
+  "metric",
+  "a_median",
+  "b_median",
+  "delta_pct",
+  "p_value",
+  "significant",
+  "a_ci_low",
+  "a_ci_high",
+  "b_ci_low",
+  "b_ci_high",
+  "a_rounds",
+  "b_rounds",
+];
+
+function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
+  const n = (v: number) => Number.isFinite(v) ? String(+v.toFixed(4)) : "";
+  return rows.map((r) => [
+    ...prefix,
+    r.client,
+    String(r.pool_size),
+    r.metric,
+    n(r.a.median),
+    n(r.b.median),
+    n(r.delta_pct),
+    n(r.p_value),
+    String(r.significant),
+    n(r.a.low),
+    n(r.a.high),
+    n(r.b.low),
+    n(r.b.high),
+    String(r.a.rounds),
+    String(r.b.rounds),
+  ]);
+}
+
+/**
+ * The comparison text of runs `dirs` in `format`.
+ *
+ * @example
+ * ```ts
+ * import { compareRuns } from "./compare.ts";
+ * import assert from "node:assert/strict";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const csv = compareRuns([v1, v1], "csv");
+ * assert.equal(csv.split("\n")[0], "client,pool_size,metric,a_median,b_median,delta_pct,p_value,significant,a_ci_low,a_ci_high,b_ci_low,b_ci_high,a_rounds,b_rounds");
+ * assert.ok(csv.split("\n").slice(1).filter(Boolean).every((l) => l.includes(",false,")));
+ * ```
+ */
+export function compareRuns(
+  dirs: string[],
+  format: "table" | "markdown" | "csv",
+): string {
+  const runs = dirs.map((d) => loadRuns([d]));
+  const values = runs.map((r) => runValues(r.sessions, r.rounds));
+  const names = runs.map((r, i) => r.metas[0].run_id ?? dirs[i]);
+  const many = dirs.length > 2;
+  const out: string[] = [];
+  const csv: string[][] = [];
+  for (let i = 1; i < dirs.length; i++) {
+    const c = compareValues(values[0], values[i]);
+    if (format === "csv") {
+      csv.push(...csvRows(c.rows, many ? [names[0], names[i]] : []));
+    } else {
+      if (many) out.push(`## ${names[i]} against ${names[0]}`, "");
+      out.push(formatComparison(c, [names[0], names[i]], format), "");
+    }
+  }
+  if (format === "csv") {
+    const head = many ? ["baseline_run", "run", ...CSV_HEAD] : CSV_HEAD;
+    return stringify([head, ...csv], { record_delimiter: "unix" });
+  }
+  return out.join("\n").trimEnd();
+}
+
+async function compare(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0]}; see deno task compare --help`,
+    );
+  }
+  if (parsed.values.help) {
+    console.log(COMPARE_HELP);
+    return 0;
+  }
+  const format = parsed.values.format ?? "table";
+  if (!["table", "markdown", "csv"].includes(format)) {
+    throw new UsageError(
+      `--format ${format}: use table, markdown or csv`,
+    );
+  }
+  const dirs = parsed.positionals.map((d) => d.replace(/\/+$/, ""));
+  if (dirs.length < 2) {
+    throw new UsageError(
+      "give two or more run folders, e.g. deno task compare data/runs/A data/runs/B",
+    );
+  }
+  for (const d of dirs) {
+    try {
+      Deno.statSync(`${d}/sessions.csv`);
+    } catch {
+      throw new UsageError(
+        `${d} is not a run folder (no sessions.csv); give folders written by deno task bench`,
+      );
+    }
+  }
+  console.log(
+    compareRuns(dirs, format as "table" | "markdown" | "csv"),
+  );
+  return 0;
+}
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: string[]): Promise<number> {
+  return runMain(() => compare(argv));
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
