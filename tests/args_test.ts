@@ -98,6 +98,12 @@ Deno.test("args: bad input is one line naming the fix", () => {
     [["--identity", "/x"], "only used with --target"],
     [["--server-max-startups", "lots"], "start:rate:full"],
     [["--name", "a/b"], "folder name"],
+    [["--server-profile", "fast"], "use lean or stock"],
+    [["--kex", ""], "--kex '': give one or more algorithm names"],
+    [["--ciphers", ","], "--ciphers ,: give one or more"],
+    [["--macs", "+hmac-sha1"], "--macs +hmac-sha1: give"],
+    [["--host-key-algorithms", "ssh ed25519"], "HostKeyAlgorithms lists"],
+    [["--kex"], "--kex"],
   ];
   for (const [args, needle] of cases) {
     assertThrows(
@@ -110,6 +116,66 @@ Deno.test("args: bad input is one line naming the fix", () => {
         return true;
       },
     );
+  }
+});
+
+Deno.test("args: algorithm pins and the server profile", () => {
+  const d = cfg([]);
+  assertEquals(d.algorithms, undefined);
+  assertEquals(d.serverProfile, "lean");
+  const c = cfg([
+    "--kex",
+    "curve25519-sha256,sntrup761x25519-sha512@openssh.com",
+    "--ciphers",
+    " aes128-ctr ",
+    "--macs",
+    "hmac-sha2-256,hmac-sha2-512-etm@openssh.com",
+    "--host-key-algorithms",
+    "ssh-ed25519",
+    "--server-profile",
+    "stock",
+  ]);
+  assertEquals(c.algorithms, {
+    kex: ["curve25519-sha256", "sntrup761x25519-sha512@openssh.com"],
+    ciphers: ["aes128-ctr"],
+    macs: ["hmac-sha2-256", "hmac-sha2-512-etm@openssh.com"],
+    hostKeyAlgorithms: ["ssh-ed25519"],
+  });
+  assertEquals(c.serverProfile, "stock");
+  assertEquals(cfg(["--ciphers", "aes128-ctr"]).algorithms, {
+    ciphers: ["aes128-ctr"],
+  });
+  const key = Deno.makeTempFileSync();
+  try {
+    const t = cfg([
+      "--target",
+      "ssh://me@127.0.0.1:22",
+      "--identity",
+      key,
+      "--command",
+      "true",
+      "--macs",
+      "hmac-sha2-256",
+    ]);
+    // Pins apply to the clients with a target too; the profile does not.
+    assertEquals(t.algorithms, { macs: ["hmac-sha2-256"] });
+    assertEquals(t.serverProfile, undefined);
+    assertThrows(
+      () =>
+        parseBenchArgs([
+          "--target",
+          "ssh://me@127.0.0.1:22",
+          "--identity",
+          key,
+          "--command",
+          "true",
+          "--server-profile",
+          "lean",
+        ]),
+      /--server-profile applies to the embedded server only; drop it or drop --target$/,
+    );
+  } finally {
+    Deno.removeSync(key);
   }
 });
 

@@ -8,7 +8,12 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../util/errors.ts";
 import { parsePool } from "../run/pool.ts";
 import { getPreset, type Preset, PRESETS, type Stage } from "../run/presets.ts";
-import type { ExternalTarget, RunConfig } from "../run/config.ts";
+import type {
+  ExternalTarget,
+  RunConfig,
+  ServerProfile,
+} from "../run/config.ts";
+import type { AlgorithmPins } from "../clients/seam.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 
 /** Text of `--help`. */
@@ -38,6 +43,15 @@ Options:
   --payload-bytes N      size of the generated payload (default: ${DEFAULT_PAYLOAD_BYTES})
   --server-max-startups V   MaxStartups for the embedded sshd, passed unchanged
                          (default: sized so no pool is dropped; OpenSSH's own is 10:30:100)
+  --server-profile P     embedded sshd: lean (default: no per-connection re-exec and other
+                         per-login work off, same protocol) or stock (OpenSSH's defaults)
+  --kex LIST             pin key exchange methods, comma-separated OpenSSH names
+                         (e.g. curve25519-sha256; see ssh -Q kex)
+  --ciphers LIST         pin ciphers (e.g. aes128-ctr; see ssh -Q cipher)
+  --macs LIST            pin MACs (e.g. hmac-sha2-256; see ssh -Q mac)
+  --host-key-algorithms LIST   pin host-key algorithms (e.g. ssh-ed25519)
+                         Pins apply to every client and, for the embedded server, to its
+                         sshd_config; a client that cannot honour one is left out.
   --name NAME            run name used in the folder name (default: the preset)
   --out DIR              write the run to DIR instead of data/runs/<stamp>-<name>
   --no-charts            do not render charts at the end
@@ -57,6 +71,11 @@ const OPTIONS = {
   command: { type: "string" },
   "payload-bytes": { type: "string" },
   "server-max-startups": { type: "string" },
+  "server-profile": { type: "string" },
+  kex: { type: "string" },
+  ciphers: { type: "string" },
+  macs: { type: "string" },
+  "host-key-algorithms": { type: "string" },
   name: { type: "string" },
   out: { type: "string" },
   "no-charts": { type: "boolean" },
@@ -148,13 +167,35 @@ function parseTarget(
 }
 
 /**
+ * `--server-profile`: `lean` (the default) or `stock`, embedded server only
+ * (undefined with a target).
+ */
+function parseServerProfile(
+  v: string | undefined,
+  external: boolean,
+): ServerProfile | undefined {
+  if (external) {
+    if (v === undefined) return undefined;
+    throw new UsageError(
+      "--server-profile applies to the embedded server only; drop it or drop --target",
+    );
+  }
+  if (v === undefined || v === "lean" || v === "stock") return v ?? "lean";
+  throw new UsageError(`--server-profile ${v}: use lean or stock`);
+}
+
+/**
  * The flags that choose the server and what runs on it (`--target`,
- * `--identity`, `--command`, `--server-max-startups`), checked together:
- * which combinations make sense depends on whether there is a target.
+ * `--identity`, `--command`, `--server-max-startups`, `--server-profile`),
+ * checked together: which combinations make sense depends on whether there
+ * is a target.
  */
 function serverOptions(
   values: Flags,
-): Pick<RunConfig, "target" | "command" | "serverMaxStartups"> {
+): Pick<
+  RunConfig,
+  "target" | "command" | "serverMaxStartups" | "serverProfile"
+> {
   if (values.identity !== undefined && values.target === undefined) {
     throw new UsageError(
       "--identity is only used with --target; the embedded server generates its own key",
@@ -184,7 +225,48 @@ function serverOptions(
       "--command is empty; give a remote command, e.g. 'cat /etc/services'",
     );
   }
-  return { target, command: values.command, serverMaxStartups: msu };
+  return {
+    target,
+    command: values.command,
+    serverMaxStartups: msu,
+    serverProfile: parseServerProfile(values["server-profile"], !!target),
+  };
+}
+
+/** The pin flags, their keys in {@linkcode AlgorithmPins} and an example. */
+const PIN_FLAGS = [
+  ["kex", "kex", "kex", "curve25519-sha256"],
+  ["ciphers", "ciphers", "cipher", "aes128-ctr"],
+  ["macs", "macs", "mac", "hmac-sha2-256"],
+  [
+    "host-key-algorithms",
+    "hostKeyAlgorithms",
+    "HostKeyAlgorithms",
+    "ssh-ed25519",
+  ],
+] as const;
+
+/**
+ * `--kex`, `--ciphers`, `--macs`, `--host-key-algorithms`: comma-separated
+ * lists of OpenSSH algorithm names; undefined when none is given.
+ */
+function algorithmOptions(values: Flags): AlgorithmPins | undefined {
+  const pins: AlgorithmPins = {};
+  for (const [flag, key, query, example] of PIN_FLAGS) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    const names = v.split(",").map((n) => n.trim()).filter(Boolean);
+    const bad = names.find((n) => !/^[A-Za-z0-9][A-Za-z0-9@._-]*$/.test(n));
+    if (names.length === 0 || bad !== undefined) {
+      throw new UsageError(
+        `--${flag} ${
+          bad ?? (v || "''")
+        }: give one or more algorithm names, comma-separated, as OpenSSH spells them (e.g. ${example}; ssh -Q ${query} lists them)`,
+      );
+    }
+    pins[key] = names;
+  }
+  return Object.keys(pins).length > 0 ? pins : undefined;
 }
 
 /** `--name`, checked: it becomes part of a folder name. */
@@ -269,7 +351,9 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     ? [{ pools: parsePool(values.pool), clients: "all" }]
     : preset.stages;
   const clients = parseClients(values.clients);
-  const { target, command, serverMaxStartups } = serverOptions(values);
+  const { target, command, serverMaxStartups, serverProfile } = serverOptions(
+    values,
+  );
   const name = checkName(values.name ?? preset.name);
   const { stepSeconds, minRounds, timeoutMs, payloadBytes } = numericOptions(
     values,
@@ -287,6 +371,8 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     target,
     payloadBytes,
     serverMaxStartups,
+    serverProfile,
+    algorithms: algorithmOptions(values),
     out: values.out,
     charts: !values["no-charts"],
   };

@@ -32,11 +32,28 @@
  * Timeouts: `libssh2_session_set_timeout` bounds every blocking call, and
  * an abort shuts the socket down, which wakes a call in flight.
  *
+ * Algorithms: pins (`target.algorithms`) are set with
+ * `libssh2_session_method_pref` before the handshake (ciphers and MACs for
+ * both directions). That call silently drops names it does not know, so
+ * each pinned name is first checked against `libssh2_session_supported_algs`
+ * (read once, at load): a pin libssh2 cannot honour fails the session
+ * before it connects, naming it (libssh2 1.10 has no sntrup761x25519 key
+ * exchange, no chacha20-poly1305 or AES-GCM, no `-etm` MACs, no rsa-sha2
+ * host keys). After the handshake `libssh2_session_methods` gives what was
+ * negotiated.
+ *
  * @module
  */
 import { lookup } from "node:dns/promises";
 import { LineReader } from "./lines.ts";
+import {
+  IMPLICIT_MAC,
+  isAead,
+  type PinKind,
+  unsupportedPins,
+} from "./algorithms.ts";
 import type {
+  Negotiated,
   Phase,
   SessionContext,
   SessionOutcome,
@@ -51,6 +68,19 @@ const LIBSSH2_SYMBOLS = {
   libssh2_version: { parameters: ["i32"], result: "pointer" },
   libssh2_session_init_ex: {
     parameters: ["pointer", "pointer", "pointer", "pointer"],
+    result: "pointer",
+  },
+  libssh2_session_supported_algs: {
+    parameters: ["pointer", "i32", "buffer"],
+    result: "i32",
+  },
+  libssh2_free: { parameters: ["pointer", "pointer"], result: "void" },
+  libssh2_session_method_pref: {
+    parameters: ["pointer", "i32", "buffer"],
+    result: "i32",
+  },
+  libssh2_session_methods: {
+    parameters: ["pointer", "i32"],
     result: "pointer",
   },
   libssh2_session_set_timeout: {
@@ -143,6 +173,20 @@ const SHUT_RDWR = 2;
 const LIBSSH2_ERROR_TIMEOUT = -9;
 const LIBSSH2_ERROR_SOCKET_TIMEOUT = -30;
 const SSH_DISCONNECT_BY_APPLICATION = 11;
+// Method types of libssh2_session_method_pref / _methods / _supported_algs.
+const LIBSSH2_METHOD_KEX = 0;
+const LIBSSH2_METHOD_HOSTKEY = 1;
+const LIBSSH2_METHOD_CRYPT_CS = 2;
+const LIBSSH2_METHOD_CRYPT_SC = 3;
+const LIBSSH2_METHOD_MAC_CS = 4;
+const LIBSSH2_METHOD_MAC_SC = 5;
+/** The method types each kind of pin sets. */
+const PIN_METHODS: Record<PinKind, number[]> = {
+  kex: [LIBSSH2_METHOD_KEX],
+  hostKeyAlgorithms: [LIBSSH2_METHOD_HOSTKEY],
+  ciphers: [LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC],
+  macs: [LIBSSH2_METHOD_MAC_CS, LIBSSH2_METHOD_MAC_SC],
+};
 
 const ERRNO: Record<number, string> = {
   101: "Network is unreachable",
@@ -171,6 +215,7 @@ interface Live {
   session: Deno.PointerValue;
   channel: Deno.PointerValue;
   exitCode: number | null;
+  negotiated?: Negotiated;
   phase: Phase;
   readonly signal: AbortSignal;
   readonly reader: LineReader;
@@ -201,6 +246,8 @@ export class Libssh2Client implements SshClient {
   #ssh: Deno.DynamicLibrary<typeof LIBSSH2_SYMBOLS>;
   #libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
   #version: string;
+  /** Names libssh2 supports, per kind of pin (client to server). */
+  #supported: Record<PinKind, Set<string>>;
 
   private constructor(
     ssh: Deno.DynamicLibrary<typeof LIBSSH2_SYMBOLS>,
@@ -212,6 +259,42 @@ export class Libssh2Client implements SshClient {
     if (rc !== 0) throw new Error(`libssh2_init failed: ${rc}`);
     const v = ssh.symbols.libssh2_version(0);
     this.#version = v ? Deno.UnsafePointerView.getCString(v) : "unknown";
+    this.#supported = this.#supportedAlgs();
+  }
+
+  /** `libssh2_session_supported_algs` for each kind of pin, on a scratch session. */
+  #supportedAlgs(): Record<PinKind, Set<string>> {
+    const s: Lib = this.#ssh.symbols;
+    const session = s.libssh2_session_init_ex(null, null, null, null);
+    if (session === null) throw new Error("libssh2_session_init_ex failed");
+    const read = (type: number): Set<string> => {
+      const out = new BigUint64Array(1);
+      const n = s.libssh2_session_supported_algs(
+        session,
+        type,
+        new Uint8Array(out.buffer),
+      );
+      const arr = Deno.UnsafePointer.create(out[0]);
+      const names = new Set<string>();
+      if (n <= 0 || arr === null) return names;
+      const view = new Deno.UnsafePointerView(arr);
+      for (let i = 0; i < n; i++) {
+        const p = Deno.UnsafePointer.create(view.getBigUint64(i * 8));
+        if (p) names.add(Deno.UnsafePointerView.getCString(p));
+      }
+      s.libssh2_free(session, arr);
+      return names;
+    };
+    try {
+      return {
+        kex: read(LIBSSH2_METHOD_KEX),
+        hostKeyAlgorithms: read(LIBSSH2_METHOD_HOSTKEY),
+        ciphers: read(LIBSSH2_METHOD_CRYPT_CS),
+        macs: read(LIBSSH2_METHOD_MAC_CS),
+      };
+    } finally {
+      s.libssh2_session_free(session);
+    }
   }
 
   /**
@@ -330,6 +413,37 @@ export class Libssh2Client implements SshClient {
     }
   }
 
+  /** The pinned algorithms as libssh2's preferences (before the handshake). */
+  #pin(live: Live, target: Target): void {
+    for (const [kind, types] of Object.entries(PIN_METHODS)) {
+      const names = target.algorithms?.[kind as PinKind];
+      if (!names) continue;
+      for (const type of types) {
+        const rc = this.#ssh.symbols.libssh2_session_method_pref(
+          live.session,
+          type,
+          cstr(names.join(",")),
+        );
+        this.#check(live, rc, "connect_error", "handshake: pinning " + kind);
+      }
+    }
+  }
+
+  /** What the handshake negotiated, in OpenSSH's names. */
+  #negotiated(session: Deno.PointerValue): Negotiated {
+    const method = (type: number): string => {
+      const p = this.#ssh.symbols.libssh2_session_methods(session, type);
+      return p ? Deno.UnsafePointerView.getCString(p) : "";
+    };
+    const cipher = method(LIBSSH2_METHOD_CRYPT_CS);
+    return {
+      kex: method(LIBSSH2_METHOD_KEX),
+      hostKey: method(LIBSSH2_METHOD_HOSTKEY),
+      cipher,
+      mac: isAead(cipher) ? IMPLICIT_MAC : method(LIBSSH2_METHOD_MAC_CS),
+    };
+  }
+
   /** SSH handshake on the connected fd, then the host key check. */
   async #handshake(live: Live, target: Target, timeoutMs: number) {
     const s: Lib = this.#ssh.symbols;
@@ -338,12 +452,14 @@ export class Libssh2Client implements SshClient {
       throw new Failure("connect_error", "libssh2_session_init_ex failed");
     }
     s.libssh2_session_set_timeout(live.session, BigInt(timeoutMs));
+    this.#pin(live, target);
     this.#check(
       live,
       await s.libssh2_session_handshake(live.session, live.fd),
       "connect_error",
       "handshake",
     );
+    live.negotiated = this.#negotiated(live.session);
     if (target.hostKeyBase64 === undefined) return;
     const len = new BigUint64Array(1);
     const type = new Int32Array(1);
@@ -493,6 +609,12 @@ export class Libssh2Client implements SshClient {
     signal.addEventListener("abort", onAbort);
     const { reader } = live;
     try {
+      const unsupported = unsupportedPins(
+        `libssh2 ${this.#version}`,
+        target.algorithms,
+        (kind, name) => this.#supported[kind].has(name),
+      );
+      if (unsupported) throw new Failure("connect_error", unsupported);
       live.fd = await this.#connect(
         target.host,
         target.port,
@@ -525,6 +647,7 @@ export class Libssh2Client implements SshClient {
         exitCode,
         status: exitCode === 0 ? "ok" : "exit_nonzero",
         error: exitCode === 0 ? "" : `exit code ${exitCode}`,
+        negotiated: live.negotiated,
       };
     } catch (e) {
       const f = e instanceof Failure
@@ -536,6 +659,7 @@ export class Libssh2Client implements SshClient {
         exitCode: live.exitCode,
         status: signal.aborted ? "timeout" : f.status,
         error: f.message,
+        ...(live.negotiated && { negotiated: live.negotiated }),
       };
     } finally {
       signal.removeEventListener("abort", onAbort);

@@ -16,13 +16,22 @@
  * target, the user's own known_hosts applies (an unknown host fails, as
  * BatchMode cannot ask).
  *
+ * Algorithms: pins (`target.algorithms`) become `-o KexAlgorithms=...`,
+ * `-o Ciphers=...`, `-o MACs=...`, `-o HostKeyAlgorithms=...`, each name
+ * first checked against `ssh -Q` (read once, at load), so an unknown one
+ * fails the session before `ssh` starts, naming it (ssh's own message does
+ * not always say which). What was negotiated is read from the `debug1: kex:`
+ * lines of the same `-v` log.
+ *
  * @module
  */
 import { LineReader } from "./lines.ts";
 import { median } from "../util/quantile.ts";
 import { run, which } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
+import { type PinKind, unsupportedPins } from "./algorithms.ts";
 import type {
+  Negotiated,
   Phase,
   PhaseClock,
   SessionContext,
@@ -35,6 +44,18 @@ import type {
 const CONNECTED = "debug1: Connection established.";
 const AUTHENTICATED = "Authenticated to ";
 const SENDING = "debug1: Sending command:";
+const KEX_LINE = "debug1: kex: ";
+
+/** The `ssh -o` option and the `ssh -Q` query of each kind of pin. */
+const PIN_OPTIONS: Record<PinKind, { option: string; query: string }> = {
+  kex: { option: "KexAlgorithms", query: "kex" },
+  hostKeyAlgorithms: {
+    option: "HostKeyAlgorithms",
+    query: "HostKeyAlgorithms",
+  },
+  ciphers: { option: "Ciphers", query: "cipher" },
+  macs: { option: "MACs", query: "mac" },
+};
 
 /**
  * `ssh` arguments for one session: verbose (for the phase marks), no TTY,
@@ -53,6 +74,12 @@ const SENDING = "debug1: Sending command:";
  *   identityFile: "/k", command: "true", knownHostsFile: "/kh" });
  * assert.deepEqual(embedded.slice(0, 2), ["-F", "/dev/null"]);
  * assert.ok(embedded.includes("StrictHostKeyChecking=yes"));
+ * const pinned = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
+ *   identityFile: "/k", command: "true",
+ *   algorithms: { kex: ["curve25519-sha256"], macs: ["hmac-sha2-256", "hmac-sha1"] } });
+ * assert.ok(pinned.includes("KexAlgorithms=curve25519-sha256"));
+ * assert.ok(pinned.includes("MACs=hmac-sha2-256,hmac-sha1"));
+ * assert.ok(!pinned.some((a) => a.startsWith("Ciphers=")));
  * ```
  */
 export function sshArgs(target: Target): string[] {
@@ -80,6 +107,10 @@ export function sshArgs(target: Target): string[] {
       "-o",
       "StrictHostKeyChecking=yes",
     );
+  }
+  for (const [kind, { option }] of Object.entries(PIN_OPTIONS)) {
+    const names = target.algorithms?.[kind as PinKind];
+    if (names) args.push("-o", `${option}=${names.join(",")}`);
   }
   return [...args, target.host, "--", target.command];
 }
@@ -119,17 +150,34 @@ export class OpensshClient implements SshClient {
   readonly name = "openssh";
   #ssh: string;
   #version: string;
+  /** `ssh -Q` lists per kind of pin; absent when the query failed. */
+  #supported: Partial<Record<PinKind, Set<string>>>;
 
-  private constructor(ssh: string, version: string) {
+  private constructor(
+    ssh: string,
+    version: string,
+    supported: Partial<Record<PinKind, Set<string>>>,
+  ) {
     this.#ssh = ssh;
     this.#version = version;
+    this.#supported = supported;
   }
 
   /** Finds `ssh`; returns a one-line notice when it is missing. */
   static async load(): Promise<OpensshClient | string> {
     const ssh = which("ssh");
     if (!ssh) return "ssh not found; install the openssh-client package";
-    return new OpensshClient(ssh, (await opensshVersion(ssh)) ?? "unknown");
+    const supported: Partial<Record<PinKind, Set<string>>> = {};
+    const [version] = await Promise.all([
+      opensshVersion(ssh),
+      ...Object.entries(PIN_OPTIONS).map(async ([kind, { query }]) => {
+        const r = await run(ssh, ["-Q", query]);
+        if (r.code === 0) {
+          supported[kind as PinKind] = new Set(r.stdout.split("\n"));
+        }
+      }),
+    ]);
+    return new OpensshClient(ssh, version ?? "unknown", supported);
   }
 
   version(): string {
@@ -152,6 +200,20 @@ export class OpensshClient implements SshClient {
     ctx: SessionContext,
   ): Promise<SessionOutcome> {
     const { clock, signal } = ctx;
+    const unsupported = unsupportedPins(
+      this.#version.split(" ")[0],
+      target.algorithms,
+      (kind, name) => this.#supported[kind]?.has(name),
+    );
+    if (unsupported) {
+      return {
+        bytes: 0,
+        lines: 0,
+        exitCode: null,
+        status: "connect_error",
+        error: unsupported,
+      };
+    }
     const reader = new LineReader();
     const log = new VerboseLog(clock);
     let child: Deno.ChildProcess;
@@ -206,6 +268,8 @@ class VerboseLog {
   readonly lines: string[] = [];
   /** The phase under way. */
   phase: Phase = "connect";
+  /** What the `debug1: kex:` lines said was negotiated, so far. */
+  readonly kex: Partial<Negotiated> = {};
 
   constructor(readonly clock: PhaseClock) {}
 
@@ -230,6 +294,8 @@ class VerboseLog {
     if (this.phase === "connect" && line.startsWith(CONNECTED)) {
       this.clock.mark("connect");
       this.phase = "auth";
+    } else if (this.phase === "auth" && line.startsWith(KEX_LINE)) {
+      parseKexLine(line, this.kex);
     } else if (this.phase === "auth" && line.startsWith(AUTHENTICATED)) {
       this.clock.mark("auth");
       this.phase = "exec";
@@ -238,6 +304,54 @@ class VerboseLog {
       this.phase = "read";
     }
   }
+}
+
+/**
+ * Reads one `debug1: kex: ...` line of `ssh -v` into `into`: the key
+ * exchange, the host-key algorithm, and the client-to-server cipher and MAC
+ * (`<implicit>` for AEAD ciphers, as OpenSSH writes it). Other lines are
+ * ignored.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseKexLine } from "./openssh.ts";
+ * const n = {};
+ * for (const l of [
+ *   "debug1: kex: algorithm: sntrup761x25519-sha512@openssh.com",
+ *   "debug1: kex: host key algorithm: ssh-ed25519",
+ *   "debug1: kex: server->client cipher: aes128-ctr MAC: hmac-sha1 compression: none",
+ *   "debug1: kex: client->server cipher: chacha20-poly1305@openssh.com MAC: <implicit> compression: none",
+ *   "debug1: kex: sntrup761x25519-sha512@openssh.com need=64 dh_need=64",
+ * ]) parseKexLine(l, n);
+ * assert.deepEqual(n, {
+ *   kex: "sntrup761x25519-sha512@openssh.com", hostKey: "ssh-ed25519",
+ *   cipher: "chacha20-poly1305@openssh.com", mac: "<implicit>",
+ * });
+ * ```
+ */
+export function parseKexLine(line: string, into: Partial<Negotiated>): void {
+  const m = /^debug1: kex: (?:(algorithm)|(host key algorithm)): (\S+)$/.exec(
+    line,
+  );
+  if (m) {
+    if (m[1]) into.kex = m[3];
+    else into.hostKey = m[3];
+    return;
+  }
+  const c = /^debug1: kex: client->server cipher: (\S+) MAC: (\S+)/.exec(line);
+  if (c) {
+    into.cipher = c[1];
+    into.mac = c[2];
+  }
+}
+
+/** The negotiated algorithms once all four were logged, else undefined. */
+function negotiatedOf(kex: Partial<Negotiated>): Negotiated | undefined {
+  const { kex: k, hostKey, cipher, mac } = kex;
+  return k && hostKey && cipher && mac
+    ? { kex: k, hostKey, cipher, mac }
+    : undefined;
 }
 
 /**
@@ -253,7 +367,12 @@ function outcome(
   readDone: boolean,
   aborted: boolean,
 ): SessionOutcome {
-  const read = { bytes: reader.bytes, lines: reader.lines };
+  const negotiated = negotiatedOf(log.kex);
+  const read = {
+    bytes: reader.bytes,
+    lines: reader.lines,
+    ...(negotiated && { negotiated }),
+  };
   if (aborted) {
     return {
       ...read,

@@ -9,14 +9,25 @@
  * ends when the exit status arrived, the channel closed and the connection
  * closed.
  *
+ * Algorithms: pins (`target.algorithms`) become ssh2's `algorithms` connect
+ * option (exact lists; ssh2 uses OpenSSH's names), checked first against
+ * the lists ssh2 supports, so an unknown one fails the session before it
+ * connects, naming it; ssh2 1.17 has no sntrup761x25519 key exchange. The
+ * `handshake` event gives what was negotiated ({@linkcode negotiatedOf}).
+ *
  * @module
  */
 import * as net from "node:net";
 import { Buffer } from "node:buffer";
 // @ts-types="npm:@types/ssh2@1.15.5"
 import { Client } from "ssh2";
+// ssh2's own lists of the algorithms it can use (not typed by @types/ssh2).
+import ssh2Constants from "ssh2/lib/protocol/constants.js";
+import { IMPLICIT_MAC, type PinKind, unsupportedPins } from "./algorithms.ts";
 import { LineReader } from "./lines.ts";
 import type {
+  AlgorithmPins,
+  Negotiated,
   Phase,
   SessionContext,
   SessionOutcome,
@@ -77,6 +88,20 @@ export class Ssh2Client implements SshClient {
   }
 
   runSession(target: Target, ctx: SessionContext): Promise<SessionOutcome> {
+    const unsupported = unsupportedPins(
+      `ssh2 ${SSH2_VERSION}`,
+      target.algorithms,
+      (kind, name) => SSH2_SUPPORTED[kind].includes(name),
+    );
+    if (unsupported) {
+      return Promise.resolve({
+        bytes: 0,
+        lines: 0,
+        exitCode: null,
+        status: "connect_error",
+        error: unsupported,
+      });
+    }
     const privateKey = this.#key(target.identityFile);
     return new Promise<SessionOutcome>((resolve) => {
       new Ssh2Session(target, ctx, privateKey, this.#noDelay, resolve).start();
@@ -91,6 +116,7 @@ export class Ssh2Client implements SshClient {
 class Ssh2Session {
   #phase: Phase = "connect";
   #exitCode: number | null = null;
+  #negotiated: Negotiated | undefined;
   #settled = false;
   #client: Client | undefined;
   readonly #sock = new net.Socket();
@@ -129,6 +155,7 @@ class Ssh2Session {
       exitCode: this.#exitCode,
       status,
       error,
+      ...(this.#negotiated && { negotiated: this.#negotiated }),
     });
   }
 
@@ -168,8 +195,12 @@ class Ssh2Session {
       }
     });
     client.on("ready", () => this.#ready());
+    client.once("handshake", (n: Ssh2Negotiated) => {
+      this.#negotiated = negotiatedOf(n);
+    });
     client.connect({
       sock: this.#sock,
+      ...algorithmsOption(this.target.algorithms),
       username: this.target.user,
       privateKey: this.privateKey,
       hostVerifier: (key: Buffer) =>
@@ -202,6 +233,77 @@ class Ssh2Session {
       stream.on("close", () => this.#client!.end());
     });
   }
+}
+
+/** ssh2's lists of supported algorithms, by kind of pin. */
+const SSH2_SUPPORTED: Record<PinKind, readonly string[]> = {
+  kex: ssh2Constants.SUPPORTED_KEX,
+  hostKeyAlgorithms: ssh2Constants.SUPPORTED_SERVER_HOST_KEY,
+  ciphers: ssh2Constants.SUPPORTED_CIPHER,
+  macs: ssh2Constants.SUPPORTED_MAC,
+};
+
+/**
+ * ssh2's `algorithms` connect option for the pins: each pinned list as an
+ * exact list (both directions); nothing when nothing is pinned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { algorithmsOption } from "./ssh2.ts";
+ * assert.deepEqual(algorithmsOption(undefined), {});
+ * assert.deepEqual(
+ *   algorithmsOption({ ciphers: ["aes128-ctr"], macs: ["hmac-sha2-256"] }),
+ *   { algorithms: { cipher: ["aes128-ctr"], hmac: ["hmac-sha2-256"] } },
+ * );
+ * ```
+ */
+export function algorithmsOption(
+  pins: AlgorithmPins | undefined,
+): { algorithms?: Record<string, string[]> } {
+  if (!pins) return {};
+  const algorithms: Record<string, string[]> = {};
+  if (pins.kex) algorithms.kex = pins.kex;
+  if (pins.hostKeyAlgorithms) algorithms.serverHostKey = pins.hostKeyAlgorithms;
+  if (pins.ciphers) algorithms.cipher = pins.ciphers;
+  if (pins.macs) algorithms.hmac = pins.macs;
+  return Object.keys(algorithms).length ? { algorithms } : {};
+}
+
+/** What ssh2's `handshake` event carries (the parts used here). */
+export interface Ssh2Negotiated {
+  /** Key exchange method. */
+  kex: string;
+  /** Host-key algorithm. */
+  serverHostKey: string;
+  /** Client to server: cipher, and MAC (empty for AEAD ciphers). */
+  cs: { cipher: string; mac: string };
+}
+
+/**
+ * The negotiated algorithms in OpenSSH's names from ssh2's `handshake`
+ * event: ssh2 already uses OpenSSH's names, and reports an AEAD cipher's
+ * MAC as empty, which OpenSSH calls `<implicit>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { negotiatedOf } from "./ssh2.ts";
+ * assert.deepEqual(
+ *   negotiatedOf({ kex: "curve25519-sha256", serverHostKey: "ssh-ed25519",
+ *     cs: { cipher: "aes128-gcm@openssh.com", mac: "" } }),
+ *   { kex: "curve25519-sha256", hostKey: "ssh-ed25519",
+ *     cipher: "aes128-gcm@openssh.com", mac: "<implicit>" },
+ * );
+ * ```
+ */
+export function negotiatedOf(n: Ssh2Negotiated): Negotiated {
+  return {
+    kex: n.kex,
+    hostKey: n.serverHostKey,
+    cipher: n.cs.cipher,
+    mac: n.cs.mac || IMPLICIT_MAC,
+  };
 }
 
 /**

@@ -385,4 +385,3 @@ export async function runStep(
 ): Promise<StepResult> {
   return (await runTurns([client], pool, o))[0];
 }
-export { timedSession } from "../clients/timed.ts";

@@ -59,6 +59,7 @@ export function clusterInterval(
   rounds: readonly (readonly number[])[],
   level = 0.95,
   seed = 1,
+  resamples = RESAMPLES,
 ): Interval {
   const kept = rounds.filter((r) => r.length > 0);
   const all = kept.flat();
@@ -66,23 +67,83 @@ export function clusterInterval(
   if (kept.length < 2) {
     return { median: m, low: m, high: m, rounds: kept.length };
   }
-  const rnd = seededRandom(seed);
-  const stats = new Float64Array(RESAMPLES);
-  for (let b = 0; b < RESAMPLES; b++) {
-    const pick: number[] = [];
-    for (let i = 0; i < kept.length; i++) {
-      pick.push(...kept[Math.floor(rnd() * kept.length)]);
-    }
-    stats[b] = median(pick);
-  }
+  const draw = resampler(kept, seed);
+  const stats: number[] = [];
+  for (let b = 0; b < resamples; b++) stats.push(draw());
   const a = (1 - level) / 2;
-  const sorted = [...stats];
   return {
     median: m,
-    low: quantile(sorted, a),
-    high: quantile(sorted, 1 - a),
+    low: quantile(stats, a),
+    high: quantile(stats, 1 - a),
     rounds: kept.length,
   };
+}
+
+/**
+ * A function that draws one cluster-bootstrap resample of `rounds` (as
+ * many rounds as there are, with replacement) and returns its median, in
+ * time linear in the resample's size (selection, not sorting).
+ */
+function resampler(
+  rounds: readonly (readonly number[])[],
+  seed: number,
+): () => number {
+  const rnd = seededRandom(seed);
+  const cap = rounds.reduce((s, r) => s + r.length, 0) * 4 + 16;
+  let buf = new Float64Array(cap);
+  return () => {
+    let n = 0;
+    for (let i = 0; i < rounds.length; i++) {
+      const r = rounds[Math.floor(rnd() * rounds.length)];
+      if (n + r.length > buf.length) {
+        const bigger = new Float64Array((n + r.length) * 2);
+        bigger.set(buf.subarray(0, n));
+        buf = bigger;
+      }
+      for (let j = 0; j < r.length; j++) buf[n++] = r[j];
+    }
+    return selectMedian(buf, n);
+  };
+}
+
+/** Median of `a[0..n)` (mean of the middle two for even n); reorders `a`. */
+function selectMedian(a: Float64Array, n: number): number {
+  const k = (n - 1) >> 1;
+  const lo = select(a, 0, n - 1, k);
+  if (n % 2 === 1) return lo;
+  // The next value up is the smallest of the upper part.
+  let hi = Infinity;
+  for (let i = k + 1; i < n; i++) if (a[i] < hi) hi = a[i];
+  return (lo + hi) / 2;
+}
+
+/** Quickselect: the k-th smallest of a[left..right]; partitions around it. */
+function select(
+  a: Float64Array,
+  left: number,
+  right: number,
+  k: number,
+): number {
+  while (right > left) {
+    const pivot = a[(left + right) >> 1];
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 /**
@@ -115,16 +176,10 @@ export function ratioInterval(
       rounds: Math.min(ka.length, kb.length),
     };
   }
-  const rnd = seededRandom(seed);
-  const draw = (k: readonly (readonly number[])[]) => {
-    const pick: number[] = [];
-    for (let i = 0; i < k.length; i++) {
-      pick.push(...k[Math.floor(rnd() * k.length)]);
-    }
-    return median(pick);
-  };
+  const da = resampler(ka, seed);
+  const db = resampler(kb, seed + 1);
   const stats: number[] = [];
-  for (let i = 0; i < RESAMPLES; i++) stats.push(draw(ka) / draw(kb));
+  for (let i = 0; i < RESAMPLES; i++) stats.push(da() / db());
   const q = (1 - level) / 2;
   return {
     median: m,
