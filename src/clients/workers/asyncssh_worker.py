@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""The `asyncssh` client worker: asyncssh (pure Python SSH on asyncio), all
+sessions of a round started together as tasks on one event loop.
+
+Speaks the worker protocol of src/clients/protocol.ts on stdin/stdout. Run
+with Debian's /usr/bin/python3 (python3-asyncssh); a missing library is one
+line on stderr naming the package, and exit code 3.
+
+A session: asyncssh.connect with the key (no agent, no OpenSSH config, no
+GSS), host key checked against known_hosts; the TCP connect ends when
+asyncssh's connection_made reaches the client object (asyncssh sets
+TCP_NODELAY there) -> connect mark; connect() returns once authenticated
+-> auth mark; create_process (channel open, exec accepted) -> exec mark;
+stdout read line by line to EOF -> read mark; exit status, channel closed;
+K > 1: the command again K - 1 times, each on a new channel of the same
+connection (reexec_ms); connection closed -> close mark. The whole session
+is bounded by asyncio.wait_for.
+"""
+
+import asyncio
+import os
+import sys
+
+# worker_common sits next to this file (also under python3 -I); no
+# __pycache__ is written into the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import worker_common as wc  # noqa: E402
+
+CLIENT = "asyncssh"
+
+asyncssh = wc.import_or_exit(CLIENT, "asyncssh", "python3-asyncssh")
+
+from asyncssh import encryption, kex, mac, public_key  # noqa: E402
+
+VERSION = asyncssh.__version__
+LABEL = "asyncssh %s" % VERSION
+
+
+def _names(algs):
+    return {a.decode("ascii") for a in algs}
+
+
+SUPPORTED = {
+    "kex": _names(kex.get_kex_algs()),
+    "ciphers": _names(encryption.get_encryption_algs()),
+    "macs": _names(mac.get_mac_algs()),
+    "hostKeyAlgorithms": _names(
+        public_key.get_public_key_algs()
+        + public_key.get_certificate_algs()
+        + public_key.get_x509_certificate_algs()
+    ),
+}
+
+# asyncssh's connect option for each kind of pin (exact lists, in order).
+PIN_OPTIONS = {
+    "kex": "kex_algs",
+    "ciphers": "encryption_algs",
+    "macs": "mac_algs",
+    "hostKeyAlgorithms": "server_host_key_algs",
+}
+
+
+class Round:
+    """What every session of one round shares: the request, the key, the
+    known hosts and the connect options (each read once per round)."""
+
+    def __init__(self, request, t0):
+        self.request = request
+        self.t0 = t0
+        self.error = None  # (status, message) that fails every session
+        pins = request.get("algorithms")
+        unsupported = wc.unsupported_pins(LABEL, pins, SUPPORTED)
+        if unsupported:
+            self.error = ("connect_error", unsupported)
+            return
+        try:
+            key = asyncssh.read_private_key(request["identity_file"])
+        except (OSError, asyncssh.KeyImportError) as e:
+            self.error = ("auth_error", "auth: %s" % wc.os_error(e))
+            return
+        known_hosts = None
+        if request["host_key_policy"] == "known_hosts":
+            try:
+                known_hosts = asyncssh.read_known_hosts(
+                    request["known_hosts_file"]
+                )
+            except (OSError, ValueError) as e:
+                self.error = ("connect_error", "known_hosts: %s" % wc.os_error(e))
+                return
+        timeout_s = request["timeout_ms"] / 1000
+        self.options = dict(
+            username=request["user"],
+            client_keys=[key],
+            known_hosts=known_hosts,  # None: accept any host key
+            agent_path=None,
+            config=None,  # no ~/.ssh/config
+            gss_host=None,  # no GSS key exchange or auth
+            # asyncssh's own login timeout follows the session's, so the
+            # session timeout alone decides.
+            login_timeout=timeout_s,
+        )
+        for kind, names in (pins or {}).items():
+            if names and kind in PIN_OPTIONS:
+                self.options[PIN_OPTIONS[kind]] = list(names)
+
+
+class Marker(asyncssh.SSHClient):
+    """asyncssh's client object for one session: the TCP connection is up
+    when asyncssh hands it the new connection."""
+
+    def __init__(self, s, held):
+        self._s = s
+        self._held = held
+
+    def connection_made(self, conn):
+        self._held.conn = conn
+        self._s.mark("connect")
+
+
+class Held:
+    conn = None
+
+
+async def run_command(conn, command, s, first):
+    """One command on a new channel: exec, stdout read line by line to EOF,
+    exit status, channel closed. Marks exec and read for the first command.
+    Returns the exit code (None when none came)."""
+    s.phase = "exec"
+    proc = await conn.create_process(command, encoding=None)
+    try:
+        if first:
+            s.mark("exec")
+        else:
+            s.phase = "read"
+        # readline until EOF (b""); asyncssh 2.10's `async for` over the
+        # reader yields that final b"" as one more line.
+        readline = proc.stdout.readline
+        while True:
+            line = await readline()
+            if not line:
+                break
+            if first:
+                s.line(line)
+        if first:
+            s.mark("read")
+        else:
+            s.phase = "close"
+        await proc.wait_closed()
+        if proc.exit_signal:
+            s.fail("killed by signal %s" % proc.exit_signal[0])
+            return None
+        return proc.exit_status
+    finally:
+        proc.close()
+
+
+async def steps(rnd, s, held):
+    req = rnd.request
+    k = req["commands_per_session"]
+    try:
+        conn = await asyncssh.connect(
+            req["host"],
+            req["port"],
+            client_factory=lambda: Marker(s, held),
+            **rnd.options,
+        )
+    finally:
+        if held.conn is not None:
+            s.negotiated = negotiated_of(held.conn)
+    s.mark("auth")
+    go_on = s.command_done(await run_command(conn, req["command"], s, True))
+    if go_on and k > 1:
+        began = s.now()
+        for i in range(2, k + 1):
+            s.command = i
+            if not s.command_done(
+                await run_command(conn, req["command"], s, False)
+            ):
+                break
+        s.reexec_ms = s.now() - began if s.commands == k else None
+        s.command = 1
+        s.phase = "close"
+    conn.close()
+    await conn.wait_closed()
+    held.conn = None
+    if s.status is None or s.status == "exit_nonzero":
+        s.mark("close")
+
+
+async def session(rnd, number, proto):
+    req = rnd.request
+    s = wc.Session(req["round"], number, rnd.t0, req["commands_per_session"])
+    held = Held()
+    try:
+        if rnd.error:
+            s.fail_with(*rnd.error)
+        else:
+            await asyncio.wait_for(steps(rnd, s, held), req["timeout_ms"] / 1000)
+    except asyncio.TimeoutError:
+        s.timed_out()
+    except asyncssh.PermissionDenied as e:
+        s.fail(e.reason or str(e), auth_refused=True)
+    except asyncssh.HostKeyNotVerifiable as e:
+        s.fail("host key not verifiable: %s" % (e.reason or e))
+    except asyncssh.DisconnectError as e:
+        s.fail(e.reason or str(e))
+    except asyncssh.ChannelOpenError as e:
+        s.fail(e.reason or str(e))
+    except OSError as e:
+        s.fail(wc.os_error(e))
+    except Exception as e:
+        s.fail("%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
+    finally:
+        if held.conn is not None:
+            held.conn.abort()
+        proto.send(s.report())
+
+
+def negotiated_of(conn):
+    """What the handshake chose, in OpenSSH's names (asyncssh uses them):
+    cipher and MAC from the connection's extra info; kex and host-key
+    algorithm computed from both KEXINIT messages as RFC 4253 chooses them
+    (asyncssh keeps no name for either once the kex is over). None before
+    the handshake ended."""
+    cipher = conn.get_extra_info("send_cipher")
+    if not cipher:
+        return None
+    both = wc.negotiated_from_kexinit(
+        getattr(conn, "_client_kexinit", b""),
+        getattr(conn, "_server_kexinit", b""),
+    )
+    if both is None:
+        return None
+    return wc.negotiated(
+        both["kex"], both["hostKey"], cipher, conn.get_extra_info("send_mac")
+    )
+
+
+async def run_round(request, t0, proto):
+    rnd = Round(request, t0)
+    await asyncio.gather(
+        *(
+            session(rnd, number, proto)
+            for number in range(1, request["sessions"] + 1)
+        )
+    )
+    proto.round_done(request["round"])
+
+
+def main():
+    wc.logging_to_stderr()
+    proto = wc.Protocol()
+    proto.hello(CLIENT, VERSION)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        for request, t0 in proto.requests():
+            loop.run_until_complete(run_round(request, t0, proto))
+    finally:
+        loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

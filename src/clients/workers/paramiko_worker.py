@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""The `paramiko` client worker: paramiko (pure Python SSH) under gevent,
+driven as parallel-ssh 1.x drove it in the reference post: gevent's monkey
+patching first, then one gevent Pool of N greenlets per round, each running
+one session with paramiko's blocking API (paramiko's transport threads
+become greenlets).
+
+Speaks the worker protocol of src/clients/protocol.ts on stdin/stdout. Run
+with Debian's /usr/bin/python3 (python3-paramiko, python3-gevent); a missing
+library is one line on stderr naming the package, and exit code 3.
+
+A session: TCP connect (gevent socket, TCP_NODELAY) -> connect mark;
+SSHClient.connect over that socket with the key (no agent, no key search),
+host key checked against known_hosts (RejectPolicy) -> auth mark; a session
+channel and exec_command -> exec mark; stdout read line by line to EOF ->
+read mark; exit status, channel closed; K > 1: the command again K - 1
+times, each on a new channel of the same transport (reexec_ms); transport
+closed -> close mark. The whole session is bounded by gevent.Timeout.
+"""
+
+# gevent patches the standard library before anything else imports it (as
+# parallel-ssh did); a missing gevent is reported below.
+try:
+    from gevent import monkey
+
+    monkey.patch_all()
+except ImportError:
+    pass
+
+import os  # noqa: E402
+import sys  # noqa: E402
+
+# worker_common sits next to this file (also under python3 -I); no
+# __pycache__ is written into the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import worker_common as wc  # noqa: E402
+
+CLIENT = "paramiko"
+
+gevent = wc.import_or_exit(CLIENT, "gevent", "python3-gevent")
+paramiko = wc.import_or_exit(CLIENT, "paramiko", "python3-paramiko")
+
+import socket  # noqa: E402
+
+import gevent.pool  # noqa: E402
+
+VERSION = paramiko.__version__
+LABEL = "paramiko %s" % VERSION
+
+# Per kind of pin: paramiko's disabled_algorithms key, its SecurityOptions
+# field, and the table of the algorithms it implements.
+PIN_MAP = {
+    "kex": ("kex", "kex", paramiko.Transport._kex_info),
+    "ciphers": ("ciphers", "ciphers", paramiko.Transport._cipher_info),
+    "macs": ("macs", "digests", paramiko.Transport._mac_info),
+    "hostKeyAlgorithms": ("keys", "key_types", paramiko.Transport._key_info),
+}
+SUPPORTED = {kind: set(table) for kind, (_, _, table) in PIN_MAP.items()}
+# Kex engine class -> the kex name it implements (first name wins).
+KEX_NAMES = {}
+for _name, _cls in paramiko.Transport._kex_info.items():
+    KEX_NAMES.setdefault(_cls, _name)
+
+
+class BenchTransport(paramiko.Transport):
+    """paramiko's Transport, which (1) offers exactly the pinned algorithms
+    in the pinned order (SecurityOptions, paramiko's public way to set
+    them; disabled_algorithms, given by SSHClient, keeps them exclusive
+    even when SSHClient puts the known host key's type first), and (2)
+    remembers which key exchange ran: paramiko drops its kex engine once
+    the keys are in use, and keeps no name for it."""
+
+    pins = None
+
+    def __init__(self, sock, **kwargs):
+        self.kex_name = None
+        super().__init__(sock, **kwargs)
+        if self.pins:
+            options = self.get_security_options()
+            for kind, names in self.pins.items():
+                if names and kind in PIN_MAP:
+                    setattr(options, PIN_MAP[kind][1], tuple(names))
+
+    @property
+    def kex_engine(self):
+        return self.__dict__.get("_bench_kex_engine")
+
+    @kex_engine.setter
+    def kex_engine(self, engine):
+        self.__dict__["_bench_kex_engine"] = engine
+        if engine is not None and self.kex_name is None:
+            self.kex_name = KEX_NAMES.get(type(engine))
+
+
+def transport_factory(pins):
+    if not pins:
+        return BenchTransport
+    return type("PinnedTransport", (BenchTransport,), {"pins": pins})
+
+
+def disabled_algorithms(pins):
+    """paramiko's disabled_algorithms for the pins: everything it implements
+    of a pinned kind, except the pinned names."""
+    out = {}
+    for kind, names in (pins or {}).items():
+        if names and kind in PIN_MAP:
+            key, _, table = PIN_MAP[kind]
+            out[key] = [n for n in table if n not in names]
+    return out
+
+
+class AcceptAny(paramiko.MissingHostKeyPolicy):
+    """Host-key policy `any`: accept whatever key the server shows."""
+
+    def missing_host_key(self, client, hostname, key):
+        return
+
+
+def load_private_key(path):
+    """The key file as a paramiko key, whatever its type (paramiko 2.12 has
+    no generic loader)."""
+    errors = []
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey,
+                paramiko.DSSKey):
+        try:
+            return cls.from_private_key_file(path)
+        except paramiko.SSHException as e:
+            errors.append("%s: %s" % (cls.__name__, e))
+    raise paramiko.SSHException("cannot load %s (%s)" % (path, "; ".join(errors)))
+
+
+class Round:
+    """What every session of one round shares: the request, the key, the
+    known hosts, the algorithm options (each read once per round)."""
+
+    def __init__(self, request, t0):
+        self.request = request
+        self.t0 = t0
+        self.key = None
+        self.key_error = None
+        try:
+            self.key = load_private_key(request["identity_file"])
+        except (OSError, paramiko.SSHException) as e:
+            self.key_error = str(e)
+        self.host_keys = None
+        self.host_keys_error = None
+        if request["host_key_policy"] == "known_hosts":
+            try:
+                self.host_keys = paramiko.HostKeys(request["known_hosts_file"])
+            except OSError as e:
+                self.host_keys_error = "known_hosts: %s" % wc.os_error(e)
+        pins = request.get("algorithms")
+        self.unsupported = wc.unsupported_pins(LABEL, pins, SUPPORTED)
+        self.transport_factory = transport_factory(pins)
+        self.disabled = disabled_algorithms(pins)
+
+
+def trust(client, rnd):
+    """Host-key policy on a fresh SSHClient: the round's known hosts and
+    RejectPolicy (an unknown key is refused; a changed one fails with
+    BadHostKeyException), or any key."""
+    if rnd.host_keys is None:
+        client.set_missing_host_key_policy(AcceptAny())
+        return
+    mine = client.get_host_keys()
+    for name in rnd.host_keys.keys():
+        for key_type, key in rnd.host_keys[name].items():
+            mine.add(name, key_type, key)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+
+
+def run_command(transport, command, s, first):
+    """One command on a new channel of `transport`: exec, stdout read line
+    by line to EOF, exit status, channel closed. Marks exec and read for the
+    first command. Returns the exit code (None when none came)."""
+    s.phase = "exec"
+    chan = transport.open_session()
+    try:
+        chan.exec_command(command)
+        if first:
+            s.mark("exec")
+        else:
+            s.phase = "read"
+        stdout = chan.makefile("rb")
+        for line in stdout:
+            if first:
+                s.line(line)
+        if first:
+            s.mark("read")
+        else:
+            s.phase = "close"
+        code = chan.recv_exit_status()
+        return None if code == -1 else code
+    finally:
+        chan.close()
+
+
+def session(rnd, number, proto):
+    req = rnd.request
+    k = req["commands_per_session"]
+    s = wc.Session(req["round"], number, rnd.t0, k)
+    sock = None
+    client = None
+    timer = gevent.Timeout(req["timeout_ms"] / 1000)
+    timer.start()
+    try:
+        if rnd.unsupported:
+            s.fail_with("connect_error", rnd.unsupported)
+        elif rnd.host_keys_error:
+            s.fail_with("connect_error", rnd.host_keys_error)
+        elif rnd.key_error:
+            s.fail_with("auth_error", "auth: %s" % rnd.key_error)
+        else:
+            sock = tcp_connect(req["host"], req["port"])
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.mark("connect")
+            client = paramiko.SSHClient()
+            trust(client, rnd)
+            # paramiko's own banner and auth timeouts follow the session's,
+            # so the session timeout alone decides.
+            timeout_s = req["timeout_ms"] / 1000
+            try:
+                client.connect(
+                    req["host"],
+                    port=req["port"],
+                    username=req["user"],
+                    pkey=rnd.key,
+                    sock=sock,
+                    allow_agent=False,
+                    look_for_keys=False,
+                    banner_timeout=timeout_s,
+                    auth_timeout=timeout_s,
+                    disabled_algorithms=rnd.disabled,
+                    transport_factory=rnd.transport_factory,
+                )
+            finally:
+                s.negotiated = negotiated_of(client.get_transport())
+            s.mark("auth")
+            transport = client.get_transport()
+            go_on = s.command_done(
+                run_command(transport, req["command"], s, True)
+            )
+            if go_on and k > 1:
+                began = s.now()
+                for i in range(2, k + 1):
+                    s.command = i
+                    if not s.command_done(
+                        run_command(transport, req["command"], s, False)
+                    ):
+                        break
+                s.reexec_ms = s.now() - began if s.commands == k else None
+                s.command = 1
+                s.phase = "close"
+            client.close()
+            client = None
+            if s.status is None or s.status == "exit_nonzero":
+                s.mark("close")
+    except gevent.Timeout as t:
+        if t is not timer:
+            s.fail("interrupted by %r" % t)
+            raise
+        s.timed_out()
+    except paramiko.BadHostKeyException as e:
+        s.fail("host key does not match known_hosts (%s)" % e)
+    except paramiko.AuthenticationException as e:
+        s.fail(str(e) or type(e).__name__, auth_refused=True)
+    except OSError as e:
+        s.fail(wc.os_error(e))
+    except Exception as e:  # paramiko raises SSHException, EOFError, ...
+        s.fail("%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
+    finally:
+        timer.close()
+        if client is not None:
+            client.close()
+        if sock is not None:
+            sock.close()
+        proto.send(s.report())
+
+
+def tcp_connect(host, port):
+    """A connected TCP socket (gevent's). A numeric address is connected
+    straight away: create_connection would send even that through gevent's
+    resolver thread pool, a thread hop that the other clients do not pay."""
+    family = wc.numeric_family(host)
+    if family is None:
+        return socket.create_connection((host, port))
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def negotiated_of(transport):
+    """What the handshake chose, in OpenSSH's names (paramiko uses them);
+    None before the handshake ended."""
+    if transport is None or not transport.local_cipher:
+        return None
+    return wc.negotiated(
+        getattr(transport, "kex_name", None),
+        transport.host_key_type,
+        transport.local_cipher,
+        transport.local_mac,
+    )
+
+
+def run_round(request, t0, proto):
+    rnd = Round(request, t0)
+    pool = gevent.pool.Pool(request["sessions"])
+    for number in range(1, request["sessions"] + 1):
+        pool.spawn(session, rnd, number, proto)
+    pool.join()
+    proto.round_done(request["round"])
+
+
+def main():
+    wc.logging_to_stderr()
+    proto = wc.Protocol()
+    proto.hello(CLIENT, VERSION)
+    for request, t0 in proto.requests():
+        run_round(request, t0, proto)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

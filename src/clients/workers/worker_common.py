@@ -1,0 +1,467 @@
+"""What the Python client workers share: the worker protocol's I/O
+(src/clients/protocol.ts: JSON lines, hello, round requests, session and
+round_done lines), the session record with its marks and statuses, the
+worker's own CPU and memory, and the algorithm helpers (pins, OpenSSH names,
+the negotiated algorithms).
+
+Standard library only, so that it imports before the SSH library does and
+can say which Debian package is missing when that import fails.
+
+Every mark is a millisecond offset on time.perf_counter() (monotonic) from
+the moment the worker read the round request.
+"""
+
+import json
+import logging
+import os
+import resource
+import socket
+import struct
+import sys
+import time
+
+PROTOCOL_VERSION = 1
+
+#: Exit code of a worker whose library is missing (the benchmark skips it).
+EXIT_MISSING_LIBRARY = 3
+#: Exit code of a worker given a request it cannot read.
+EXIT_BAD_REQUEST = 2
+
+#: The statuses of src/clients/seam.ts (STATUSES), in the same order.
+STATUSES = (
+    "ok",
+    "connect_error",
+    "auth_error",
+    "exec_error",
+    "read_error",
+    "timeout",
+    "exit_nonzero",
+)
+
+#: The phases of one session, in order (src/clients/seam.ts PHASES).
+PHASES = ("connect", "auth", "exec", "read", "close")
+
+#: Kinds of algorithm pin (AlgorithmPins keys) and their word in messages,
+#: in the order of algorithms.ts PIN_KINDS.
+PIN_KINDS = (
+    ("kex", "kex"),
+    ("hostKeyAlgorithms", "host key algorithm"),
+    ("ciphers", "cipher"),
+    ("macs", "MAC"),
+)
+
+#: The MAC OpenSSH reports for an AEAD cipher.
+IMPLICIT_MAC = "<implicit>"
+
+_REQUIRED = {
+    "round": int,
+    "sessions": int,
+    "host": str,
+    "port": int,
+    "user": str,
+    "identity_file": str,
+    "command": str,
+    "commands_per_session": int,
+    "timeout_ms": (int, float),
+}
+
+
+# ---------------------------------------------------------------------------
+# Start-up
+
+
+def import_or_exit(client, module, package):
+    """Imports `module`; when that fails, says on stderr which Debian package
+    to install and exits with EXIT_MISSING_LIBRARY."""
+    try:
+        return __import__(module)
+    except ImportError as e:
+        sys.stderr.write(
+            "%s worker: cannot import %s (%s) in %s: install %s "
+            "(apt-get install %s)\n"
+            % (client, module, e, sys.executable, package, package)
+        )
+        sys.stderr.flush()
+        sys.exit(EXIT_MISSING_LIBRARY)
+
+
+def logging_to_stderr():
+    """Library messages (paramiko's and asyncssh's loggers, warnings) go to
+    stderr, warnings and worse only."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
+    logging.captureWarnings(True)
+
+
+class Protocol:
+    """The worker's side of the protocol. Takes fd 1 for protocol lines and
+    points fd 1 and sys.stdout at stderr, so that nothing else (a stray
+    print, a C library) can write to the protocol stream."""
+
+    def __init__(self):
+        self._out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+
+    def send(self, message):
+        """Writes one protocol line and flushes it."""
+        try:
+            self._out.write(json.dumps(message, separators=(",", ":")) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            # The benchmark is gone: nobody to report to.
+            os._exit(0)
+
+    def hello(self, client, version):
+        self.send(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "client": client,
+                "version": version,
+            }
+        )
+
+    def requests(self):
+        """Yields (request, round start) for each round request on stdin,
+        until stdin ends. A line that is not a valid round request ends the
+        worker with EXIT_BAD_REQUEST and the reason on stderr."""
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            start = time.perf_counter()
+            try:
+                request = parse_request(line)
+            except ValueError as e:
+                sys.stderr.write("bad request: %s\n" % e)
+                sys.stderr.flush()
+                sys.exit(EXIT_BAD_REQUEST)
+            yield request, start
+
+    def round_done(self, round_no):
+        self.send(
+            {
+                "type": "round_done",
+                "round": round_no,
+                "cpu_ms": cpu_ms(),
+                "rss_mb": rss_mb(),
+            }
+        )
+
+
+def parse_request(line):
+    """Checks one round request (protocol.ts RoundRequest); raises
+    ValueError saying what is wrong."""
+    try:
+        r = json.loads(line)
+    except ValueError:
+        raise ValueError("not JSON: %s" % line[:80].rstrip())
+    if not isinstance(r, dict) or r.get("type") != "round":
+        raise ValueError("not a round request: %s" % line[:80].rstrip())
+    for key, kind in _REQUIRED.items():
+        v = r.get(key)
+        if not isinstance(v, kind) or isinstance(v, bool):
+            raise ValueError("round request without a valid %s" % key)
+    if r["sessions"] < 1 or r["commands_per_session"] < 1:
+        raise ValueError("sessions and commands_per_session must be >= 1")
+    policy = r.get("host_key_policy")
+    if policy not in ("known_hosts", "any"):
+        raise ValueError("host_key_policy must be known_hosts or any")
+    if policy == "known_hosts" and not isinstance(r.get("known_hosts_file"), str):
+        raise ValueError("host_key_policy known_hosts needs known_hosts_file")
+    pins = r.get("algorithms")
+    if pins is not None:
+        if not isinstance(pins, dict):
+            raise ValueError("algorithms must be an object or null")
+        for kind, _ in PIN_KINDS:
+            names = pins.get(kind)
+            if names is not None and not (
+                isinstance(names, list) and all(isinstance(n, str) for n in names)
+            ):
+                raise ValueError("algorithms.%s must be a list of names" % kind)
+    return r
+
+
+# ---------------------------------------------------------------------------
+# The worker's own cost
+
+
+def cpu_ms():
+    """User + system CPU of this process (all its threads) and of its reaped
+    children since it started, ms (getrusage)."""
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "self": round((s.ru_utime + s.ru_stime) * 1000, 3),
+        "children": round((c.ru_utime + c.ru_stime) * 1000, 3),
+    }
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mb():
+    """Resident set size now, MiB: /proc/self/statm's resident pages (the
+    current RSS, not getrusage's maximum, which never goes down)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return round(pages * _PAGE / 1048576, 2)
+    except (OSError, IndexError, ValueError):
+        # No /proc: the peak (ru_maxrss is in KiB on Linux).
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 2)
+
+
+# ---------------------------------------------------------------------------
+# One session
+
+
+def status_of_failure(phase, auth_refused=False):
+    """The status of a session that failed in `phase` (as the in-process
+    clients map it): a failure while closing (no exit status) is a read
+    error, like ssh2's."""
+    if phase == "connect":
+        return "connect_error"
+    if phase == "auth":
+        return "auth_error" if auth_refused else "connect_error"
+    if phase == "exec":
+        return "exec_error"
+    return "read_error"
+
+
+class Session:
+    """One session's record: marks, phase reached, counts and outcome; turns
+    into a protocol `session` line with report()."""
+
+    __slots__ = (
+        "round",
+        "number",
+        "t0",
+        "start",
+        "marks",
+        "phase",
+        "command",
+        "commands_total",
+        "commands",
+        "bytes",
+        "lines",
+        "last",
+        "exit_code",
+        "reexec_ms",
+        "status",
+        "error",
+        "negotiated",
+    )
+
+    def __init__(self, round_no, number, t0, commands_total):
+        self.round = round_no
+        self.number = number
+        self.t0 = t0
+        self.start = self.now()
+        self.marks = dict.fromkeys(PHASES)
+        self.phase = "connect"
+        self.command = 1
+        self.commands_total = commands_total
+        self.commands = 0
+        self.bytes = 0
+        self.lines = 0
+        self.last = ""
+        self.exit_code = None
+        self.reexec_ms = None
+        self.status = None
+        self.error = ""
+        self.negotiated = None
+
+    def now(self):
+        """ms since the round start."""
+        return (time.perf_counter() - self.t0) * 1000
+
+    def mark(self, phase):
+        """Ends `phase` of the first command now; the next one begins."""
+        self.marks[phase] = self.now()
+        i = PHASES.index(phase)
+        self.phase = PHASES[i + 1] if i + 1 < len(PHASES) else phase
+
+    def line(self, data):
+        """Counts one stdout line of the first command (a final line without
+        a newline is a line too) and decodes it, as a reader would."""
+        self.bytes += len(data)
+        self.lines += 1
+        self.last = data.decode("utf-8", "replace")
+
+    def where(self):
+        """The step in progress, for messages: `exec`, or `exec (command 2
+        of 3)` for a further command."""
+        if self.command == 1:
+            return self.phase
+        return "%s (command %d of %d)" % (
+            self.phase,
+            self.command,
+            self.commands_total,
+        )
+
+    def fail(self, error, auth_refused=False):
+        """The session failed in the step in progress (first failure wins)."""
+        if self.status is None:
+            self.status = status_of_failure(self.phase, auth_refused)
+            self.error = "%s: %s" % (self.where(), error)
+
+    def fail_with(self, status, error):
+        if self.status is None:
+            self.status = status
+            self.error = error
+
+    def timed_out(self):
+        if self.status is None:
+            self.status = "timeout"
+            self.error = "timed out during %s" % self.where()
+
+    def command_done(self, code):
+        """One command's exit status arrived (None: the channel closed
+        without one). Returns whether to go on with the next command."""
+        if code is None:
+            self.fail("channel closed without an exit status")
+            return False
+        self.commands += 1
+        if self.command == 1 or code != 0:
+            self.exit_code = code
+        if code != 0:
+            which = "" if self.command == 1 else " (command %d of %d)" % (
+                self.command,
+                self.commands_total,
+            )
+            self.fail_with("exit_nonzero", "exit code %d%s" % (code, which))
+            return False
+        return True
+
+    def report(self):
+        """The session's protocol line (the session ends now)."""
+        end = self.now()
+        if self.status is None and self.marks["close"] is None:
+            # Not failed, yet not through: never report that as ok.
+            self.fail("session ended before the connection was closed")
+        status = self.status or "ok"
+        return {
+            "type": "session",
+            "round": self.round,
+            "session": self.number,
+            "start_ms": _ms(self.start),
+            "connect_ms": _ms(self.marks["connect"]),
+            "auth_ms": _ms(self.marks["auth"]),
+            "exec_ms": _ms(self.marks["exec"]),
+            "read_ms": _ms(self.marks["read"]),
+            "close_ms": _ms(self.marks["close"]),
+            "end_ms": _ms(end),
+            "reexec_ms": _ms(self.reexec_ms),
+            "commands": self.commands,
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "exit_code": self.exit_code,
+            "status": status,
+            "error": "" if status == "ok" else self.error,
+            "negotiated": self.negotiated,
+        }
+
+
+def _ms(v):
+    return None if v is None else round(v, 3)
+
+
+def numeric_family(host):
+    """AF_INET or AF_INET6 when `host` is a numeric address, else None."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return family
+        except (OSError, ValueError):
+            pass
+    return None
+
+
+def os_error(e):
+    """A socket error as a short message: `Connection refused` rather than
+    `[Errno 111] Connection refused` or asyncio's `Connect call failed`."""
+    if isinstance(e, OSError) and e.errno:
+        return os.strerror(e.errno)
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return str(e) or type(e).__name__
+
+
+# ---------------------------------------------------------------------------
+# Algorithms
+
+
+def unsupported_pins(client, pins, supported):
+    """The error of a session whose library lacks some pinned algorithms,
+    naming each, in the words of algorithms.ts unsupportedPins; None when
+    every pinned name is in `supported` (kind -> names)."""
+    if not pins:
+        return None
+    missing = [
+        "%s %s" % (label, name)
+        for kind, label in PIN_KINDS
+        for name in pins.get(kind) or []
+        if name not in supported[kind]
+    ]
+    if not missing:
+        return None
+    return "handshake: %s does not support %s" % (client, ", ".join(missing))
+
+
+def is_aead(cipher):
+    """AES-GCM and chacha20-poly1305 carry their own integrity."""
+    return "-gcm" in cipher or "poly1305" in cipher
+
+
+def negotiated(kex, host_key, cipher, mac):
+    """A protocol `negotiated` object (OpenSSH names; `<implicit>` MAC for an
+    AEAD cipher), or None when any part is unknown."""
+    if not (kex and host_key and cipher):
+        return None
+    if is_aead(cipher) or not mac:
+        mac = IMPLICIT_MAC
+    return {"kex": kex, "hostKey": host_key, "cipher": cipher, "mac": mac}
+
+
+def kexinit_lists(payload):
+    """The name-lists of an SSH_MSG_KEXINIT payload (RFC 4253 7.1, message
+    byte included): kex, host key, ciphers c->s, s->c, MACs c->s, s->c, ..."""
+    at = 17  # message number and cookie
+    lists = []
+    for _ in range(10):
+        (n,) = struct.unpack_from(">I", payload, at)
+        at += 4
+        text = bytes(payload[at : at + n]).decode("ascii")
+        lists.append(text.split(",") if text else [])
+        at += n
+    return lists
+
+
+def first_common(client_list, server_list):
+    """RFC 4253 7.1: the first of the client's algorithms the server also
+    lists."""
+    for name in client_list:
+        if name in server_list:
+            return name
+    return None
+
+
+def negotiated_from_kexinit(client_payload, server_payload):
+    """The negotiated algorithms (client to server) from both KEXINIT
+    messages, chosen as RFC 4253 says both sides must; None when they do
+    not parse."""
+    try:
+        c = kexinit_lists(client_payload)
+        s = kexinit_lists(server_payload)
+    except (struct.error, UnicodeDecodeError, TypeError):
+        return None
+    return negotiated(
+        first_common(c[0], s[0]),
+        first_common(c[1], s[1]),
+        first_common(c[2], s[2]),
+        first_common(c[4], s[4]),
+    )
