@@ -1,12 +1,8 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { parseBenchArgs } from "../src/cli/bench_args.ts";
 import { UsageError } from "../src/util/errors.ts";
-import {
-  bestClient,
-  countSteps,
-  getPreset,
-  PRESETS,
-} from "../src/run/presets.ts";
+import { countSteps, getPreset, PRESETS } from "../src/run/presets.ts";
+import { chooseBest } from "../src/run/stages.ts";
 
 function cfg(args: string[]) {
   const c = parseBenchArgs(args);
@@ -196,22 +192,104 @@ Deno.test("presets: seed and quick expand as documented", () => {
   assert(countSteps(quick.stages, 3) * quick.stepSeconds <= 70);
 });
 
-Deno.test("presets: the best client is the lowest median at the last pool", () => {
-  const r = (client: string, pool: number, okTotals: number[]) => ({
+Deno.test("stages: the best client is chosen by a test, at the last pool only", () => {
+  const r = (client: string, pool: number, rounds: number[][]) => ({
     client,
     pool,
-    okTotals,
+    okTotals: rounds.flat(),
+    okRounds: rounds.map((x) => x.map((total_ms) => ({ total_ms }))),
   });
-  assertEquals(
-    bestClient([
-      r("ssh2", 1, [1]), // fastest at pool 1 does not count
-      r("libssh2", 1, [50]),
-      r("ssh2", 30, [300, 100, 310]), // median 300
-      r("libssh2", 30, [250, 260]), // median 255
-      r("openssh", 30, []), // every session failed: not a candidate
-    ]),
-    "libssh2",
+  const six = (v: number) => [[v], [v + 1], [v + 2], [v + 3], [v + 4], [v + 5]];
+  const clear = chooseBest([
+    r("ssh2", 1, [[1]]), // fastest at pool 1 does not count
+    r("libssh2", 1, [[50]]),
+    r("ssh2", 30, six(300)),
+    r("libssh2", 30, six(250)),
+    r("openssh", 30, []), // every session failed: not a candidate
+  ] as never);
+  assertEquals(clear.names, ["libssh2"]);
+  const tie = chooseBest(
+    [r("ssh2", 30, six(250)), r("libssh2", 30, six(251))] as never,
   );
-  assertEquals(bestClient([r("ssh2", 30, [])]), undefined);
-  assertEquals(bestClient([]), undefined);
+  assertEquals(tie.names, ["ssh2", "libssh2"]);
+  assert(tie.note.includes("not significantly different"), tie.note);
+  assertEquals(chooseBest([r("ssh2", 30, [])] as never).names, []);
+  assertEquals(chooseBest([]).names, []);
+});
+
+Deno.test("args: re-execute, order, precision, in-process, custom name", () => {
+  const c = cfg([
+    "--pool",
+    "1,8",
+    "--commands-per-session",
+    "3",
+    "--order",
+    "sequential",
+    "--precision",
+    "5%",
+    "--in-process",
+  ]);
+  assertEquals(
+    [c.commandsPerSession, c.order, c.precision, c.inProcess],
+    [3, "sequential", 0.05, true],
+  );
+  assertEquals([c.preset, c.name], ["custom", "custom"]);
+  assertEquals(cfg([]).order, "interleaved");
+  assertEquals(cfg(["--preset", "quick", "--pool", "1"]).name, "quick");
+  for (
+    const [args, msg] of [
+      [
+        ["--commands-per-session", "0"],
+        /--commands-per-session 0: expected a whole number >= 1/,
+      ],
+      [["--order", "random"], /--order random: use interleaved or sequential/],
+      [
+        ["--precision", "5"],
+        /--precision 5: give a percentage .* e.g. --precision 5%/,
+      ],
+    ] as const
+  ) assertThrows(() => parseBenchArgs([...args]), msg);
+});
+
+Deno.test("args: --like repeats a run's recorded arguments, flags given override them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/meta.json`,
+      JSON.stringify({
+        schema_version: 5,
+        argv: [
+          "--clients",
+          "ssh2",
+          "--pool",
+          "1,8",
+          "--step-seconds",
+          "5",
+          "--out",
+          "/x",
+        ],
+      }),
+    );
+    const c = cfg(["--like", dir, "--step-seconds", "1"]);
+    assertEquals(c.clients, ["ssh2"]);
+    assertEquals(c.stages[0].pools, [1, 8]);
+    assertEquals(c.stepSeconds, 1);
+    assertEquals(c.out, undefined); // a repeat writes a folder of its own
+    assertEquals(c.argv, [
+      "--clients",
+      "ssh2",
+      "--pool",
+      "1,8",
+      "--step-seconds",
+      "5",
+      "--step-seconds",
+      "1",
+    ]);
+    assertThrows(
+      () => parseBenchArgs(["--like", "/nonexistent"]),
+      /--like \/nonexistent: no meta.json there/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

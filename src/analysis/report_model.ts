@@ -15,8 +15,7 @@ import type { Spec } from "./chart_specs.ts";
 import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
-import { PRESETS } from "../run/presets.ts";
-import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+import { argsFromParameters } from "../run/replay.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 
 /** One summary or comparison row: field name to value. */
@@ -374,71 +373,11 @@ export function benchCommand(
     };
   }
   const p = meta.parameters;
-  if (!p || !meta.preset) return undefined;
-  const preset = PRESETS[meta.preset];
-  const args = ["--preset", meta.preset];
-  if (p.clients?.length) args.push("--clients", p.clients.join(","));
-  const stages = p.stages ?? [];
-  if (
-    !preset || JSON.stringify(stages) !== JSON.stringify(preset.stages)
-  ) {
-    if (stages.every((s) => s.clients === "all")) {
-      const pools = stages.flatMap((s) => s.pools);
-      const range = pools.length > 2 &&
-        pools.every((v, i) => i === 0 || v === pools[i - 1] + 1);
-      args.push(
-        "--pool",
-        range ? `${pools[0]}..${pools.at(-1)}` : pools.join(","),
-      );
-    } else {
-      return undefined; // a stage list no flag can give
-    }
-  }
-  if (p.step_seconds !== undefined && p.step_seconds !== preset?.stepSeconds) {
-    args.push("--step-seconds", String(p.step_seconds));
-  }
-  if (p.min_rounds !== undefined && p.min_rounds !== (preset?.minRounds ?? 1)) {
-    args.push("--rounds", String(p.min_rounds));
-  }
-  if (p.timeout_ms !== undefined && p.timeout_ms !== 60_000) {
-    args.push("--timeout", String(p.timeout_ms / 1000));
-  }
-  if (meta.target?.kind === "external") {
-    args.push(
-      "--target",
-      `ssh://${meta.target.user}@${meta.target.host}:${meta.target.port}`,
-      "--identity",
-      "KEY",
-      "--command",
-      shellWord(p.command ?? meta.target.command ?? ""),
-    );
-  } else if (
-    p.payload_bytes !== undefined && p.payload_bytes !== null &&
-    p.payload_bytes !== DEFAULT_PAYLOAD_BYTES
-  ) {
-    args.push("--payload-bytes", String(p.payload_bytes));
-  }
-  if (p.server_max_startups) {
-    args.push("--server-max-startups", p.server_max_startups);
-  }
-  if (p.server_profile && p.server_profile !== "lean") {
-    args.push("--server-profile", p.server_profile);
-  }
-  const pins = (p.algorithms ?? {}) as Record<string, unknown>;
-  for (
-    const [key, flag] of [
-      ["kex", "--kex"],
-      ["ciphers", "--ciphers"],
-      ["macs", "--macs"],
-      ["hostKeyAlgorithms", "--host-key-algorithms"],
-    ]
-  ) {
-    const v = pins[key];
-    if (Array.isArray(v) && v.length) args.push(flag, v.join(","));
-  }
+  const args = p ? argsFromParameters(meta) : undefined;
+  if (!p || !args) return undefined;
   const uncovered = Object.keys(p).filter((k) => !COMMAND_PARAMS.includes(k));
   return {
-    text: ["deno task bench", ...args].join(" "),
+    text: ["deno task bench", ...args.map(shellWord)].join(" "),
     recorded: false,
     ...(uncovered.length ? { uncovered } : {}),
   };

@@ -15,6 +15,8 @@ import type {
 } from "../run/config.ts";
 import type { AlgorithmPins } from "../clients/seam.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+import { readRecord } from "../run/record.ts";
+import { replayArgs } from "../run/replay.ts";
 
 /** Text of `--help`. */
 export const HELP = `deno task bench [options]
@@ -52,7 +54,20 @@ Options:
   --host-key-algorithms LIST   pin host-key algorithms (e.g. ssh-ed25519)
                          Pins apply to every client and, for the embedded server, to its
                          sshd_config; a client that cannot honour one is left out.
-  --name NAME            run name used in the folder name (default: the preset)
+  --commands-per-session K   run the command K times on each authenticated connection,
+                         one after another (default 1; reexec_ms times commands 2..K)
+  --order O              interleaved (default: within a pool size, clients take turns
+                         round by round, the turn order rotating) or sequential (one
+                         client's whole sweep after the other's, as in the post)
+  --precision P%         end a pool size's step as soon as every client's median total
+                         is known to within P% (95% interval; --rounds the minimum,
+                         the step's time the maximum)
+  --in-process           run the built-in clients in the benchmark process instead of
+                         a worker process each (their CPU and RSS are then not their own)
+  --like RUN_DIR         repeat the run in RUN_DIR with the arguments it recorded;
+                         flags given next to it override them
+  --name NAME            run name used in the folder name (default: the preset, or
+                         custom when --pool replaces the preset's stages)
   --out DIR              write the run to DIR instead of data/runs/<stamp>-<name>
   --no-charts            do not render charts at the end
   -h, --help             this text
@@ -76,6 +91,11 @@ const OPTIONS = {
   ciphers: { type: "string" },
   macs: { type: "string" },
   "host-key-algorithms": { type: "string" },
+  "commands-per-session": { type: "string" },
+  order: { type: "string" },
+  precision: { type: "string" },
+  "in-process": { type: "boolean" },
+  like: { type: "string" },
   name: { type: "string" },
   out: { type: "string" },
   "no-charts": { type: "boolean" },
@@ -344,8 +364,14 @@ function numericOptions(
  * ```
  */
 export function parseBenchArgs(argv: string[]): RunConfig | "help" {
-  const values = readFlags(argv);
-  if (values.help) return "help";
+  const first = readFlags(argv);
+  if (first.help) return "help";
+  // --like: the recorded arguments first, the flags given here after them
+  // (a later value of a flag wins).
+  const args = first.like !== undefined
+    ? [...likeArgs(first.like), ...withoutLike(argv)]
+    : argv;
+  const values = first.like !== undefined ? readFlags(args) : first;
   const preset = getPreset(values.preset ?? "seed");
   const stages: Stage[] = values.pool !== undefined
     ? [{ pools: parsePool(values.pool), clients: "all" }]
@@ -354,13 +380,14 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
   const { target, command, serverMaxStartups, serverProfile } = serverOptions(
     values,
   );
-  const name = checkName(values.name ?? preset.name);
+  const custom = values.pool !== undefined && values.preset === undefined;
+  const name = checkName(values.name ?? (custom ? "custom" : preset.name));
   const { stepSeconds, minRounds, timeoutMs, payloadBytes } = numericOptions(
     values,
     preset,
   );
   return {
-    preset: preset.name,
+    preset: custom ? "custom" : preset.name,
     name,
     clients,
     stages,
@@ -375,5 +402,74 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     algorithms: algorithmOptions(values),
     out: values.out,
     charts: !values["no-charts"],
+    ...sweepOptions(values),
+    argv: withoutOut(args),
   };
+}
+
+/** The sweep's own flags: commands per session, order, precision, in-process. */
+function sweepOptions(
+  values: Flags,
+): Pick<RunConfig, "commandsPerSession" | "order" | "precision" | "inProcess"> {
+  const order = values.order ?? "interleaved";
+  if (order !== "interleaved" && order !== "sequential") {
+    throw new UsageError(`--order ${order}: use interleaved or sequential`);
+  }
+  let precision: number | undefined;
+  if (values.precision !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(values.precision.trim());
+    precision = m ? Number(m[1]) / 100 : NaN;
+    if (!(precision > 0 && precision < 1)) {
+      throw new UsageError(
+        `--precision ${values.precision}: give a percentage above 0 and below 100, e.g. --precision 5%`,
+      );
+    }
+  }
+  return {
+    commandsPerSession: num(
+      values["commands-per-session"],
+      "--commands-per-session",
+      1,
+      { int: true, min: 1 },
+    ),
+    order,
+    precision,
+    inProcess: values["in-process"] ?? false,
+  };
+}
+
+/** The arguments a run recorded (or its parameters give), for --like. */
+function likeArgs(dir: string): string[] {
+  const record = readRecord(dir.replace(/\/+$/, ""));
+  if (!record) {
+    throw new UsageError(
+      `--like ${dir}: no meta.json there; give a run folder written by deno task bench`,
+    );
+  }
+  const args = replayArgs(record);
+  if (!args) {
+    throw new UsageError(
+      `--like ${dir}: its stages cannot be given by flags; give --pool and --clients instead`,
+    );
+  }
+  return withoutOut(args);
+}
+
+/** `argv` without `--like DIR` (it is expanded, not repeated). */
+function withoutLike(argv: string[]): string[] {
+  return drop(argv, "--like");
+}
+
+/** `argv` without `--out DIR` (a repeat writes a folder of its own). */
+function withoutOut(argv: string[]): string[] {
+  return drop(argv, "--out");
+}
+
+function drop(argv: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) i++;
+    else if (!argv[i].startsWith(`${flag}=`)) out.push(argv[i]);
+  }
+  return out;
 }

@@ -8,7 +8,10 @@
  * writes one {@linkcode RoundRequest} to the worker's stdin; the worker
  * starts `sessions` sessions together, writes one {@linkcode SessionReport}
  * per session as each ends (any order), then one {@linkcode RoundDone}.
- * Closing stdin asks the worker to exit.
+ * Closing stdin asks the worker to exit. Right after the hello the
+ * benchmark sends a round of 0 sessions: the worker answers with its
+ * `round_done` at once, and its CPU then is the baseline (start-up and
+ * imports are not charged to the first real round).
  *
  * Times: every `*_ms` mark is a millisecond offset on the worker's own
  * monotonic clock from the moment it received the round request (the

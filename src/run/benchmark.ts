@@ -143,6 +143,7 @@ async function newRecord(p: {
     run_id: p.runId,
     status: "running",
     preset: cfg.preset,
+    argv: cfg.argv,
     parameters: {
       clients: p.clients.map((c) => c.name),
       stages: cfg.stages,

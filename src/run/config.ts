@@ -88,4 +88,6 @@ export interface RunConfig {
    * fraction (`--precision 5%`: 0.05).
    */
   precision?: number;
+  /** The command-line arguments as given (kept in meta.json for --like). */
+  argv?: string[];
 }

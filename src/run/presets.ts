@@ -6,7 +6,6 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { parsePool } from "./pool.ts";
-import { median } from "../util/quantile.ts";
 
 /** One stage of a sweep. */
 export interface Stage {
@@ -97,28 +96,4 @@ export function countSteps(stages: readonly Stage[], clients: number): number {
     (n, s) => n + s.pools.length * (s.clients === "all" ? clients : 1),
     0,
   );
-}
-
-/**
- * The client a `best` stage scales: among the previous stage's results at
- * its last pool size, the one with the lowest median total of ok sessions.
- * Undefined when no client had an ok session there.
- *
- * @example
- * ```ts
- * import { bestClient } from "./presets.ts";
- * import assert from "node:assert/strict";
- * assert.equal(bestClient([
- *   { client: "a", pool: 30, okTotals: [300, 310] },
- *   { client: "b", pool: 30, okTotals: [250, 260] },
- * ]), "b");
- * assert.equal(bestClient([{ client: "a", pool: 30, okTotals: [] }]), undefined);
- * ```
- */
-export function bestClient(
-  previous: readonly { client: string; pool: number; okTotals: number[] }[],
-): string | undefined {
-  const lastPool = previous.at(-1)?.pool;
-  return previous.filter((r) => r.pool === lastPool && r.okTotals.length > 0)
-    .sort((a, b) => median(a.okTotals) - median(b.okTotals))[0]?.client;
 }

@@ -125,8 +125,10 @@ export interface RunRecord {
   run_id: string;
   /** State; `running` until the run ends. */
   status: RunState;
-  /** Preset name. */
+  /** Preset name (`custom` when `--pool` replaced its stages). */
   preset: string;
+  /** The `deno task bench` arguments as given (`--like` expanded); since version 5. */
+  argv?: string[];
   /** Parameters. */
   parameters: RecordParameters;
   /** Start, ISO 8601 UTC. */

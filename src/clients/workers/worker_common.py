@@ -165,8 +165,8 @@ def parse_request(line):
         v = r.get(key)
         if not isinstance(v, kind) or isinstance(v, bool):
             raise ValueError("round request without a valid %s" % key)
-    if r["sessions"] < 1 or r["commands_per_session"] < 1:
-        raise ValueError("sessions and commands_per_session must be >= 1")
+    if r["sessions"] < 0 or r["commands_per_session"] < 1:
+        raise ValueError("sessions must be >= 0 and commands_per_session >= 1")
     policy = r.get("host_key_policy")
     if policy not in ("known_hosts", "any"):
         raise ValueError("host_key_policy must be known_hosts or any")

@@ -1,0 +1,110 @@
+/**
+ * Running a run again: the `deno task bench` arguments that repeat it,
+ * from its record. A run of this version records the arguments it was
+ * given (`argv`); for an older one they are rebuilt from its parameters.
+ * `deno task bench --like RUN_DIR` uses them, and the report shows them.
+ *
+ * @module
+ */
+import type { RunMeta } from "../analysis/load.ts";
+import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+import { PRESETS } from "./presets.ts";
+
+/**
+ * The arguments rebuilt from a record's parameters (for runs that did not
+ * record their `argv`); undefined when a stage list cannot be given by
+ * flags. An external target's key is not recorded: `--identity KEY`
+ * stands for it.
+ *
+ * @example
+ * ```ts
+ * import { argsFromParameters } from "./replay.ts";
+ * import assert from "node:assert/strict";
+ * const args = argsFromParameters({ preset: "seed", parameters: {
+ *   clients: ["ssh2"], stages: [{ pools: [1, 2, 3], clients: "all" }], step_seconds: 5,
+ *   min_rounds: 1, timeout_ms: 60_000, payload_bytes: 26_000 } } as never);
+ * assert.deepEqual(args, ["--preset", "seed", "--clients", "ssh2", "--pool", "1..3"]);
+ * ```
+ */
+export function argsFromParameters(meta: RunMeta): string[] | undefined {
+  const p = meta.parameters;
+  if (!p || !meta.preset) return undefined;
+  const preset = PRESETS[meta.preset];
+  const args = ["--preset", meta.preset];
+  if (p.clients?.length) args.push("--clients", p.clients.join(","));
+  const stages = p.stages ?? [];
+  if (
+    !preset || JSON.stringify(stages) !== JSON.stringify(preset.stages)
+  ) {
+    if (stages.every((s) => s.clients === "all")) {
+      const pools = stages.flatMap((s) => s.pools);
+      const range = pools.length > 2 &&
+        pools.every((v, i) => i === 0 || v === pools[i - 1] + 1);
+      args.push(
+        "--pool",
+        range ? `${pools[0]}..${pools.at(-1)}` : pools.join(","),
+      );
+    } else {
+      return undefined; // a stage list no flag can give
+    }
+  }
+  if (p.step_seconds !== undefined && p.step_seconds !== preset?.stepSeconds) {
+    args.push("--step-seconds", String(p.step_seconds));
+  }
+  if (p.min_rounds !== undefined && p.min_rounds !== (preset?.minRounds ?? 1)) {
+    args.push("--rounds", String(p.min_rounds));
+  }
+  if (p.timeout_ms !== undefined && p.timeout_ms !== 60_000) {
+    args.push("--timeout", String(p.timeout_ms / 1000));
+  }
+  if (meta.target?.kind === "external") {
+    args.push(
+      "--target",
+      `ssh://${meta.target.user}@${meta.target.host}:${meta.target.port}`,
+      "--identity",
+      "KEY",
+      "--command",
+      p.command ?? meta.target.command ?? "",
+    );
+  } else if (
+    p.payload_bytes !== undefined && p.payload_bytes !== null &&
+    p.payload_bytes !== DEFAULT_PAYLOAD_BYTES
+  ) {
+    args.push("--payload-bytes", String(p.payload_bytes));
+  }
+  if (p.server_max_startups) {
+    args.push("--server-max-startups", p.server_max_startups);
+  }
+  if (p.server_profile && p.server_profile !== "lean") {
+    args.push("--server-profile", p.server_profile);
+  }
+  const pins = (p.algorithms ?? {}) as Record<string, unknown>;
+  for (
+    const [key, flag] of [
+      ["kex", "--kex"],
+      ["ciphers", "--ciphers"],
+      ["macs", "--macs"],
+      ["hostKeyAlgorithms", "--host-key-algorithms"],
+    ]
+  ) {
+    const v = pins[key];
+    if (Array.isArray(v) && v.length) args.push(flag, v.join(","));
+  }
+  return args;
+}
+
+/**
+ * The arguments that repeat a run: those it recorded, else rebuilt.
+ *
+ * @example
+ * ```ts
+ * import { replayArgs } from "./replay.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(replayArgs({ argv: ["--pool", "1,8"] } as never), ["--pool", "1,8"]);
+ * ```
+ */
+export function replayArgs(meta: RunMeta): string[] | undefined {
+  const argv = (meta as { argv?: unknown }).argv;
+  if (Array.isArray(argv)) return argv.map(String);
+  return argsFromParameters(meta);
+}
