@@ -182,14 +182,30 @@ Deno.test("presets: seed and quick expand as documented", () => {
     Array.from({ length: 30 }, (_, i) => i + 1),
   );
   assertEquals(seed.stages[0].clients, "all");
-  assertEquals(seed.stages[1].pools[0], 31);
-  assertEquals(seed.stages[1].pools.at(-1), 100);
+  assertEquals(seed.stages[1].pools, [
+    35,
+    40,
+    45,
+    50,
+    55,
+    60,
+    65,
+    70,
+    75,
+    80,
+    85,
+    90,
+    95,
+    100,
+  ]);
   assertEquals(seed.stages[1].clients, "best");
-  // 3 clients x 30 pools + the best at 70 more: 160 steps of 5 s <= 15 min.
-  assertEquals(countSteps(seed.stages, 3), 160);
-  assert(countSteps(seed.stages, 3) * seed.stepSeconds <= 15 * 60);
+  assertEquals(seed.minRounds, 4);
+  // 5 clients x 30 pools + two best clients (a tie) at 14 more: 178 steps
+  // of 5 s, under the 25 minutes the default run may take.
+  assertEquals(countSteps(seed.stages, 5), 164);
+  assert((150 + 2 * 14) * seed.stepSeconds <= 25 * 60);
   const quick = getPreset("quick");
-  assert(countSteps(quick.stages, 3) * quick.stepSeconds <= 70);
+  assert(countSteps(quick.stages, 5) * quick.stepSeconds <= 70);
 });
 
 Deno.test("stages: the best client is chosen by a test, at the last pool only", () => {
