@@ -8,6 +8,7 @@ import type { DataFrame } from "nodejs-polars";
 import {
   comparisonByPool,
   comparisonByTime,
+  distributionChart,
   efficiencyChart,
   failuresChart,
   scalingChart,
@@ -18,8 +19,10 @@ import { type ChartFiles, writeChart } from "./chart_render.ts";
 import {
   failureRates,
   intervalMedians,
+  poolIntervals,
   poolStats,
   roundStats,
+  totalDistribution,
   withComposites,
 } from "./stats.ts";
 
@@ -35,6 +38,8 @@ export interface Analysis {
   failures: DataFrame;
   /** Per-round cost per pool size. */
   rounds: DataFrame;
+  /** ECDF of total at {@linkcode DISTRIBUTION_POOLS}. */
+  distribution: DataFrame;
 }
 
 /**
@@ -59,19 +64,27 @@ export function analyse(run: RunData, intervalMs = 5000): Analysis {
   return {
     sessions,
     intervals: intervalMedians(sessions, intervalMs),
-    pools: poolStats(sessions),
+    pools: poolStats(sessions).join(poolIntervals(sessions), {
+      on: ["series", "client", "pool_size"],
+      how: "left",
+    }),
     failures: failureRates(sessions),
+    distribution: totalDistribution(sessions, DISTRIBUTION_POOLS),
     rounds: roundStats(sessions, run.rounds),
   };
 }
 
-/** The five charts' names, in order. */
+/** Pool sizes the distribution chart shows (those the run has). */
+export const DISTRIBUTION_POOLS = [1, 30];
+
+/** The charts' names, in order. */
 export const CHART_NAMES = [
   "comparison-time",
   "comparison-pool",
   "scaling",
   "efficiency",
   "failures",
+  "distribution",
 ] as const;
 
 /**
@@ -100,11 +113,12 @@ export function chartSpecs(
     "scaling": scalingChart(a.pools, meta),
     "efficiency": efficiencyChart(a.rounds, meta),
     "failures": failuresChart(a.failures, a.pools, meta),
+    "distribution": distributionChart(a.distribution, meta),
   };
 }
 
 /**
- * Analyses a loaded run and writes the five charts to `outDir`.
+ * Analyses a loaded run and writes the charts to `outDir`.
  *
  * @example
  * ```ts

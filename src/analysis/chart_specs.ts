@@ -154,6 +154,19 @@ function base(title: string, subtitle: string | string[]): Spec {
 }
 
 /** Long rows {series, x, metric, value_ms, ...} from wide composite columns. */
+/** A row's interval of `key` (e.g. `total_ms`), when the table has one. */
+function ciOf(
+  r: Record<string, unknown>,
+  key: string,
+): { ci_low_ms?: unknown; ci_high_ms?: unknown } {
+  const base = key.replace(/_ms$/, "");
+  const low = r[`${base}_ci_low_ms`];
+  const high = r[`${base}_ci_high_ms`];
+  return typeof low === "number" && typeof high === "number"
+    ? { ci_low_ms: low, ci_high_ms: high }
+    : {};
+}
+
 function longComposites(
   rows: Record<string, unknown>[],
   x: string,
@@ -168,6 +181,7 @@ function longComposites(
       value_ms: r[suffix(c.key)],
       ok: r.ok,
       failed: r.failed,
+      ...ciOf(r, c.key),
       ...Object.fromEntries(extra.map((e) => [e, r[e]])),
     }))
   ).filter((r) => r.value_ms !== null && r.value_ms !== undefined);
@@ -213,21 +227,43 @@ function compositePanels(
     spec: {
       width: 350,
       height: 190,
-      mark: { type: "line", point: { size: 18 }, strokeWidth: 1.5 },
-      encoding: {
-        x,
-        y: { field: "value_ms", type: "quantitative", title: yTitle },
-        color,
-        ...(values.some((v) => "segment" in v)
-          ? { detail: { field: "segment" } }
-          : {}),
-        tooltip: [
-          { field: "series", title: "client" },
-          x,
-          { field: "value_ms", title: "ms", format: ".1f" },
-          ...tooltipExtra,
-        ],
-      },
+      layer: [
+        ...(values.some((v) => "ci_low_ms" in v)
+          ? [{
+            // The 95 % interval of each median (bootstrap over rounds).
+            mark: { type: "area", opacity: 0.18 },
+            encoding: {
+              x,
+              y: { field: "ci_low_ms", type: "quantitative", title: yTitle },
+              y2: { field: "ci_high_ms" },
+              color: { ...color, legend: null },
+            },
+          }]
+          : []),
+        {
+          mark: { type: "line", point: { size: 18 }, strokeWidth: 1.5 },
+          encoding: {
+            x,
+            y: { field: "value_ms", type: "quantitative", title: yTitle },
+            color,
+            ...(values.some((v) => "segment" in v)
+              ? { detail: { field: "segment" } }
+              : {}),
+            tooltip: [
+              { field: "series", title: "client" },
+              x,
+              { field: "value_ms", title: "ms", format: ".1f" },
+              ...(values.some((v) => "ci_low_ms" in v)
+                ? [
+                  { field: "ci_low_ms", title: "95% CI low", format: ".1f" },
+                  { field: "ci_high_ms", title: "95% CI high", format: ".1f" },
+                ]
+                : []),
+              ...tooltipExtra,
+            ],
+          },
+        },
+      ],
     },
     resolve: { scale: { y: "independent" } },
   };
@@ -340,7 +376,7 @@ export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
   return {
     ...base("SSH clients compared by pool size: median per pool size", [
       ...caption(meta),
-      "Median of ok sessions at each pool size (sessions started together).",
+      "Median of ok sessions at each pool size (sessions started together); bands: 95 % intervals (bootstrap over whole rounds).",
     ]),
     ...compositePanels(
       longComposites(rows, "pool_size", (k) => k.replace(/_ms$/, "_p50_ms")),
@@ -430,14 +466,35 @@ export function scalingChart(
       }`,
       [
         ...caption(meta),
-        failures.length
-          ? "Red crosses: pool sizes with failed sessions (hover for counts)."
-          : "No failed sessions.",
+        `${
+          failures.length
+            ? "Red crosses: pool sizes with failed sessions (hover for counts)."
+            : "No failed sessions."
+        } Band: 95 % interval of the median total.`,
       ],
     ),
     width: 760,
     height: 360,
     layer: [
+      ...(rows.some((r) => typeof r.total_ci_low_ms === "number")
+        ? [{
+          // The 95 % interval of the median total (bootstrap over rounds).
+          data: {
+            values: rows.filter((r) => typeof r.total_ci_low_ms === "number")
+              .map((r) => ({
+                pool_size: r.pool_size,
+                ci_low_ms: r.total_ci_low_ms,
+                ci_high_ms: r.total_ci_high_ms,
+              })),
+          },
+          mark: { type: "area", opacity: 0.2, color: "#1b9e77" },
+          encoding: {
+            x,
+            y: { field: "ci_low_ms", type: "quantitative" },
+            y2: { field: "ci_high_ms" },
+          },
+        }]
+        : []),
       {
         data: { values },
         mark: { type: "line", point: { size: 14 }, strokeWidth: 1.5 },
@@ -702,5 +759,74 @@ export function failuresChart(
         ],
       },
     },
+  };
+}
+
+/**
+ * Chart 6: the distribution of each client's per-session total at a few
+ * pool sizes (an ECDF per client, one panel per pool size): a median
+ * alone hides a bimodal total, such as the ~40 ms delayed-ACK stall at
+ * pool 1.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { distributionChart } from "./chart_specs.ts";
+ * const d = pl.DataFrame({ series: ["a", "a"], client: ["a", "a"], pool_size: [1, 1],
+ *   total_ms: [38, 80], fraction: [0.5, 1] });
+ * const spec = distributionChart(d, {});
+ * assert.equal(spec.facet.column.field, "pool_size");
+ * assert.equal(spec.spec.mark.interpolate, "step-after");
+ * ```
+ */
+export function distributionChart(dist: DataFrame, meta: RunMeta): Spec {
+  const rows = records(dist);
+  return {
+    ...base("Distribution of the total per session", [
+      ...caption(meta),
+      "Share of ok sessions finished within each time (ECDF), per pool size: steps and plateaus show modes a median hides.",
+    ]),
+    data: { values: rows },
+    facet: {
+      column: {
+        field: "pool_size",
+        type: "ordinal",
+        title: "pool size",
+        header: { labelFontSize: 13, labelFontWeight: "bold" },
+      },
+    },
+    spec: {
+      width: 360,
+      height: 260,
+      mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
+      encoding: {
+        x: {
+          field: "total_ms",
+          type: "quantitative",
+          title: "total per session, ms",
+          scale: { zero: false },
+        },
+        y: {
+          field: "fraction",
+          type: "quantitative",
+          title: "share of sessions",
+          axis: { format: "%" },
+        },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: "client",
+          scale: colorScale(rows.map((r) => String(r.series))),
+        },
+        tooltip: [
+          { field: "series", title: "client" },
+          { field: "pool_size", title: "pool size" },
+          { field: "total_ms", title: "ms", format: ".1f" },
+          { field: "fraction", title: "share", format: ".1%" },
+        ],
+      },
+    },
+    resolve: { scale: { x: "independent" } },
   };
 }

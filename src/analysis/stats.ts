@@ -10,6 +10,7 @@
  */
 import pl from "nodejs-polars";
 import type { DataFrame, Expr } from "nodejs-polars";
+import { clusterInterval, RESAMPLES } from "../util/inference.ts";
 
 /** The seed's composite timings, in the order charts show them. */
 export const COMPOSITES = [
@@ -264,4 +265,163 @@ export function roundStats(sessions: DataFrame, rounds: DataFrame): DataFrame {
       "sessions_per_s",
     ),
   ).drop("server_rounds").sort(["series", "pool_size"]);
+}
+
+/** The composites that get an interval in the charts. */
+const INTERVAL_KEYS = [
+  "total_ms",
+  "commands_start_ms",
+  "commands_end_ms",
+  "channel_read_ms",
+] as const;
+
+/**
+ * 95 % intervals of the medians of total and the composites per series and
+ * pool size, by a bootstrap over whole rounds (the engine's method, see
+ * `src/util/inference.ts`), as columns `<key>_ci_low_ms` and
+ * `<key>_ci_high_ms` to join onto {@linkcode poolStats}. Large runs use
+ * fewer resamples (at least 100) to bound the work.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { poolIntervals, withComposites } from "./stats.ts";
+ * const s = withComposites(pl.DataFrame({
+ *   series: ["a", "a", "a", "a"], client: ["a", "a", "a", "a"], pool_size: [2, 2, 2, 2],
+ *   run_id: ["r", "r", "r", "r"], round: [1, 1, 2, 2], status: ["ok", "ok", "ok", "ok"],
+ *   connect_ms: [1, 1, 1, 1], auth_ms: [9, 9, 9, 9], exec_ms: [1, 1, 1, 1],
+ *   read_ms: [2, 2, 2, 2], close_ms: [1, 1, 1, 1], total_ms: [14, 14, 20, 20],
+ * }));
+ * const [row] = poolIntervals(s).toRecords();
+ * assert.equal(row.total_ci_low_ms, 14);
+ * assert.equal(row.total_ci_high_ms, 20);
+ * ```
+ */
+export function poolIntervals(sessions: DataFrame): DataFrame {
+  const df = ensureComposites(sessions).filter(OK).sort([
+    "series",
+    "client",
+    "pool_size",
+    "run_id",
+    "round",
+  ]);
+  const col = (c: string) => df.getColumn(c).toArray() as unknown[];
+  const [series, client, pool, runId, round] = [
+    "series",
+    "client",
+    "pool_size",
+    "run_id",
+    "round",
+  ].map(col);
+  const values = INTERVAL_KEYS.map((k) => col(k) as (number | null)[]);
+  const resamples = Math.max(
+    50,
+    Math.min(RESAMPLES, Math.floor(2e7 / Math.max(1, df.height))),
+  );
+  const out: Record<string, unknown>[] = [];
+  // Rows are sorted: a group is a run of equal (series, client, pool),
+  // a round a run of equal (run_id, round) inside it.
+  let g = 0;
+  while (g < df.height) {
+    let end = g;
+    while (
+      end < df.height && series[end] === series[g] &&
+      client[end] === client[g] && pool[end] === pool[g]
+    ) end++;
+    const row: Record<string, unknown> = {
+      series: series[g],
+      client: client[g],
+      pool_size: pool[g],
+    };
+    INTERVAL_KEYS.forEach((k, j) => {
+      const rounds: number[][] = [];
+      for (let i = g; i < end; i++) {
+        if (i === g || runId[i] !== runId[i - 1] || round[i] !== round[i - 1]) {
+          rounds.push([]);
+        }
+        const v = values[j][i];
+        if (typeof v === "number" && Number.isFinite(v)) rounds.at(-1)!.push(v);
+      }
+      const ci = clusterInterval(rounds, 0.95, 1, resamples);
+      const name = k.replace(/_ms$/, "");
+      row[`${name}_ci_low_ms`] = ci.low;
+      row[`${name}_ci_high_ms`] = ci.high;
+    });
+    out.push(row);
+    g = end;
+  }
+  if (out.length === 0) {
+    return pl.DataFrame({ series: [], client: [], pool_size: [] });
+  }
+  return pl.DataFrame(out).withColumns(pl.col("pool_size").cast(pl.Int64));
+}
+
+/**
+ * Per series, at the given pool sizes: the empirical distribution (ECDF)
+ * of `total_ms` of ok sessions, at most `points` points per series and
+ * pool size (evenly spaced in rank). Columns: series, client, pool_size,
+ * total_ms, fraction.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { totalDistribution } from "./stats.ts";
+ * const s = pl.DataFrame({ series: ["a", "a", "a", "a"], client: ["a", "a", "a", "a"],
+ *   pool_size: [1, 1, 1, 1], status: ["ok", "ok", "ok", "ok"], total_ms: [40, 38, 80, 39] });
+ * const d = totalDistribution(s, [1]).toRecords();
+ * assert.deepEqual(d.map((r) => [r.total_ms, r.fraction]), [[38, 0.25], [39, 0.5], [40, 0.75], [80, 1]]);
+ * ```
+ */
+export function totalDistribution(
+  sessions: DataFrame,
+  pools: readonly number[],
+  points = 200,
+): DataFrame {
+  const df = sessions.filter(
+    OK.and(pl.col("pool_size").isIn([...pools])),
+  ).select("series", "client", "pool_size", "total_ms");
+  const groups = new Map<string, number[]>();
+  const meta = new Map<string, [unknown, unknown, unknown]>();
+  const s = df.getColumn("series").toArray();
+  const c = df.getColumn("client").toArray();
+  const p = df.getColumn("pool_size").toArray();
+  const t = df.getColumn("total_ms").toArray() as number[];
+  for (let i = 0; i < df.height; i++) {
+    const k = `${s[i]}\u0000${p[i]}`;
+    let v = groups.get(k);
+    if (!v) {
+      groups.set(k, v = []);
+      meta.set(k, [s[i], c[i], p[i]]);
+    }
+    v.push(t[i]);
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const [k, v] of groups) {
+    v.sort((a, b) => a - b);
+    const [series, client, pool_size] = meta.get(k)!;
+    const step = Math.max(1, Math.ceil(v.length / points));
+    const at = (i: number) =>
+      out.push({
+        series,
+        client,
+        pool_size,
+        total_ms: v[i],
+        fraction: (i + 1) / v.length,
+      });
+    let last = -1;
+    for (let i = step - 1; i < v.length; i += step) at(last = i);
+    if (last !== v.length - 1) at(v.length - 1);
+  }
+  if (out.length === 0) {
+    return pl.DataFrame({
+      series: [],
+      client: [],
+      pool_size: [],
+      total_ms: [],
+      fraction: [],
+    });
+  }
+  return pl.DataFrame(out).withColumns(pl.col("pool_size").cast(pl.Int64));
 }

@@ -11,11 +11,17 @@ import { loadRuns } from "../analysis/load.ts";
 import {
   failureRates,
   intervalMedians,
+  poolIntervals,
   poolStats,
   roundStats,
+  totalDistribution,
   withComposites,
 } from "../analysis/stats.ts";
-import { CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
+import {
+  CHART_NAMES,
+  chartSpecs,
+  DISTRIBUTION_POOLS,
+} from "../analysis/analyse.ts";
 import { writeChart } from "../analysis/chart_render.ts";
 import { syntheticRun } from "./synthetic.ts";
 
@@ -46,14 +52,21 @@ if (import.meta.main) {
     const failures = failureRates(sessions);
     const rounds = roundStats(sessions, run.rounds);
     lap("per-pool stats, failures, rounds");
+    const withCi = pools.join(poolIntervals(sessions), {
+      on: ["series", "client", "pool_size"],
+      how: "left",
+    });
+    lap("95 % intervals (round bootstrap)");
+    const distribution = totalDistribution(sessions, DISTRIBUTION_POOLS);
+    lap("distribution (ECDF)");
     const specs = chartSpecs(
-      { sessions, intervals, pools, failures, rounds },
+      { sessions, intervals, pools: withCi, failures, rounds, distribution },
       run.metas[0],
     );
     for (const name of CHART_NAMES) {
       await writeChart(specs[name], `${dir}/charts`, name);
     }
-    lap("5 charts (SVG + PNG + spec)");
+    lap(`${CHART_NAMES.length} charts (SVG + PNG + spec)`);
     const total = performance.now() - t0;
     for (const [name, ms] of times) {
       console.log(`${name.padEnd(36)} ${(ms / 1000).toFixed(2)} s`);
