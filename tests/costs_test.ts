@@ -12,11 +12,10 @@ import { runStep } from "../src/run/sweep.ts";
 import { MemorySink } from "./helpers.ts";
 import { assertNoNewDirs, serverDirs } from "./server_helpers.ts";
 
-// Worker processes, as a run uses them.
+// Worker processes, as a run uses them; closed by the last test.
 const clients = await loadRunners(["ssh2", "libssh2"], (l) => {
   throw new Error(`client missing in the test environment: ${l}`);
 });
-addEventListener("unload", () => clients.forEach((c) => c.close()));
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -118,4 +117,22 @@ Deno.test({
     const exec = Number(/exec ([\d.]+) ms/.exec(l)?.[1]);
     if (exec >= 30) assert(l.includes("delayed-ACK stall"), l);
   }
+});
+
+Deno.test({
+  name: "costs: workers close and leave no cgroup behind",
+  ...opts,
+}, async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  const left: string[] = [];
+  for (const root of ["/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup"]) {
+    try {
+      for (const e of Deno.readDirSync(root)) {
+        if (e.name.startsWith(`ssh-bench-${Deno.pid}-`)) left.push(e.name);
+      }
+    } catch {
+      // no such hierarchy on this machine: nothing was created there
+    }
+  }
+  assertEquals(left, []);
 });

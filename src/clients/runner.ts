@@ -57,13 +57,22 @@ export interface ClientRunner {
   runRound(spec: RoundSpec): Promise<RoundResult | undefined>;
   /** Client-specific calibration kept in meta.json. */
   calibrate?(): Promise<Record<string, unknown>>;
+  /**
+   * The client's CPU so far, ms, readable at any moment (a worker in a
+   * cgroup of its own); when present, the sweep reads it at the same
+   * moments as the machine's and the server's CPU, instead of taking the
+   * round's `cpuMs`.
+   */
+  cpuNow?(): number;
   /** Stops the worker / frees the client. */
   close(): Promise<void>;
 }
 
 /**
  * A session's clock and outcome as a protocol report: phase ends become
- * offsets from `roundStart`.
+ * offsets from `roundStart` (cumulative over every phase reached, the
+ * `reexec` phase included), and the `reexec` phase's duration is
+ * `reexec_ms`.
  *
  * @example
  * ```ts
@@ -75,6 +84,13 @@ export interface ClientRunner {
  * clock.mark("auth", 130);
  * const r = toReport(clock, { bytes: 0, lines: 0, exitCode: null, status: "timeout", error: "t" }, 140, 90, 1, 1);
  * assert.deepEqual([r.start_ms, r.connect_ms, r.auth_ms, r.exec_ms, r.end_ms], [10, 11, 40, null, 50]);
+ * assert.deepEqual([r.reexec_ms, r.disconnect_ms, r.commands], [null, null, 0]);
+ * // K = 3: close at 45, the two further commands take 20 ms, disconnect ends at 66.
+ * const k3 = new PhaseClock(100);
+ * for (const [p, t] of [["connect", 101], ["auth", 130], ["exec", 132], ["read", 134],
+ *   ["close", 135], ["reexec", 155], ["disconnect", 156]] as const) k3.mark(p, t);
+ * const r3 = toReport(k3, { bytes: 1, lines: 1, exitCode: 0, status: "ok", error: "", commands: 3 }, 157, 90, 1, 2);
+ * assert.deepEqual([r3.close_ms, r3.reexec_ms, r3.disconnect_ms, r3.end_ms, r3.commands], [45, 20, 66, 67, 3]);
  * ```
  */
 export function toReport(
@@ -106,8 +122,9 @@ export function toReport(
     exec_ms: marks.exec,
     read_ms: marks.read,
     close_ms: marks.close,
+    disconnect_ms: marks.disconnect,
     end_ms: end - roundStart,
-    reexec_ms: outcome.reexecMs ?? null,
+    reexec_ms: clock.phases.reexec ?? null,
     commands: outcome.commands ?? (outcome.status === "ok" ? 1 : 0),
     bytes: outcome.bytes,
     lines: outcome.lines,
@@ -132,6 +149,7 @@ export function toReport(
  * });
  * assert.equal(r?.sessions.length, 3);
  * assert.ok(r!.sessions.every((s) => s.status === "ok" && s.close_ms !== null));
+ * assert.ok(r!.sessions.every((s) => s.reexec_ms === null && s.disconnect_ms !== null));
  * ```
  */
 export class InProcessRunner implements ClientRunner {

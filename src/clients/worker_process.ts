@@ -19,6 +19,7 @@ import {
 } from "./protocol.ts";
 import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
 import type { Status } from "./seam.ts";
+import { CGROUP_PREFIX, CpuCgroup } from "../util/cpu_cgroup.ts";
 
 /** Time a worker gets beyond the session timeout to finish a round, ms. */
 export const WORKER_GRACE_MS = 5000;
@@ -115,6 +116,9 @@ export class WorkerRunner implements ClientRunner {
   restarts = 0;
   /** Client-specific calibration measured outside the worker, if any. */
   calibrate?: () => Promise<Record<string, unknown>>;
+  /** The worker's cgroup (root only): its whole tree's CPU, any moment. */
+  #cgroup?: CpuCgroup;
+  static #count = 0;
 
   private constructor(name: string, argv: string[], stderr: StderrSink) {
     this.name = name;
@@ -140,6 +144,12 @@ export class WorkerRunner implements ClientRunner {
     return this.#version;
   }
 
+  /** Present when the worker runs in a cgroup (see ClientRunner.cpuNow). */
+  get cpuNow(): (() => number) | undefined {
+    const cg = this.#cgroup;
+    return cg ? () => cg.usageMs() : undefined;
+  }
+
   /** Spawns the worker and reads its hello and baseline; a notice on failure. */
   async #spawn(): Promise<string | undefined> {
     let child: Deno.ChildProcess;
@@ -152,6 +162,16 @@ export class WorkerRunner implements ClientRunner {
       }).spawn();
     } catch (e) {
       return `cannot start ${this.#argv[0]} (${(e as Error).message})`;
+    }
+    this.#cgroup ??= CpuCgroup.create(
+      `${CGROUP_PREFIX}${Deno.pid}-worker-${this.name}-${WorkerRunner
+        .#count++}`,
+    );
+    try {
+      this.#cgroup?.add(child.pid);
+    } catch {
+      // the worker's own getrusage reports stay the measure
+      this.#cgroup = undefined;
     }
     const errText: string[] = [];
     this.#pumpStderr(child.stderr, errText);
@@ -341,7 +361,10 @@ export class WorkerRunner implements ClientRunner {
   async close(): Promise<void> {
     const live = this.#live;
     this.#live = undefined;
-    if (!live) return;
+    if (!live) {
+      await this.#cgroup?.removeWhenEmpty(2000);
+      return;
+    }
     try {
       await live.stdin.close();
     } catch {
@@ -350,6 +373,7 @@ export class WorkerRunner implements ClientRunner {
     const t = setTimeout(() => this.#kill(live), 3000);
     await live.child.status;
     clearTimeout(t);
+    await this.#cgroup?.removeWhenEmpty(2000);
   }
 }
 

@@ -124,18 +124,29 @@ const span = (a: number | null, b: number | null) =>
 /**
  * A worker's session report as a `sessions.csv` row: marks (offsets from
  * the round start) become phase durations; `roundStart` is the round's
- * start since the run started.
+ * start since the run started. `close_ms` is close mark - read mark (the
+ * first command's exit status and channel close), `reexec_ms` the report's
+ * duration, `disconnect_ms` disconnect mark - close mark - `reexec_ms`.
  *
  * @example
  * ```ts
  * import { reportToRow } from "./sweep.ts";
  * import assert from "node:assert/strict";
+ * const at = { runId: "r", client: "c", pool: 3, roundStart: 100 };
  * const row = reportToRow({ type: "session", round: 1, session: 2, start_ms: 1,
  *   connect_ms: 2, auth_ms: 30, exec_ms: null, read_ms: null, close_ms: null, end_ms: 31,
  *   reexec_ms: null, commands: 0, bytes: 0, lines: 0, exit_code: null,
- *   status: "auth_error", error: "denied" }, { runId: "r", client: "c", pool: 3, roundStart: 100 });
+ *   status: "auth_error", error: "denied" }, at);
  * assert.deepEqual([row.started_at_ms, row.connect_ms, row.auth_ms, row.exec_ms, row.total_ms],
  *   [101, 1, 28, undefined, 30]);
+ * assert.equal(row.disconnect_ms, undefined);
+ * // Three commands: the further two took 20 ms after the first one's close.
+ * const k3 = reportToRow({ type: "session", round: 1, session: 1, start_ms: 0,
+ *   connect_ms: 1, auth_ms: 30, exec_ms: 32, read_ms: 34, close_ms: 35, reexec_ms: 20,
+ *   disconnect_ms: 56, end_ms: 56, commands: 3, bytes: 9, lines: 1, exit_code: 0,
+ *   status: "ok", error: "" }, at);
+ * assert.deepEqual([k3.close_ms, k3.reexec_ms, k3.disconnect_ms, k3.commands, k3.total_ms],
+ *   [1, 20, 1, 3, 56]);
  * ```
  */
 export function reportToRow(
@@ -154,6 +165,9 @@ export function reportToRow(
     exec_ms: span(s.auth_ms, s.exec_ms),
     read_ms: span(s.exec_ms, s.read_ms),
     close_ms: span(s.read_ms, s.close_ms),
+    disconnect_ms: s.disconnect_ms == null || s.close_ms === null
+      ? undefined
+      : s.disconnect_ms - s.close_ms - (s.reexec_ms ?? 0),
     total_ms: s.end_ms - s.start_ms,
     bytes: s.bytes,
     lines: s.lines,
@@ -179,6 +193,7 @@ async function runRound(
   const machine = o.machineCpu ?? machineCpu;
   const harness = o.harnessCpuMs ?? (() => selfCpuMs().self);
   const m0 = machine();
+  const c0 = runner.cpuNow?.();
   const h0 = harness();
   const srv0 = o.serverCpuMs?.();
   const r = await runner.runRound({
@@ -194,6 +209,7 @@ async function runRound(
   const h1 = harness();
   await o.settle?.();
   const srv1 = o.serverCpuMs?.();
+  const c1 = runner.cpuNow?.();
   const m1 = machine();
   const t2 = performance.now();
   const roundStart = r.startedAt - o.runStart;
@@ -212,7 +228,9 @@ async function runRound(
       wall_ms: wall,
       ok,
       failed: sessions.length - ok,
-      client_cpu_ms: r.cpuMs,
+      // The worker's cgroup, read with the machine's and the server's CPU;
+      // else what the worker reported for the round.
+      client_cpu_ms: c0 !== undefined && c1 !== undefined ? c1 - c0 : r.cpuMs,
       server_cpu_ms: srv0 !== undefined && srv1 !== undefined
         ? srv1 - srv0
         : undefined,

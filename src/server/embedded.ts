@@ -13,6 +13,11 @@ import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { loginUser } from "./account.ts";
 import { sshdConfig } from "./sshd_config.ts";
+import {
+  CGROUP_PREFIX,
+  CpuCgroup,
+  removeStaleCgroups,
+} from "../util/cpu_cgroup.ts";
 
 // The login account is checked in account.ts; re-exported for callers.
 export { BENCH_USER } from "./account.ts";
@@ -205,7 +210,12 @@ async function spawnSshd(
   sshd: string,
   dir: string,
   configFor: (port: number) => string,
-  o: { flags: string[]; wrap: string[]; host: string },
+  o: {
+    flags: string[];
+    wrap: string[];
+    host: string;
+    onSpawn?: (pid: number) => void;
+  },
 ): Promise<{ child: Deno.ChildProcess; port: number; config: string }> {
   const setpriv = which("setpriv");
   for (let attempt = 1;; attempt++) {
@@ -233,6 +243,7 @@ async function spawnSshd(
       stdout: "null",
       stderr: "null",
     }).spawn();
+    o.onSpawn?.(child.pid);
     await Deno.writeTextFile(`${dir}/sshd.pid`, String(child.pid));
     const ready = await Promise.race([
       waitForBanner(o.host, port, performance.now() + 10_000),
@@ -320,6 +331,15 @@ export class EmbeddedServer {
   readonly exited: Promise<Deno.CommandStatus>;
   /** The profile in use, the extra sshd flags, and what they mean here. */
   readonly profile: ServerProfileInfo;
+  #cgroup?: CpuCgroup;
+
+  /**
+   * How server CPU is read: `cgroup` (sshd's whole process tree, exited
+   * processes included) or `proc` (the listener and its reaped children).
+   */
+  get cpuMethod(): "cgroup" | "proc" {
+    return this.#cgroup ? "cgroup" : "proc";
+  }
 
   private constructor(p: {
     target: Target;
@@ -330,8 +350,10 @@ export class EmbeddedServer {
     payload: { bytes: number; lines: number };
     child: Deno.ChildProcess;
     profile: ServerProfileInfo;
+    cgroup?: CpuCgroup;
   }) {
     this.profile = p.profile;
+    this.#cgroup = p.cgroup;
     this.target = p.target;
     this.dir = p.dir;
     this.version = p.version;
@@ -356,6 +378,8 @@ export class EmbeddedServer {
    */
   static async start(opts: ServerOptions): Promise<EmbeddedServer> {
     await removeStale();
+    removeStaleCgroups(pidAlive);
+    let cgroup: CpuCgroup | undefined;
     const { sshd, keygen } = findOpenSsh();
     const user = await loginUser();
     const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
@@ -377,6 +401,9 @@ export class EmbeddedServer {
       const maxStartups = opts.maxStartups ??
         String(Math.max(100, opts.maxPool * 2 + 10));
       const profile = await profileInfo(sshd, dir, opts.profile ?? "lean");
+      cgroup = CpuCgroup.create(
+        `${CGROUP_PREFIX}${Deno.pid}-sshd-${dir.split("/").pop()}`,
+      );
       const host = opts.listenAddress ?? "127.0.0.1";
       const { child, port, config } = await spawnSshd(
         sshd,
@@ -394,7 +421,18 @@ export class EmbeddedServer {
             algorithms: opts.algorithms,
             extra: opts.extraConfig,
           }),
-        { flags: profile.flags, wrap: opts.wrap ?? [], host },
+        {
+          flags: profile.flags,
+          wrap: opts.wrap ?? [],
+          host,
+          onSpawn: (pid) => {
+            try {
+              cgroup?.add(pid);
+            } catch {
+              // counted from /proc instead
+            }
+          },
+        },
       );
       const target: Target = {
         host,
@@ -426,6 +464,7 @@ export class EmbeddedServer {
         },
         child,
         profile,
+        cgroup,
       });
     } catch (e) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -434,10 +473,12 @@ export class EmbeddedServer {
   }
 
   /**
-   * CPU time of sshd and its reaped per-connection children, in ms.
-   * Undefined once sshd has exited.
+   * CPU time of sshd in ms: its cgroup's usage (every process of its tree,
+   * exited ones included) where it has one, else the listener's own and
+   * its reaped children's from /proc (undefined once sshd has exited).
    */
   cpuMs(): number | undefined {
+    if (this.#cgroup && !this.#stopped) return this.#cgroup.usageMs();
     const c = procCpuMs(this.#pid);
     return c === undefined ? undefined : c.self + c.children;
   }
@@ -461,7 +502,10 @@ export class EmbeddedServer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const kids = descendants(this.#pid);
+    // Its cgroup also holds session processes whose parent is gone.
+    const kids = [
+      ...new Set([...descendants(this.#pid), ...(this.#cgroup?.pids() ?? [])]),
+    ].filter((pid) => pid !== this.#pid);
     try {
       this.#child.kill("SIGTERM");
     } catch {
@@ -483,6 +527,14 @@ export class EmbeddedServer {
     }, 3000);
     await this.exited;
     clearTimeout(t);
+    for (const pid of this.#cgroup?.pids() ?? []) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await this.#cgroup?.removeWhenEmpty(2000);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
