@@ -22,4 +22,4 @@ export * from "./jupyter.ts";
 export * from "./report_model.ts";
 export * from "./report_page.ts";
 export * from "./report_post.ts";
-export * from "./compare.ts";
+export * from "./run_comparison.ts";

@@ -14,7 +14,7 @@ import {
   compareValues,
   formatComparison,
   runValues,
-} from "../analysis/compare.ts";
+} from "../analysis/run_comparison.ts";
 import { UsageError } from "../util/errors.ts";
 import { runMain } from "./main.ts";
 

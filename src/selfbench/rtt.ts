@@ -90,16 +90,21 @@ const med = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 async function pool1(rtt: number, n: number): Promise<void> {
   await withLink({ rttMs: rtt }, async (link, peer) => {
     await connectMs(link.hostAddress, peer.tcpPort); // warm-up
+    await link.resetStats();
     const ms: number[] = [];
     for (let i = 0; i < n; i++) {
       ms.push(await connectMs(link.hostAddress, peer.tcpPort));
     }
+    const a = await link.achieved();
     const over = ms.map((m) => m - rtt);
     console.log(
       `pool 1, RTT ${rtt} ms: ${n} TCP connects, median ${f2(med(ms))} ms, ` +
         `connect - RTT: median ${f2(med(over))} ms, min ${
           f2(Math.min(...over))
-        } ms, max ${f2(Math.max(...over))} ms`,
+        } ms, max ${f2(Math.max(...over))} ms; the link's own part: ` +
+        `hold - RTT/2 per packet p50 ${f2(a.p50Ms - a.oneWayMs)} ms, max ${
+          f2(a.maxMs - a.oneWayMs)
+        } ms (${a.count} packets)`,
     );
   });
 }

@@ -112,7 +112,7 @@ export interface CompareRow {
  *
  * @example
  * ```ts
- * import { compareValues } from "./compare.ts";
+ * import { compareValues } from "./run_comparison.ts";
  * import assert from "node:assert/strict";
  * const run = (rounds: number[][]) => new Map([["ssh2|8",
  *   new Map([["total_ms", rounds]])]]) as never;
@@ -189,7 +189,7 @@ export function deltaCell(r: CompareRow): string {
  *
  * @example
  * ```ts
- * import { formatComparison } from "./compare.ts";
+ * import { formatComparison } from "./run_comparison.ts";
  * import assert from "node:assert/strict";
  * const iv = { median: 100, low: 95, high: 105, rounds: 8 };
  * const text = formatComparison({ rows: [{ client: "ssh2", pool_size: 8, metric: "total_ms",

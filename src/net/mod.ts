@@ -1,0 +1,26 @@
+/**
+ * Emulated network links: a namespace for the server behind a packet-level
+ * delay (RTT/2 per direction, order kept), optional loss and rate limit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EmulatedLink, linkResources } from "./mod.ts";
+ * if (Deno.uid() === 0) { // links need root
+ *   const link = await EmulatedLink.start({ rttMs: 10 });
+ *   assert.ok(linkResources().namespaces.includes(link.namespace));
+ *   await link.stop();
+ *   assert.ok(!linkResources().namespaces.includes(link.namespace));
+ * }
+ * ```
+ *
+ * @module
+ */
+export * from "./emulated_link.ts";
+export {
+  cleanupStale,
+  type LinkResources,
+  linkResources,
+  NETNS_PREFIX,
+} from "./netns.ts";
+export { ensureForwarder, FORWARDER_BIN } from "./forwarder_build.ts";
