@@ -192,6 +192,8 @@ Deno.test("cli: --target runs against an existing server (no server CPU)", async
       "ssh2,libssh2",
       "--pool",
       "1,2",
+      "--rounds",
+      "1",
       "--step-seconds",
       "0",
       "--out",

@@ -67,8 +67,11 @@ Deno.test({
             s.exec_ms,
             s.read_ms,
             s.close_ms,
+            s.disconnect_ms,
           ];
           for (const p of phases) assert(p !== undefined && p >= 0);
+          // One command: no re-execution.
+          assertEquals([s.commands, s.reexec_ms], [1, undefined]);
           const sum = phases.reduce((a, b) => a! + b!, 0)!;
           assert(
             Math.abs(sum - s.total_ms) < 1,

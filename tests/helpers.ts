@@ -83,7 +83,8 @@ export class FakeClient implements SshClient {
         };
       }
       await new Promise((r) => setTimeout(r, this.o.delayMs ?? 1));
-      for (const p of PHASES.slice(1)) ctx.clock.mark(p);
+      // Every phase but re-execute, which only K > 1 sessions have.
+      for (const p of PHASES.slice(1)) if (p !== "reexec") ctx.clock.mark(p);
       return { bytes: 10, lines: 2, exitCode: 0, status: "ok", error: "" };
     } finally {
       this.active--;

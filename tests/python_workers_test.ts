@@ -229,7 +229,7 @@ Deno.test({
               assertFullSession(s, server.payload);
               assertEquals(s.commands, 3);
               assert(s.reexec_ms !== null && s.reexec_ms > 0, `${s.reexec_ms}`);
-              assert(s.close_ms! - s.read_ms! >= s.reexec_ms);
+              assert(s.disconnect_ms! - s.close_ms! >= s.reexec_ms);
             }
             assert(cpuOf(r.done) > lastCpu);
             lastCpu = cpuOf(r.done);

@@ -14,6 +14,7 @@ import { ROUND_HEADER, SESSION_HEADER } from "../src/run/csv_sink.ts";
 import { readRecord } from "../src/run/record.ts";
 import {
   type Column,
+  INTERVAL_COLUMNS,
   markdownTable,
   ROUND_COLUMNS,
   SCHEMA_VERSION,
@@ -72,7 +73,14 @@ Deno.test("schema: version-1 CSV headers are today's, less the columns added sin
 
 Deno.test("schema: the README's column tables are generated from the schema", () => {
   const readme = Deno.readTextFileSync(here("../README.md"));
-  for (const cols of [SESSION_COLUMNS, ROUND_COLUMNS, SUMMARY_COLUMNS]) {
+  for (
+    const cols of [
+      SESSION_COLUMNS,
+      ROUND_COLUMNS,
+      SUMMARY_COLUMNS,
+      INTERVAL_COLUMNS,
+    ]
+  ) {
     const table = markdownTable(cols);
     assert(
       readme.includes(table),

@@ -11,6 +11,7 @@ import {
   distributionChart,
   efficiencyChart,
   failuresChart,
+  rttChart,
   scalingChart,
   type Spec,
 } from "./chart_specs.ts";
@@ -22,6 +23,7 @@ import {
   poolIntervals,
   poolStats,
   roundStats,
+  rttMedians,
   totalDistribution,
   withComposites,
 } from "./stats.ts";
@@ -40,6 +42,8 @@ export interface Analysis {
   rounds: DataFrame;
   /** ECDF of total at {@linkcode DISTRIBUTION_POOLS}. */
   distribution: DataFrame;
+  /** Medians against the emulated RTT, with round trips (empty without). */
+  rtt: DataFrame;
 }
 
 /**
@@ -70,6 +74,7 @@ export function analyse(run: RunData, intervalMs = 5000): Analysis {
     }),
     failures: failureRates(sessions),
     distribution: totalDistribution(sessions, DISTRIBUTION_POOLS),
+    rtt: rttMedians(sessions),
     rounds: roundStats(sessions, run.rounds),
   };
 }
@@ -85,6 +90,7 @@ export const CHART_NAMES = [
   "efficiency",
   "failures",
   "distribution",
+  "rtt",
 ] as const;
 
 /**
@@ -114,6 +120,7 @@ export function chartSpecs(
     "efficiency": efficiencyChart(a.rounds, meta),
     "failures": failuresChart(a.failures, a.pools, meta),
     "distribution": distributionChart(a.distribution, meta),
+    "rtt": rttChart(a.rtt, meta),
   };
 }
 

@@ -98,7 +98,11 @@ export function caption(meta: RunMeta): string[] {
     v.deno ? `Deno ${v.deno}` : undefined,
     v.openssh_server
       ? `server ${v.openssh_server}${
-        meta.target?.kind === "embedded" ? " on loopback" : ""
+        meta.target?.kind !== "embedded"
+          ? ""
+          : meta.parameters?.rtt_ms
+          ? ` behind an emulated RTT of ${meta.parameters.rtt_ms.join(", ")} ms`
+          : " on loopback"
       }${
         meta.target?.server_profile
           ? `, ${meta.target.server_profile.name} profile`
@@ -828,5 +832,110 @@ export function distributionChart(dist: DataFrame, meta: RunMeta): Spec {
       },
     },
     resolve: { scale: { x: "independent" } },
+  };
+}
+
+const RTT_LABELS: Record<string, string> = {
+  total_ms: "Total",
+  connect_ms: "Connect",
+  auth_ms: "Auth",
+  exec_ms: "Exec",
+  read_ms: "Read",
+  close_ms: "Close",
+  disconnect_ms: "Disconnect",
+};
+
+/**
+ * Chart 7: total and each phase against the emulated round-trip time, one
+ * line per client; the slope of each line is the number of round trips
+ * that phase waits for (in the legend for the total, in the tooltips per
+ * phase). Without emulated RTTs, a chart that says so.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { rttChart } from "./chart_specs.ts";
+ * const d = pl.DataFrame({ client: ["a", "a"], rtt_ms: [0, 50], pool_size: [1, 1],
+ *   metric: ["total_ms", "total_ms"], value_ms: [40, 690], round_trips: [13, 13] });
+ * const spec = rttChart(d, {});
+ * assert.equal(spec.data.values[0].client_label, "a (13.0 round trips)");
+ * assert.equal(rttChart(pl.DataFrame({ client: [] }), {}).mark.type, "text");
+ * ```
+ */
+export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
+  const rows = records(rtt);
+  if (rows.length === 0) {
+    return {
+      ...base("Round trips per client", [
+        ...caption(meta),
+        "This run has no emulated round-trip times: run with --rtt 0,25,50.",
+      ]),
+      width: 500,
+      height: 80,
+      data: { values: [{ text: "no --rtt in this run" }] },
+      mark: { type: "text", fontSize: 16 },
+      encoding: { text: { field: "text" } },
+    };
+  }
+  const totals = new Map(
+    rows.filter((r) => r.metric === "total_ms").map((
+      r,
+    ) => [r.client, r.round_trips]),
+  );
+  const values = rows.map((r) => ({
+    ...r,
+    panel: RTT_LABELS[String(r.metric)] ?? r.metric,
+    client_label: `${r.client} (${
+      Number(totals.get(r.client)).toFixed(1)
+    } round trips)`,
+  }));
+  const labels = [...new Set(values.map((v) => v.client_label))];
+  const clients = [...new Set(rows.map((r) => String(r.client)))];
+  const scale = colorScale(clients);
+  return {
+    ...base("Round trips per client: time against the emulated RTT", [
+      ...caption(meta),
+      `Median per RTT at pool ${
+        rows[0].pool_size
+      }; the slope of a line is the round trips that phase waits for (packet-level delay of RTT/2 each way).`,
+    ]),
+    data: { values },
+    facet: {
+      field: "panel",
+      type: "nominal",
+      sort: Object.values(RTT_LABELS),
+      title: null,
+      header: { labelFontSize: 13, labelFontWeight: "bold" },
+    },
+    columns: 4,
+    spec: {
+      width: 220,
+      height: 170,
+      mark: { type: "line", point: { size: 22 }, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: "rtt_ms", type: "quantitative", title: "RTT, ms" },
+        y: { field: "value_ms", type: "quantitative", title: "median ms" },
+        color: {
+          field: "client_label",
+          type: "nominal",
+          title: "client",
+          scale: {
+            domain: labels,
+            range: labels.map((l) =>
+              scale.range[clients.indexOf(l.split(" (")[0])]
+            ),
+          },
+        },
+        tooltip: [
+          { field: "client" },
+          { field: "panel", title: "timing" },
+          { field: "rtt_ms", title: "RTT ms" },
+          { field: "value_ms", title: "median ms", format: ".1f" },
+          { field: "round_trips", title: "round trips (slope)", format: ".2f" },
+        ],
+      },
+    },
+    resolve: { scale: { y: "independent" } },
   };
 }

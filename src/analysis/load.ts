@@ -145,18 +145,24 @@ export function loadRuns(dirs: readonly string[]): RunData {
   for (const dir of dirs) {
     // A run killed before meta.json was written still has data.
     metas.push(readRecord(dir) ?? {});
+    const s = readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS);
+    // With emulated RTTs, each (client, RTT) is a series of its own.
+    const rtt = s.getColumn("rtt_ms").nullCount() < s.height;
     const series = (df: DataFrame) =>
       df.withColumns(
-        (many
-          ? pl.concatString([
-            pl.col("client"),
-            pl.lit(" ("),
-            pl.col("run_id"),
-            pl.lit(")"),
-          ], "")
-          : pl.col("client")).alias("series"),
+        pl.concatString([
+          pl.col("client"),
+          ...(rtt
+            ? [
+              pl.lit(" @"),
+              pl.col("rtt_ms").cast(pl.Int64).cast(pl.Utf8),
+              pl.lit(" ms"),
+            ]
+            : []),
+          ...(many ? [pl.lit(" ("), pl.col("run_id"), pl.lit(")")] : []),
+        ], "").alias("series"),
       );
-    sessions.push(series(readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS)));
+    sessions.push(series(s));
     rounds.push(series(readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS)));
   }
   return {

@@ -1002,7 +1002,7 @@ export function interactiveSpec(spec: Spec): Spec {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { analyse, chartSpecs } from "./analyse.ts";
+ * import { analyse, CHART_NAMES, chartSpecs } from "./analyse.ts";
  * import { loadRuns } from "./load.ts";
  * import { buildReport } from "./report_model.ts";
  * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
@@ -1010,7 +1010,7 @@ export function interactiveSpec(spec: Spec): Spec {
  * const a = analyse(run);
  * const r = buildReport(run, chartSpecs(a, run.metas[0]));
  * assert.equal(r.runs[0].summarySource, "meta.json");
- * assert.equal(r.charts.length, 5);
+ * assert.equal(r.charts.length, CHART_NAMES.length);
  * assert.equal(r.compare, undefined);
  * assert.ok(r.runs[0].provenance.some((s) => s.title === "Versions"));
  * ```

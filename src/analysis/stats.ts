@@ -11,6 +11,7 @@
 import pl from "nodejs-polars";
 import type { DataFrame, Expr } from "nodejs-polars";
 import { clusterInterval, RESAMPLES } from "../util/inference.ts";
+import { fitLine } from "../util/fit.ts";
 
 /** The seed's composite timings, in the order charts show them. */
 export const COMPOSITES = [
@@ -424,4 +425,86 @@ export function totalDistribution(
     });
   }
   return pl.DataFrame(out).withColumns(pl.col("pool_size").cast(pl.Int64));
+}
+
+/** The timings the RTT chart fits, in panel order. */
+export const RTT_METRICS = [
+  "total_ms",
+  "connect_ms",
+  "auth_ms",
+  "exec_ms",
+  "read_ms",
+  "close_ms",
+  "disconnect_ms",
+] as const;
+
+/**
+ * Per client and emulated RTT, at the smallest pool size run at every RTT:
+ * the median of the total and of each phase (ok sessions), long format
+ * (client, rtt_ms, pool_size, metric, value_ms), with each client's
+ * least-squares slope against the RTT per metric (`round_trips`). Empty
+ * without emulated RTTs.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { rttMedians } from "./stats.ts";
+ * const s = pl.DataFrame({ client: ["a", "a"], pool_size: [1, 1], rtt_ms: [0, 50],
+ *   status: ["ok", "ok"], total_ms: [40, 690], connect_ms: [0.1, 50.1], auth_ms: [30, 430],
+ *   exec_ms: [3, 103], read_ms: [2, 52], close_ms: [1, 51], disconnect_ms: [1, 1] });
+ * const t = rttMedians(s).filter(pl.col("metric").eq(pl.lit("total_ms"))).toRecords();
+ * assert.deepEqual(t.map((r) => r.round_trips), [13, 13]);
+ * ```
+ */
+export function rttMedians(sessions: DataFrame): DataFrame {
+  const empty = pl.DataFrame({
+    client: [],
+    rtt_ms: [],
+    pool_size: [],
+    metric: [],
+    value_ms: [],
+    round_trips: [],
+  });
+  if (
+    !sessions.columns.includes("rtt_ms") ||
+    sessions.getColumn("rtt_ms").nullCount() === sessions.height
+  ) return empty;
+  const metrics = RTT_METRICS.filter((m) => sessions.columns.includes(m));
+  const med = sessions.filter(OK.and(pl.col("rtt_ms").isNotNull())).groupBy([
+    "client",
+    "rtt_ms",
+    "pool_size",
+  ]).agg(...metrics.map((m) => pl.col(m).median().alias(m))).toRecords();
+  const out: Record<string, unknown>[] = [];
+  for (const [client, rows] of Map.groupBy(med, (r) => String(r.client))) {
+    const rtts = new Set(rows.map((r) => r.rtt_ms));
+    const pool = [...new Set(rows.map((r) => Number(r.pool_size)))].sort((
+      a,
+      b,
+    ) => a - b).find((p) =>
+      [...rtts].every((t) =>
+        rows.some((r) => Number(r.pool_size) === p && r.rtt_ms === t)
+      )
+    );
+    if (pool === undefined) continue;
+    const at = rows.filter((r) => Number(r.pool_size) === pool);
+    for (const m of metrics) {
+      const pts = at.filter((r) => typeof r[m] === "number").map((r) =>
+        [Number(r.rtt_ms), Number(r[m])] as [number, number]
+      );
+      const slope = fitLine(pts).slope;
+      for (const [rtt, v] of pts) {
+        out.push({
+          client,
+          rtt_ms: rtt,
+          pool_size: pool,
+          metric: m,
+          value_ms: v,
+          round_trips: Number.isFinite(slope) ? slope : null,
+        });
+      }
+    }
+  }
+  return out.length ? pl.DataFrame(out) : empty;
 }

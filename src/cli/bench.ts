@@ -13,7 +13,11 @@
  */
 import { HELP, parseBenchArgs } from "./bench_args.ts";
 import { runMain } from "./main.ts";
-import { formatNegotiated, formatSummary } from "../run/summary.ts";
+import {
+  formatNegotiated,
+  formatRoundTrips,
+  formatSummary,
+} from "../run/summary.ts";
 import { runBenchmark } from "../run/benchmark.ts";
 
 /** The charts entry point, run as a child process. */
@@ -111,6 +115,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(formatSummary(res.summary));
       const negotiated = formatNegotiated(res.negotiated);
       if (negotiated) console.log(`\n${negotiated}`);
+      const trips = formatRoundTrips(res.roundTrips);
+      if (trips) console.log(`\n${trips}`);
       for (const w of res.warnings) console.log(`\n${w}`);
       console.log(`\nrun ${res.status}: ${res.dir}`);
       if (cfg.charts && res.summary.length > 0) await renderCharts(res.dir);

@@ -63,6 +63,12 @@ Options:
   --precision P%         end a pool size's step as soon as every client's median total
                          is known to within P% (95% interval; --rounds the minimum,
                          the step's time the maximum)
+  --rtt LIST             emulated round-trip times in ms, e.g. 0,25,50 (an outer sweep
+                         dimension): the embedded sshd runs in a network namespace behind
+                         a packet-level delay of RTT/2 each way, for every value, 0
+                         included (needs root). Without it: loopback.
+  --loss PCT             packet loss of the emulated link, % (with --rtt)
+  --rate MBIT            rate limit of the emulated link, Mbit/s (with --rtt)
   --in-process           run the built-in clients in the benchmark process instead of
                          a worker process each (their CPU and RSS are then not their own)
   --like RUN_DIR         repeat the run in RUN_DIR with the arguments it recorded;
@@ -96,6 +102,9 @@ const OPTIONS = {
   order: { type: "string" },
   precision: { type: "string" },
   "in-process": { type: "boolean" },
+  rtt: { type: "string" },
+  loss: { type: "string" },
+  rate: { type: "string" },
   like: { type: "string" },
   name: { type: "string" },
   out: { type: "string" },
@@ -404,6 +413,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     out: values.out,
     charts: !values["no-charts"],
     ...sweepOptions(values),
+    ...linkOptions(values, target !== undefined),
     argv: withoutOut(args),
   };
 }
@@ -436,6 +446,44 @@ function sweepOptions(
     order,
     precision,
     inProcess: values["in-process"] ?? false,
+  };
+}
+
+/** `--rtt`, `--loss`, `--rate`: the emulated link (embedded server only). */
+function linkOptions(
+  values: Flags,
+  external: boolean,
+): Pick<RunConfig, "rttMs" | "lossPct" | "rateMbit"> {
+  if (values.rtt === undefined) {
+    if (values.loss !== undefined || values.rate !== undefined) {
+      throw new UsageError(
+        "--loss and --rate shape the emulated link: give --rtt too (e.g. --rtt 50)",
+      );
+    }
+    return {};
+  }
+  if (external) {
+    throw new UsageError(
+      "--rtt emulates a network in front of the embedded server; drop it or drop --target",
+    );
+  }
+  const rttMs = values.rtt.split(",").map((v) => v.trim()).map((v) => {
+    const n = Number(v);
+    if (v === "" || !Number.isFinite(n) || n < 0 || n > 10_000) {
+      throw new UsageError(
+        `--rtt ${values.rtt}: give round-trip times in ms from 0 to 10000, e.g. --rtt 0,25,50`,
+      );
+    }
+    return n;
+  });
+  return {
+    rttMs,
+    lossPct: values.loss === undefined
+      ? undefined
+      : num(values.loss, "--loss", 0, { min: 0 }),
+    rateMbit: values.rate === undefined
+      ? undefined
+      : num(values.rate, "--rate", 0, { min: 0.001 }),
   };
 }
 

@@ -110,7 +110,7 @@ export function compareRuns(
   return out.join("\n").trimEnd();
 }
 
-async function compare(argv: string[]): Promise<number> {
+function compare(argv: string[]): number {
   let parsed;
   try {
     parsed = parseArgs({

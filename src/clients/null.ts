@@ -4,23 +4,36 @@
  *
  * @module
  */
-import { PHASES } from "./seam.ts";
-import type { SessionContext, SessionOutcome, SshClient } from "./seam.ts";
+import { commandsPerSession, PHASES } from "./seam.ts";
+import type {
+  SessionContext,
+  SessionOutcome,
+  SshClient,
+  Target,
+} from "./seam.ts";
 
 /**
- * A client whose sessions do nothing: every phase ends immediately.
+ * A client whose sessions do nothing: every phase ends immediately
+ * (`reexec` only when the target asks for more than one command).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { NullClient } from "./null.ts";
  * import { PHASES, PhaseClock } from "./seam.ts";
- * const clock = new PhaseClock();
- * const out = await new NullClient().runSession({} as never, {
- *   clock, signal: new AbortController().signal, timeoutMs: 1000,
- * });
- * assert.equal(out.status, "ok");
- * assert.deepEqual(Object.keys(clock.phases), [...PHASES]);
+ * const run = async (target: object) => {
+ *   const clock = new PhaseClock();
+ *   const out = await new NullClient().runSession(target as never, {
+ *     clock, signal: new AbortController().signal, timeoutMs: 1000,
+ *   });
+ *   return { out, phases: Object.keys(clock.phases) };
+ * };
+ * const one = await run({});
+ * assert.equal(one.out.status, "ok");
+ * assert.deepEqual(one.phases, PHASES.filter((p) => p !== "reexec"));
+ * const three = await run({ commandsPerSession: 3 });
+ * assert.deepEqual(three.phases, [...PHASES]);
+ * assert.equal(three.out.commands, 3);
  * ```
  */
 export class NullClient implements SshClient {
@@ -28,14 +41,18 @@ export class NullClient implements SshClient {
   version(): string {
     return "0";
   }
-  runSession(_t: unknown, ctx: SessionContext): Promise<SessionOutcome> {
-    for (const p of PHASES) ctx.clock.mark(p);
+  runSession(t: Target, ctx: SessionContext): Promise<SessionOutcome> {
+    const k = commandsPerSession(t);
+    for (const p of PHASES) {
+      if (p !== "reexec" || k > 1) ctx.clock.mark(p);
+    }
     return Promise.resolve({
       bytes: 0,
       lines: 0,
       exitCode: 0,
       status: "ok",
       error: "",
+      commands: k,
     });
   }
 }

@@ -7,9 +7,48 @@
  * `Connection established.` (connect, which therefore includes starting
  * the process), `Authenticated to ...` (auth), `Sending command:` (exec
  * sent; OpenSSH does not wait for the server's reply). Stdout is read line
- * by line to EOF (read); the process exit ends the session (close). The
- * process start cost is measured alone by {@linkcode OpensshClient.calibrate}
- * and kept in meta.json.
+ * by line to EOF (read). The process start cost is measured alone by
+ * {@linkcode OpensshClient.calibrate} and kept in meta.json.
+ *
+ * Close and disconnect, told apart in the same log: OpenSSH logs
+ * `debug1: channel 0: free: client-session` once the exit status came and
+ * the channel's close was received and sent, while the connection is still
+ * up (then `Transferred: ...` and `debug1: Exit status N`); that line ends
+ * the close phase, and the process exit (observed here: the socket closed,
+ * the process gone and reaped) ends the disconnect phase. Should a log
+ * lack the line, close ends at the exit too (a zero disconnect). What this
+ * resolves, measured on loopback: the server sends EOF, exit status and
+ * close back to back, and the free line is usually read here 0.03 to 1 ms
+ * *before* stdout's end is seen (stdout and stderr are separate pipes, read
+ * independently), so close is 0 (a mark never precedes the one before it)
+ * in most sessions; below ~1 ms openssh's close cannot be told from the
+ * end of its read. The disconnect, free line to process exit, is the part
+ * that is separable: median 0.5 ms at pool 1 (0 to 6 ms).
+ *
+ * More commands per session (`commandsPerSession` K > 1) go through a
+ * connection master (OpenSSH's connection multiplexing): `ssh -v -N -M
+ * -S <socket in a temp dir> -o ControlPersist=no` stays in the foreground
+ * as this process's child and holds the one authenticated connection; its
+ * log gives connect and auth as above. Each command, the first included, is
+ * then `ssh -S <socket> -- command` (a mux client: a process of its own,
+ * with no connection or auth of its own, and `ProxyCommand=false` so that
+ * it can never fall back to one); the master logs `Sending command:` (exec)
+ * and `channel N: free: client-session` (close) for each, and the mux
+ * client's stdout and exit code are the command's (the master writes to
+ * the mux client's stdout through a passed descriptor, so its end is seen
+ * only once the mux client exits, after the master freed the channel: the
+ * first command's read includes that exit and its close is 0). Finally
+ * `ssh -S <socket> -O exit` asks the master to close the connection; its
+ * exit, and the socket's directory removed, end the disconnect phase
+ * (which therefore includes starting that control process). So with K > 1
+ * the first command's exec phase also includes starting its mux client
+ * process (median exec at pool 1: 51.9 ms with K = 3 against 44.0 ms with
+ * K = 1, in two short runs). Not `ControlPersist`: it backgrounds the
+ * master with fork and daemon(3), so it is no longer this process's child
+ * (it cannot be reaped here; where the init process does not reap orphans,
+ * as on this project's machine, each one stays a zombie), and it keeps the
+ * first process's stderr open. Every process is killed on abort and
+ * reaped, and the socket's directory removed, on every path.
  *
  * Host keys: against the embedded server a known_hosts file generated for
  * the run is used with `StrictHostKeyChecking=yes`; against an external
@@ -30,21 +69,29 @@ import { median } from "../util/quantile.ts";
 import { run, which } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { type PinKind, unsupportedPins } from "./algorithms.ts";
-import type {
-  Negotiated,
-  Phase,
-  PhaseClock,
-  SessionContext,
-  SessionOutcome,
-  SshClient,
-  Status,
-  Target,
+import {
+  commandsPerSession,
+  type Negotiated,
+  type Phase,
+  type PhaseClock,
+  type SessionContext,
+  type SessionOutcome,
+  type SshClient,
+  type Status,
+  type Target,
 } from "./seam.ts";
 
 const CONNECTED = "debug1: Connection established.";
 const AUTHENTICATED = "Authenticated to ";
 const SENDING = "debug1: Sending command:";
 const KEX_LINE = "debug1: kex: ";
+/** A session channel freed: exit status received, close received and sent. */
+const CHANNEL_FREED = /^debug1: channel \d+: free: client-session/;
+/** A master's control socket listens. */
+const MUX_LISTENER = /^debug1: channel \d+: new mux listener/;
+/** A mux client's own failure (not the remote command's exit code 255). */
+const MUX_FAILED =
+  /^(mux_client|Control socket|muxclient|ssh:|kex_|Connection .*closed|.*(failed|denied|refused))/i;
 
 /** The `ssh -o` option and the `ssh -Q` query of each kind of pin. */
 const PIN_OPTIONS: Record<PinKind, { option: string; query: string }> = {
@@ -113,6 +160,85 @@ export function sshArgs(target: Target): string[] {
     if (names) args.push("-o", `${option}=${names.join(",")}`);
   }
   return [...args, target.host, "--", target.command];
+}
+
+/**
+ * `ssh` arguments of a connection master (K > 1): those of
+ * {@linkcode sshArgs} without a command (`-N`), with `ControlMaster=yes`,
+ * the socket as `ControlPath` and `ControlPersist=no` (it stays in the
+ * foreground, a child of this process, until `-O exit`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { masterArgs } from "./openssh.ts";
+ * const args = masterArgs({ host: "127.0.0.1", port: 22, user: "me",
+ *   identityFile: "/k", command: "true" }, "/tmp/d/s");
+ * assert.deepEqual(args.slice(0, 2), ["-v", "-T"]);
+ * assert.ok(args.includes("-N") && args.includes("ControlPath=/tmp/d/s"));
+ * assert.ok(args.includes("ControlPersist=no"));
+ * assert.equal(args.at(-1), "127.0.0.1");
+ * assert.ok(!args.includes("--") && !args.includes("true"));
+ * ```
+ */
+export function masterArgs(target: Target, socket: string): string[] {
+  const args = sshArgs(target).slice(0, -3);
+  return [
+    ...args,
+    "-N",
+    "-o",
+    "ControlMaster=yes",
+    "-o",
+    `ControlPath=${socket}`,
+    "-o",
+    "ControlPersist=no",
+    target.host,
+  ];
+}
+
+/**
+ * `ssh` arguments of a mux client of the master at `socket`: the command
+ * (or, without one, `-O exit`), no TTY, BatchMode, never a master itself,
+ * and `ProxyCommand=false` so that it fails instead of opening a connection
+ * of its own should the socket not answer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { muxArgs } from "./openssh.ts";
+ * const t = { host: "127.0.0.1", port: 22, user: "me", identityFile: "/k",
+ *   command: "true", knownHostsFile: "/kh" };
+ * const run = muxArgs(t, "/tmp/d/s", "true");
+ * assert.deepEqual(run.slice(0, 2), ["-F", "/dev/null"]);
+ * assert.deepEqual(run.slice(-3), ["127.0.0.1", "--", "true"]);
+ * assert.ok(run.includes("ControlPath=/tmp/d/s") && run.includes("ControlMaster=no"));
+ * assert.deepEqual(muxArgs(t, "/tmp/d/s").slice(-3), ["-O", "exit", "127.0.0.1"]);
+ * ```
+ */
+export function muxArgs(
+  target: Target,
+  socket: string,
+  command?: string,
+): string[] {
+  const args = [
+    "-T",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ControlPath=${socket}`,
+    "-o",
+    "ControlMaster=no",
+    "-o",
+    "ProxyCommand=false",
+    "-p",
+    String(target.port),
+    "-l",
+    target.user,
+  ];
+  if (target.knownHostsFile) args.unshift("-F", "/dev/null");
+  return command === undefined
+    ? [...args, "-O", "exit", target.host]
+    : [...args, target.host, "--", command];
 }
 
 function classify(stderr: string[], phase: Phase): Status {
@@ -214,6 +340,8 @@ export class OpensshClient implements SshClient {
         error: unsupported,
       };
     }
+    const k = commandsPerSession(target);
+    if (k > 1) return await this.#throughMaster(target, ctx, k);
     const reader = new LineReader();
     const log = new VerboseLog(clock);
     let child: Deno.ChildProcess;
@@ -251,11 +379,189 @@ export class OpensshClient implements SshClient {
       const readDone = log.phase === "read";
       if (readDone) clock.mark("read");
       const status = await child.status;
+      const exitAt = performance.now();
       await readErr;
-      return outcome(log, reader, status.code, readDone, signal.aborted);
+      return outcome(
+        log,
+        reader,
+        status.code,
+        readDone,
+        signal.aborted,
+        exitAt,
+      );
     } finally {
       signal.removeEventListener("abort", kill);
     }
+  }
+
+  /**
+   * A session of `k` commands through a connection master (see the module
+   * doc): the master connects and authenticates, each command is a mux
+   * client, `-O exit` disconnects. Every process is reaped and the socket's
+   * directory removed before this returns.
+   */
+  async #throughMaster(
+    target: Target,
+    ctx: SessionContext,
+    k: number,
+  ): Promise<SessionOutcome> {
+    const { clock, signal } = ctx;
+    const reader = new LineReader();
+    const log = new VerboseLog(clock);
+    const live = new Set<Deno.ChildProcess>();
+    const reaped: Promise<unknown>[] = [];
+    const kill = () => {
+      for (const c of live) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    };
+    const spawn = (args: string[], stdout: "piped" | "null") => {
+      if (signal.aborted) throw new Error("aborted");
+      const c = new Deno.Command(this.#ssh, {
+        args,
+        stdin: "null",
+        stdout,
+        stderr: "piped",
+      }).spawn();
+      live.add(c);
+      reaped.push(c.status.then(() => live.delete(c)));
+      return c;
+    };
+    /** Runs one command as a mux client, its stdout into `into`. */
+    const command = async (socket: string, into: LineReader) => {
+      const c = spawn(muxArgs(target, socket, target.command), "piped");
+      const err = new Response(c.stderr).text().catch(() => "");
+      for await (const chunk of c.stdout) into.push(chunk);
+      into.end();
+      const eofAt = performance.now();
+      const { code } = await c.status;
+      const stderr = (await err).split("\n").filter((l) => l !== "");
+      // A mux client that failed itself, not the remote command's 255.
+      const failed = code === 255 && stderr.some((l) => MUX_FAILED.test(l));
+      return { code, stderr, eofAt, failed };
+    };
+    let commands = 0;
+    let exitCode: number | null = null;
+    let dir: string | undefined;
+    let readErr: Promise<void> | undefined;
+    const result = (status: Status, error: string): SessionOutcome => {
+      const negotiated = negotiatedOf(log.kex);
+      const aborted = signal.aborted;
+      return {
+        bytes: reader.bytes,
+        lines: reader.lines,
+        exitCode: aborted ? null : exitCode,
+        status: aborted ? "timeout" : status,
+        error: aborted ? `timed out during ${log.phase}` : error,
+        commands,
+        ...(negotiated && { negotiated }),
+      };
+    };
+    /** Command `j` failed: exec_error before the master sent it, else read_error. */
+    const commandFailed = (j: number, stderr: string[]) => {
+      const status: Status = log.sent.length < j ? "exec_error" : "read_error";
+      const step = status === "exec_error" ? "exec" : "read";
+      const what = `${step}: ${lastError([...stderr, ...log.lines])}`;
+      return result(status, j > 1 ? `command ${j} of ${k}: ${what}` : what);
+    };
+    signal.addEventListener("abort", kill);
+    try {
+      dir = Deno.makeTempDirSync({ prefix: "ssh-bench-mux-" });
+      const socket = `${dir}/s`;
+      const master = spawn(masterArgs(target, socket), "null");
+      readErr = log.follow(master.stderr);
+      const masterExit = master.status;
+      // Connect and auth from the master's log, then its socket listens.
+      if (!await log.until(() => log.muxReady)) {
+        const { code } = await masterExit;
+        await readErr;
+        return {
+          ...outcome(log, reader, code, false, signal.aborted, 0),
+          commands,
+        };
+      }
+      // The first command: exec, read and close as for one command.
+      const first = await command(socket, reader);
+      if (first.failed) return commandFailed(1, first.stderr);
+      // Its channel freed in the master's log (which also has its exec by then).
+      const freed = await log.until(() => log.freed.length >= 1);
+      if (!freed || log.phase !== "read") {
+        return result(
+          classify(log.lines, log.phase),
+          `${log.phase}: ${lastError([...first.stderr, ...log.lines])}`,
+        );
+      }
+      clock.mark("read", Math.max(first.eofAt, clock.last));
+      clock.mark("close", Math.max(log.freed[0], clock.last));
+      log.phase = "close";
+      exitCode = first.code;
+      if (first.code === 0) {
+        commands = 1;
+        log.phase = "reexec";
+        for (let j = 2; j <= k; j++) {
+          const r = await command(socket, new LineReader());
+          if (r.failed) return commandFailed(j, r.stderr);
+          exitCode = r.code;
+          if (r.code !== 0) {
+            return result(
+              "exit_nonzero",
+              `command ${j} of ${k}: exit code ${r.code}`,
+            );
+          }
+          commands = j;
+        }
+        clock.mark("reexec");
+      }
+      // After every command, or the first one's nonzero exit (as for K = 1).
+      log.phase = "disconnect";
+      const ctl = spawn(muxArgs(target, socket), "null");
+      const ctlErr = new Response(ctl.stderr).text().catch(() => "");
+      const { code } = await ctl.status;
+      if (code !== 0) {
+        const stderr = (await ctlErr).split("\n").filter((l) => l !== "");
+        return result("read_error", `disconnect: ${lastError(stderr)}`);
+      }
+      await masterExit;
+      // The master's socket is gone with it; its directory too, as part of
+      // tearing the multiplexed connection down.
+      removeDir(dir);
+      dir = undefined;
+      clock.mark("disconnect");
+      return result(
+        exitCode === 0 ? "ok" : "exit_nonzero",
+        exitCode === 0 ? "" : `exit code ${exitCode}`,
+      );
+    } catch (e) {
+      // A spawn or file-system failure (e.g. out of processes or files).
+      const { phase } = log;
+      return result(
+        phase === "connect" || phase === "auth"
+          ? "connect_error"
+          : phase === "exec"
+          ? "exec_error"
+          : "read_error",
+        `${phase}: ${(e as Error).message}`,
+      );
+    } finally {
+      signal.removeEventListener("abort", kill);
+      kill();
+      await Promise.all(reaped);
+      await readErr;
+      if (dir) removeDir(dir);
+    }
+  }
+}
+
+/** Removes a directory and what is in it; never throws. */
+function removeDir(dir: string): void {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch {
+    // already gone
   }
 }
 
@@ -270,6 +576,16 @@ class VerboseLog {
   phase: Phase = "connect";
   /** What the `debug1: kex:` lines said was negotiated, so far. */
   readonly kex: Partial<Negotiated> = {};
+  /** When each `Sending command:` line came (`performance.now()`). */
+  readonly sent: number[] = [];
+  /** When each session channel was freed (`channel N: free: client-session`). */
+  readonly freed: number[] = [];
+  /** A master's control socket listens. */
+  muxReady = false;
+  /** The stream has ended. */
+  #ended = false;
+  /** Waiters of {@linkcode until}, checked after every line. */
+  #waiters: { test: () => boolean; resolve: (v: boolean) => void }[] = [];
 
   constructor(readonly clock: PhaseClock) {}
 
@@ -277,20 +593,47 @@ class VerboseLog {
   async follow(stream: ReadableStream<Uint8Array>): Promise<void> {
     const dec = new TextDecoder();
     let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) !== -1) {
-        const line = buf.slice(0, i).replace(/\r$/, "");
-        buf = buf.slice(i + 1);
-        this.#line(line);
+    try {
+      for await (const chunk of stream) {
+        buf += dec.decode(chunk, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf("\n")) !== -1) {
+          const line = buf.slice(0, i).replace(/\r$/, "");
+          buf = buf.slice(i + 1);
+          this.#line(line);
+        }
       }
+      if (buf) this.lines.push(buf);
+    } finally {
+      this.#ended = true;
+      for (const w of this.#waiters.splice(0)) w.resolve(w.test());
     }
-    if (buf) this.lines.push(buf);
+  }
+
+  /** True once `test()` holds after a line; false if the log ends first. */
+  until(test: () => boolean): Promise<boolean> {
+    if (test()) return Promise.resolve(true);
+    if (this.#ended) return Promise.resolve(false);
+    return new Promise((resolve) => this.#waiters.push({ test, resolve }));
   }
 
   #line(line: string): void {
     this.lines.push(line);
+    const now = performance.now();
+    if (line.startsWith(SENDING)) this.sent.push(now);
+    else if (CHANNEL_FREED.test(line)) this.freed.push(now);
+    else if (MUX_LISTENER.test(line)) this.muxReady = true;
+    this.#line1(line);
+    if (this.#waiters.length) {
+      this.#waiters = this.#waiters.filter((w) => {
+        if (!w.test()) return true;
+        w.resolve(true);
+        return false;
+      });
+    }
+  }
+
+  #line1(line: string): void {
     if (this.phase === "connect" && line.startsWith(CONNECTED)) {
       this.clock.mark("connect");
       this.phase = "auth";
@@ -355,10 +698,11 @@ function negotiatedOf(kex: Partial<Negotiated>): Negotiated | undefined {
 }
 
 /**
- * The outcome of a session whose `ssh` exited with `code`: a timeout when
- * aborted; ok (or exit_nonzero) when stdout was read to its end and ssh
- * itself did not fail, which ends the close phase; otherwise the error
- * from ssh's log, classified by the phase it stopped in.
+ * The outcome of a session whose `ssh` exited with `code` at `exitAt`: a
+ * timeout when aborted; ok (or exit_nonzero) when stdout was read to its
+ * end and ssh itself did not fail, which ends the close phase (at the
+ * channel's free line) and the disconnect phase (at the exit); otherwise
+ * the error from ssh's log, classified by the phase it stopped in.
  */
 function outcome(
   log: VerboseLog,
@@ -366,6 +710,7 @@ function outcome(
   code: number,
   readDone: boolean,
   aborted: boolean,
+  exitAt: number,
 ): SessionOutcome {
   const negotiated = negotiatedOf(log.kex);
   const read = {
@@ -387,8 +732,12 @@ function outcome(
       /^(ssh:|.*denied|.*failed|.*closed|kex_)/i.test(l)
     );
   if (readDone && !sshFailed) {
-    log.clock.mark("close");
-    log.phase = "close";
+    // Close: the channel freed (the connection still up); disconnect: the
+    // process exit. Marks never precede the read mark.
+    const { clock } = log;
+    clock.mark("close", Math.max(log.freed[0] ?? exitAt, clock.last));
+    clock.mark("disconnect", Math.max(exitAt, clock.last));
+    log.phase = "disconnect";
     return {
       ...read,
       exitCode: code,

@@ -16,7 +16,12 @@
  * Times: every `*_ms` mark is a millisecond offset on the worker's own
  * monotonic clock from the moment it received the round request (the
  * round start), so the worker never needs the benchmark's clock. A phase
- * not reached is `null`.
+ * not reached is `null`. The marks of one session, in order: `start_ms`,
+ * `connect_ms`, `auth_ms`, `exec_ms`, `read_ms`, `close_ms` (the first
+ * command's channel closed, the SSH session still open), then the further
+ * commands 2..K (their time together is the duration `reexec_ms`, not a
+ * mark), then `disconnect_ms` (the connection closed) and `end_ms`. A
+ * worker that does not send `disconnect_ms` is accepted (read as null).
  *
  * stdout carries protocol lines only; anything else (a library's own
  * messages, tracebacks) goes to stderr, which the benchmark keeps in the
@@ -98,13 +103,23 @@ export interface SessionReport {
   exec_ms: number | null;
   /** First command's stdout read to end of file. */
   read_ms: number | null;
-  /** Exit status received, channel closed, connection closed. */
+  /**
+   * Exit status received and the first command's channel closed; the SSH
+   * session is still open.
+   */
   close_ms: number | null;
+  /**
+   * Connection closed after the last command (after `close_ms` and the
+   * further commands' `reexec_ms`); null when not reached. Optional on the
+   * wire: a worker that does not send it is read as null.
+   */
+  disconnect_ms?: number | null;
   /** End of the session (success or failure), ms from the round start. */
   end_ms: number;
   /**
    * Time of the further commands (2..K) together, each a new channel,
-   * exec and read; null when K = 1 or not reached.
+   * exec, read, exit status and channel close: a duration, not a mark;
+   * null when K = 1 or not reached.
    */
   reexec_ms: number | null;
   /** Commands that completed (0..K). */
@@ -155,6 +170,13 @@ const isMark = (v: unknown) => v === null || isNum(v);
  * assert.equal(m.type, "round_done");
  * assert.throws(() => parseWorkerLine("Traceback (most recent call last):"), /not JSON/);
  * assert.throws(() => parseWorkerLine('{"type":"session","round":1}'), /session/);
+ * const s = '{"type":"session","round":1,"session":1,"start_ms":0,"connect_ms":1,' +
+ *   '"auth_ms":2,"exec_ms":3,"read_ms":4,"close_ms":5,"reexec_ms":null,"end_ms":6,' +
+ *   '"commands":1,"bytes":0,"lines":0,"exit_code":0,"status":"ok","error":""';
+ * // disconnect_ms is optional: absent reads as null.
+ * assert.equal((parseWorkerLine(s + "}") as { disconnect_ms: unknown }).disconnect_ms, null);
+ * assert.equal((parseWorkerLine(s + ',"disconnect_ms":6}') as { disconnect_ms: unknown }).disconnect_ms, 6);
+ * assert.throws(() => parseWorkerLine(s + ',"disconnect_ms":"6"}'), /session/);
  * ```
  */
 export function parseWorkerLine(line: string): WorkerMessage {
@@ -179,11 +201,17 @@ export function parseWorkerLine(line: string): WorkerMessage {
         isNum(m.end_ms) &&
         ["connect_ms", "auth_ms", "exec_ms", "read_ms", "close_ms", "reexec_ms"]
           .every((k) => isMark(m[k])) &&
+        (m.disconnect_ms === undefined || isMark(m.disconnect_ms)) &&
         isNum(m.bytes) && isNum(m.lines) && isNum(m.commands) &&
         (m.exit_code === null || isNum(m.exit_code)) &&
         (STATUSES as readonly unknown[]).includes(m.status) &&
         typeof m.error === "string"
-      ) return m as unknown as SessionReport;
+      ) {
+        return {
+          ...m,
+          disconnect_ms: m.disconnect_ms ?? null,
+        } as unknown as SessionReport;
+      }
       break;
     case "round_done": {
       const cpu = m.cpu_ms as Record<string, unknown> | undefined;

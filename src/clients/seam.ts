@@ -30,7 +30,15 @@ export const STATUSES = [
 export type Status = typeof STATUSES[number];
 
 /** The phases of one session, in the order they happen. */
-export const PHASES = ["connect", "auth", "exec", "read", "close"] as const;
+export const PHASES = [
+  "connect",
+  "auth",
+  "exec",
+  "read",
+  "close",
+  "reexec",
+  "disconnect",
+] as const;
 
 /**
  * Name of one phase.
@@ -39,7 +47,18 @@ export const PHASES = ["connect", "auth", "exec", "read", "close"] as const;
  * - `auth`: SSH handshake (version exchange, key exchange) and user auth.
  * - `exec`: session channel opened and the exec request accepted.
  * - `read`: stdout read line by line until end of file.
- * - `close`: exit status received, channel closed, connection closed.
+ * - `close`: exit status received and the first command's channel closed;
+ *   the SSH session is still open (the post's "commands end").
+ * - `reexec`: the further commands 2..K on the same connection, one after
+ *   another, each a new channel, exec, read to end of file, exit status and
+ *   channel close; only when `Target.commandsPerSession` K > 1.
+ * - `disconnect`: closing the connection after the last command, until it
+ *   is closed.
+ *
+ * The first four and `close` are the first command's. A session marks
+ * `reexec` and `disconnect` only when every command before them ended
+ * normally (a nonzero exit of the first command still disconnects and
+ * marks `disconnect`; a failure in a further command marks neither).
  *
  * @example
  * ```ts
@@ -157,10 +176,12 @@ export interface SessionOutcome {
   error: string;
   /** What the session negotiated, when the client can tell. */
   negotiated?: Negotiated;
-  /** Commands completed (absent: 1 when ok, else 0). */
+  /**
+   * Commands completed with exit code 0 (absent: 1 when ok, else 0). A
+   * failure in command j is a failed session with `commands` j - 1; the
+   * further commands' time is the `reexec` phase on the clock.
+   */
   commands?: number;
-  /** Time of the further commands 2..K together, ms (K > 1 only). */
-  reexecMs?: number;
 }
 
 /**
@@ -175,6 +196,7 @@ export interface SessionOutcome {
  * clock.mark("connect", 103);
  * clock.mark("auth", 110);
  * assert.deepEqual(clock.phases, { connect: 3, auth: 7 });
+ * assert.equal(clock.last, 110);
  * assert.equal(clock.elapsed(125), 25);
  * ```
  */
@@ -197,6 +219,11 @@ export class PhaseClock {
     this.#last = now;
   }
 
+  /** `performance.now()` of the latest mark (the start before any). */
+  get last(): number {
+    return this.#last;
+  }
+
   /** Time since the session started, in ms. */
   elapsed(now: number = performance.now()): number {
     return now - this.start;
@@ -214,9 +241,31 @@ export interface SessionContext {
 }
 
 /**
+ * The commands a session runs on its connection: `target.commandsPerSession`
+ * (absent, or below 1: one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { commandsPerSession } from "./seam.ts";
+ * assert.equal(commandsPerSession({} as never), 1);
+ * assert.equal(commandsPerSession({ commandsPerSession: 3 } as never), 3);
+ * ```
+ */
+export function commandsPerSession(
+  target: Pick<Target, "commandsPerSession">,
+): number {
+  const k = target?.commandsPerSession;
+  return k !== undefined && Number.isFinite(k) && k > 1 ? Math.floor(k) : 1;
+}
+
+/**
  * The seam every SSH client implements. One call runs one full session:
  * connect, authenticate, exec `target.command`, read stdout line by line,
- * wait for the exit status and channel close, disconnect.
+ * wait for the exit status and channel close (mark `close`), run the
+ * command again K - 1 times on new channels of the same connection when
+ * {@linkcode commandsPerSession} K > 1 (mark `reexec`), disconnect (mark
+ * `disconnect`).
  *
  * A client never throws for a failed session: it returns an outcome with
  * the matching status. It must free every resource before it returns, and
@@ -230,9 +279,9 @@ export interface SessionContext {
  *   name: "null",
  *   version: () => "0",
  *   runSession: (_t, ctx) => {
- *     for (const p of ["connect", "auth", "exec", "read", "close"] as const) {
- *       ctx.clock.mark(p);
- *     }
+ *     for (
+ *       const p of ["connect", "auth", "exec", "read", "close", "disconnect"] as const
+ *     ) ctx.clock.mark(p);
  *     return Promise.resolve({
  *       bytes: 0, lines: 0, exitCode: 0, status: "ok", error: "",
  *     });
@@ -243,7 +292,7 @@ export interface SessionContext {
  *   clock, signal: new AbortController().signal, timeoutMs: 1000,
  * });
  * assert.equal(out.status, "ok");
- * assert.equal(Object.keys(clock.phases).length, 5);
+ * assert.equal(Object.keys(clock.phases).length, 6);
  * ```
  */
 export interface SshClient {

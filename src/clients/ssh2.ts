@@ -5,9 +5,13 @@
  * How a session is driven: a `node:net` socket is connected here (so the
  * TCP connect is timed on its own), with TCP_NODELAY set, and handed to
  * `ssh2.Client`; `ready` ends the auth phase (handshake + userauth); `exec`
- * opens the channel; stdout is split into lines as it arrives; the session
- * ends when the exit status arrived, the channel closed and the connection
- * closed.
+ * opens the channel; stdout is split into lines as it arrives; the stream's
+ * `close` (the exit status arrived before it) ends the close phase, with
+ * the connection still open. With `commandsPerSession` K > 1 the command
+ * then runs K - 1 more times on the same connection, each on a new channel
+ * (`exec`, read to end, exit status, `close`), which ends the reexec
+ * phase; finally `end()` and the client's `close` event end the disconnect
+ * phase.
  *
  * Algorithms: pins (`target.algorithms`) become ssh2's `algorithms` connect
  * option (exact lists; ssh2 uses OpenSSH's names), checked first against
@@ -25,15 +29,17 @@ import { Client } from "ssh2";
 import ssh2Constants from "ssh2/lib/protocol/constants.js";
 import { IMPLICIT_MAC, type PinKind, unsupportedPins } from "./algorithms.ts";
 import { LineReader } from "./lines.ts";
-import type {
-  AlgorithmPins,
-  Negotiated,
-  Phase,
-  SessionContext,
-  SessionOutcome,
-  SshClient,
-  Status,
-  Target,
+import type { ClientChannel } from "ssh2";
+import {
+  type AlgorithmPins,
+  commandsPerSession,
+  type Negotiated,
+  type Phase,
+  type SessionContext,
+  type SessionOutcome,
+  type SshClient,
+  type Status,
+  type Target,
 } from "./seam.ts";
 
 /** Options of {@linkcode Ssh2Client}. */
@@ -119,7 +125,17 @@ class Ssh2Session {
   #negotiated: Negotiated | undefined;
   #settled = false;
   #client: Client | undefined;
+  /** Commands the session runs, and the one under way (from 1). */
+  readonly #k: number;
+  #command = 0;
+  /** Step of a further command under way (the phase is then `reexec`). */
+  #step: "exec" | "read" | "close" = "exec";
+  /** Commands completed with exit code 0. */
+  #done = 0;
+  /** The outcome once the disconnect (the client's `close`) is over. */
+  #afterDisconnect: { status: Status; error: string } | undefined;
   readonly #sock = new net.Socket();
+  /** The first command's stdout. */
   readonly #reader = new LineReader();
 
   constructor(
@@ -128,7 +144,9 @@ class Ssh2Session {
     readonly privateKey: Buffer,
     readonly noDelay: boolean,
     readonly resolve: (o: SessionOutcome) => void,
-  ) {}
+  ) {
+    this.#k = commandsPerSession(target);
+  }
 
   /** Connects the socket; everything else follows from events. */
   start(): void {
@@ -155,20 +173,29 @@ class Ssh2Session {
       exitCode: this.#exitCode,
       status,
       error,
+      commands: this.#done,
       ...(this.#negotiated && { negotiated: this.#negotiated }),
     });
   }
 
+  /** `msg` prefixed with the command number for a command after the first. */
+  #named(msg: string): string {
+    return this.#phase === "reexec"
+      ? `command ${this.#command} of ${this.#k}: ${msg}`
+      : msg;
+  }
+
   readonly #fail = (err: Error & { level?: string }): void => {
     const phase = this.#phase;
+    const step = phase === "reexec" ? this.#step : phase;
     const status: Status = phase === "connect"
       ? "connect_error"
       : phase === "auth"
       ? (err.level === "client-authentication" ? "auth_error" : "connect_error")
-      : phase === "exec"
+      : step === "exec"
       ? "exec_error"
       : "read_error";
-    this.#finish(status, `${phase}: ${err.message}`);
+    this.#finish(status, this.#named(`${step}: ${err.message}`));
   };
 
   readonly #onAbort = (): void =>
@@ -184,12 +211,10 @@ class Ssh2Session {
     this.#client = client;
     client.on("error", this.#fail);
     client.on("close", () => {
-      if (this.#phase === "close" && this.#exitCode !== null) {
-        this.ctx.clock.mark("close");
-        this.#finish(
-          this.#exitCode === 0 ? "ok" : "exit_nonzero",
-          this.#exitCode === 0 ? "" : `exit code ${this.#exitCode}`,
-        );
+      const after = this.#afterDisconnect;
+      if (this.#phase === "disconnect" && after) {
+        this.ctx.clock.mark("disconnect");
+        this.#finish(after.status, after.error);
       } else if (!this.#settled) {
         this.#fail(new Error("connection closed by the server"));
       }
@@ -211,27 +236,88 @@ class Ssh2Session {
     });
   }
 
-  /** Authenticated: exec the command and read its stdout line by line. */
+  /** Authenticated: run the command K times, then disconnect. */
   #ready(): void {
+    this.ctx.clock.mark("auth");
+    this.#next();
+  }
+
+  /**
+   * Runs the next command on a new channel: exec, stdout line by line to
+   * end of file, exit status, channel close. The first command's steps end
+   * the exec, read and close phases; after the last command the reexec
+   * phase ends (K > 1) and the connection is closed.
+   */
+  #next(): void {
+    if (this.#settled) return;
     const { clock } = this.ctx;
-    clock.mark("auth");
-    this.#phase = "exec";
+    const j = ++this.#command;
+    const first = j === 1;
+    this.#phase = first ? "exec" : "reexec";
+    this.#step = "exec";
     this.#client!.exec(this.target.command, (err, stream) => {
+      if (this.#settled) return;
       if (err) return this.#fail(err);
-      clock.mark("exec");
-      this.#phase = "read";
-      stream.on("data", (d: Buffer) => this.#reader.push(d));
-      stream.stderr.resume();
-      stream.on("end", () => {
-        this.#reader.end();
+      if (first) {
+        clock.mark("exec");
+        this.#phase = "read";
+      }
+      this.#step = "read";
+      this.#channel(stream, first ? this.#reader : new LineReader(), first);
+    });
+  }
+
+  /** Follows one command's channel until it closes. */
+  #channel(stream: ClientChannel, reader: LineReader, first: boolean): void {
+    const { clock } = this.ctx;
+    let code: number | null = null;
+    let ended = false;
+    stream.on("data", (d: Buffer) => reader.push(d));
+    stream.stderr.resume();
+    stream.on("end", () => {
+      reader.end();
+      ended = true;
+      this.#step = "close";
+      if (first) {
         clock.mark("read");
         this.#phase = "close";
-      });
-      stream.on("exit", (code: number | null) => {
-        this.#exitCode = code;
-      });
-      stream.on("close", () => this.#client!.end());
+      }
     });
+    stream.on("exit", (c: number | null) => {
+      code = c;
+    });
+    stream.on("close", () => {
+      if (this.#settled) return;
+      if (!ended || code === null) {
+        return this.#fail(
+          new Error(
+            ended
+              ? "channel closed without an exit status"
+              : "channel closed before end of file",
+          ),
+        );
+      }
+      this.#exitCode = code;
+      if (first) clock.mark("close");
+      if (code !== 0) {
+        const error = this.#named(`exit code ${code}`);
+        // A further command's failure ends the session here; the first
+        // command's nonzero exit still disconnects, as with K = 1.
+        if (!first) return this.#finish("exit_nonzero", error);
+        return this.#disconnect("exit_nonzero", error);
+      }
+      this.#done++;
+      if (this.#command < this.#k) return this.#next();
+      if (this.#k > 1) clock.mark("reexec");
+      this.#disconnect("ok", "");
+    });
+  }
+
+  /** Closes the connection; the client's `close` event ends the session. */
+  #disconnect(status: Status, error: string): void {
+    this.#phase = "disconnect";
+    this.#afterDisconnect = { status, error };
+    this.#client!.end();
   }
 }
 

@@ -33,9 +33,13 @@ import {
   SUMMARY_COLUMNS,
 } from "./schema.ts";
 import { runStages, type StagesOutcome } from "./stages.ts";
+import type { SweepOptions } from "./sweep.ts";
+import { EmulatedLink } from "../net/mod.ts";
 import {
   costWarnings,
   intervals,
+  type RoundTrips,
+  roundTrips,
   summarize,
   type SummaryRow,
 } from "./summary.ts";
@@ -59,6 +63,8 @@ export interface BenchmarkResult {
   warnings: string[];
   /** What each client negotiated (from its calibration). */
   negotiated: Record<string, Negotiated | null>;
+  /** Round trips per client and phase (with two or more `--rtt` values). */
+  roundTrips: RoundTrips;
 }
 
 /** Hooks for the command line and for tests. */
@@ -98,11 +104,24 @@ function checkFileLimit(maxPool: number, log: (line: string) => void): void {
   }
 }
 
-/** The external target of `--target`, or a started embedded server. */
-async function openTarget(
+/**
+ * Where a run's sessions go: the external target of `--target`, or an
+ * embedded server, behind an emulated link when an RTT is asked for.
+ */
+interface Place {
+  target: Target;
+  server?: EmbeddedServer;
+  link?: EmulatedLink;
+  /** The RTT asked for (undefined: loopback, no link). */
+  rttMs?: number;
+}
+
+/** Opens the place of one RTT value (or the only place, without --rtt). */
+async function openPlace(
   cfg: RunConfig,
   maxPool: number,
-): Promise<{ target: Target; server?: EmbeddedServer }> {
+  rttMs: number | undefined,
+): Promise<Place> {
   if (cfg.target) {
     return {
       target: {
@@ -115,15 +134,33 @@ async function openTarget(
       },
     };
   }
-  const server = await EmbeddedServer.start({
-    maxPool,
-    maxStartups: cfg.serverMaxStartups,
-    payloadBytes: cfg.payloadBytes,
-    command: cfg.command,
-    profile: cfg.serverProfile ?? "lean",
-    algorithms: cfg.algorithms,
+  const link = rttMs === undefined ? undefined : await EmulatedLink.start({
+    rttMs,
+    lossPct: cfg.lossPct,
+    rateMbit: cfg.rateMbit,
   });
-  return { target: server.target, server };
+  try {
+    const server = await EmbeddedServer.start({
+      maxPool,
+      maxStartups: cfg.serverMaxStartups,
+      payloadBytes: cfg.payloadBytes,
+      command: cfg.command,
+      profile: cfg.serverProfile ?? "lean",
+      algorithms: cfg.algorithms,
+      wrap: link?.wrap,
+      listenAddress: link?.hostAddress,
+    });
+    return { target: server.target, server, link, rttMs };
+  } catch (e) {
+    await link?.stop();
+    throw e;
+  }
+}
+
+/** Stops a place's server and link. */
+async function closePlace(p: Place | undefined): Promise<void> {
+  await p?.server?.stop();
+  await p?.link?.stop();
 }
 
 /** The run record as written at the start (state `running`). */
@@ -159,6 +196,9 @@ async function newRecord(p: {
       clients_in_process: cfg.inProcess ?? false,
       order: cfg.order ?? "interleaved",
       precision: cfg.precision ?? null,
+      rtt_ms: cfg.rttMs ?? null,
+      loss_pct: cfg.lossPct ?? null,
+      rate_mbit: cfg.rateMbit ?? null,
     },
     started_at: p.started.toISOString(),
     ended_at: null,
@@ -276,34 +316,33 @@ export async function runBenchmark(
     inProcess: cfg.inProcess,
     stderr: (name) => stderr.sink(name),
   });
-  // Clients that cannot honour pinned algorithms drop out at calibration.
-  let clients = allClients;
   const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
-  log(planLine(cfg, clients));
+  log(planLine(cfg, allClients));
   checkFileLimit(maxPool, log);
   if (cfg.out !== undefined && await exists(`${cfg.out}/sessions.csv`)) {
     throw new UsageError(
       `${cfg.out} already holds a run; choose another --out`,
     );
   }
-  const { target, server } = await openTarget(cfg, maxPool);
+  const rtts = cfg.rttMs ?? [undefined];
+  let place: Place | undefined;
   const started = new Date();
   const runId = `${utcStamp(started)}-${cfg.name}`;
   const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
-  let outcome: StagesOutcome = { results: [], status: "failed" };
+  const outcome: StagesOutcome = { results: [], status: "complete" };
   let sink: CsvSink | undefined;
   let record: RunRecord | undefined;
   try {
+    place = await openPlace(cfg, maxPool, rtts[0]);
     // Calibrate first: an unreachable target or a refused key stops here,
-    // before a run folder exists.
-    const calibrated = await calibrateAll(
+    // before a run folder exists. Clients that cannot honour pinned
+    // algorithms drop out.
+    const { calibration, clients } = await calibrateAll(
       allClients,
-      target,
+      place.target,
       cfg.timeoutMs,
       log,
     );
-    const { calibration } = calibrated;
-    clients = calibrated.clients;
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
     stderr.open(`${dir}/workers`);
@@ -312,41 +351,38 @@ export async function runBenchmark(
       runId,
       started,
       clients,
-      target,
-      server,
+      target: place.target,
+      server: place.server,
       calibration,
     });
     await writeRecord(dir, record);
     const progress = new Progress({
-      totalSteps: countSteps(cfg.stages, clients.length),
+      totalSteps: countSteps(cfg.stages, clients.length) * rtts.length,
       stepSeconds: cfg.stepSeconds,
       tty: hooks.tty,
     });
+    const runStart = performance.now() - (Date.now() - started.getTime());
     try {
-      outcome = await runStages(
-        cfg.stages,
-        clients,
-        {
-          target,
-          runId,
-          runStart: performance.now() - (Date.now() - started.getTime()),
-          stepSeconds: cfg.stepSeconds,
-          minRounds: cfg.minRounds,
-          timeoutMs: cfg.timeoutMs,
-          commandsPerSession: cfg.commandsPerSession ?? 1,
-          precision: cfg.precision,
-          sink,
-          serverCpuMs: server ? () => server.cpuMs() : undefined,
-          settle: server ? () => settle(server.pid) : undefined,
-          signal: hooks.signal,
-          health: () =>
-            server && !server.running
-              ? "the embedded sshd exited; see its log above"
-              : undefined,
-        },
-        progress,
-        cfg.order ?? "interleaved",
-      );
+      for (let i = 0; i < rtts.length && outcome.status === "complete"; i++) {
+        if (i > 0) {
+          await closePlace(place);
+          place = undefined;
+          place = await openPlace(cfg, maxPool, rtts[i]);
+        }
+        if (place.rttMs !== undefined) {
+          progress.note(`emulated round-trip time ${place.rttMs} ms`);
+        }
+        const o = await runStages(
+          cfg.stages,
+          clients,
+          stepOptions(cfg, place, { runId, runStart, sink, hooks }),
+          progress,
+          cfg.order ?? "interleaved",
+        );
+        outcome.results.push(...o.results);
+        outcome.status = o.status;
+        outcome.reason = o.reason;
+      }
     } finally {
       progress.done();
     }
@@ -356,7 +392,7 @@ export async function runBenchmark(
     throw e;
   } finally {
     sink?.close();
-    await teardown(server, allClients, outcome, log);
+    await teardown(place, allClients, outcome, log);
     stderr.close();
     if (record) await finishRecord(dir, record, outcome);
   }
@@ -369,21 +405,57 @@ export async function runBenchmark(
     summary,
     warnings: costWarnings(summary),
     negotiated: record?.negotiated ?? {},
+    roundTrips: roundTrips(outcome.results),
   };
 }
 
-/** Stops sshd (showing its log's tail when the run failed), frees clients. */
+/** What every step at one place needs besides the client and pool size. */
+function stepOptions(
+  cfg: RunConfig,
+  place: Place,
+  p: { runId: string; runStart: number; sink: CsvSink; hooks: RunHooks },
+): Omit<SweepOptions, "onRound"> {
+  const { server, link } = place;
+  return {
+    target: place.target,
+    runId: p.runId,
+    runStart: p.runStart,
+    stepSeconds: cfg.stepSeconds,
+    minRounds: cfg.minRounds,
+    timeoutMs: cfg.timeoutMs,
+    commandsPerSession: cfg.commandsPerSession ?? 1,
+    precision: cfg.precision,
+    sink: p.sink,
+    rttMs: place.rttMs,
+    link,
+    serverCpuMs: server ? () => server.cpuMs() : undefined,
+    settle: server ? () => settle(server.pid) : undefined,
+    signal: p.hooks.signal,
+    health: () =>
+      server && !server.running
+        ? "the embedded sshd exited; see its log above"
+        : link && !link.running
+        ? "the packet forwarder of the emulated link exited"
+        : undefined,
+  };
+}
+
+/**
+ * Stops sshd (showing its log's tail when the run failed) and the link,
+ * frees clients.
+ */
 async function teardown(
-  server: EmbeddedServer | undefined,
+  place: Place | undefined,
   clients: readonly ClientRunner[],
   outcome: StagesOutcome,
   log: (line: string) => void,
 ): Promise<void> {
+  const server = place?.server;
   if (server && outcome.status === "failed") {
     const tail = (await server.log()).trim().split("\n").slice(-5).join("\n");
     if (tail) log(`sshd log (last lines):\n${tail}`);
   }
-  await server?.stop();
+  await closePlace(place);
   await Promise.all(clients.map((c) => c.close()));
 }
 
@@ -413,6 +485,7 @@ async function finishRecord(
     ended_at: new Date().toISOString(),
     summary,
     intervals: bounds,
+    round_trips: roundTrips(outcome.results),
     warnings: costWarnings(summary),
   }).catch(() => {});
 }

@@ -88,6 +88,16 @@ export interface RunConfig {
    * fraction (`--precision 5%`: 0.05).
    */
   precision?: number;
+  /**
+   * Emulated round-trip times, ms (`--rtt 0,25,50`): an outer sweep
+   * dimension; the embedded server runs in a network namespace behind a
+   * packet-level delay for every value, 0 included. Undefined: loopback.
+   */
+  rttMs?: number[];
+  /** Packet loss in the emulated link, % (`--loss`). */
+  lossPct?: number;
+  /** Rate limit of the emulated link, Mbit/s (`--rate`). */
+  rateMbit?: number;
   /** The command-line arguments as given (kept in meta.json for --like). */
   argv?: string[];
 }

@@ -95,6 +95,12 @@ export interface RecordParameters {
   order?: "interleaved" | "sequential";
   /** `--precision` as a fraction, else null; since version 5. */
   precision?: number | null;
+  /** `--rtt` values, ms, else null (loopback); since version 7. */
+  rtt_ms?: number[] | null;
+  /** `--loss`, %, else null; since version 7. */
+  loss_pct?: number | null;
+  /** `--rate`, Mbit/s, else null; since version 7. */
+  rate_mbit?: number | null;
 }
 
 /** The no-op calibration of one client, plus its own extras. */
@@ -152,6 +158,8 @@ export interface RunRecord {
   reason?: string | null;
   /** Per client and pool size, at the end. */
   summary?: SummaryRow[];
+  /** Round trips per client and timing (two or more RTTs); since version 7. */
+  round_trips?: Record<string, Record<string, number>>;
   /** Every timing's median and interval per client and pool size; since version 5. */
   intervals?: IntervalRow[];
   /** Warnings about what the numbers measure, at the end. */

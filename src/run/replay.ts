@@ -23,7 +23,8 @@ import { PRESETS } from "./presets.ts";
  * const args = argsFromParameters({ preset: "seed", parameters: {
  *   clients: ["ssh2"], stages: [{ pools: [1, 2, 3], clients: "all" }], step_seconds: 5,
  *   min_rounds: 1, timeout_ms: 60_000, payload_bytes: 26_000 } } as never);
- * assert.deepEqual(args, ["--preset", "seed", "--clients", "ssh2", "--pool", "1..3"]);
+ * // The seed preset asks for at least 4 rounds; this run had 1.
+ * assert.deepEqual(args, ["--preset", "seed", "--clients", "ssh2", "--pool", "1..3", "--rounds", "1"]);
  * ```
  */
 export function argsFromParameters(meta: RunMeta): string[] | undefined {

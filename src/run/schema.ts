@@ -33,8 +33,18 @@ import type { Status } from "../clients/seam.ts";
  *   total and each client's median total relative to the best client's at
  *   that pool size, with its interval and p-value; the run folder gains
  *   `summary.csv` and `intervals.csv` (an interval for every timing).
+ * - 6: `sessions.csv` gains `disconnect_ms` (closing the connection after
+ *   the last command), split out of `close_ms`, which is now the exit
+ *   status and the first command's channel close with the SSH session
+ *   still open (the post's "commands end").
+ * - 7: `sessions.csv`, `rounds.csv`, the summary and `intervals.csv` gain
+ *   `rtt_ms` (`--rtt`); `rounds.csv` gains the emulated link's achieved
+ *   hold times (`link_hold_p50_ms`, `link_hold_p99_ms`) and
+ *   `forwarder_cpu_ms`; as root, client and server CPU come from cgroups
+ *   (each worker's and sshd's whole process tree), read at the same moments
+ *   as the machine's.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 7;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -126,8 +136,18 @@ export const SESSION_COLUMNS = [
     name: "close_ms",
     type: "float",
     unit: "ms",
-    meaning: "exit status, channel close, disconnect",
+    meaning:
+      "exit status and the first command's channel closed, the SSH session still open (before version 6 also the disconnect)",
     optional: true,
+  },
+  {
+    name: "disconnect_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "closing the connection after the last command; before version 6 part of `close_ms`",
+    optional: true,
+    since: 6,
   },
   {
     name: "total_ms",
@@ -174,6 +194,15 @@ export const SESSION_COLUMNS = [
       "the further commands 2..K on the same authenticated connection, each a new channel, exec and read; empty for K = 1",
     optional: true,
     since: 4,
+  },
+  {
+    name: "rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "emulated round-trip time asked for (`--rtt`); empty on loopback without `--rtt`",
+    optional: true,
+    since: 7,
   },
 ] as const satisfies readonly Column[];
 
@@ -227,14 +256,14 @@ export const ROUND_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "user + system CPU of the client's worker process and its reaped children (the `ssh` processes) during the round, as the worker reports it (getrusage, µs); before version 4 the benchmark process's, before version 3 in 10 ms ticks; empty when the worker failed the round",
+      "CPU of the client's worker process tree during the round: from version 7, as root, its cgroup read at the same moments as `machine_cpu_ms` (ns); else as the worker reports it (getrusage of itself and its reaped children, µs); version 4 the worker's report; before version 4 the benchmark process's, before version 3 in 10 ms ticks",
   },
   {
     name: "server_cpu_ms",
     type: "float",
     unit: "ms",
     meaning:
-      "CPU of the embedded sshd and its reaped per-connection children; empty for `--target`",
+      "CPU of the embedded sshd during the round: from version 7, as root, its whole process tree by cgroup (exited session processes included); else the listener and its reaped children from /proc; empty for `--target`",
     optional: true,
   },
   {
@@ -270,6 +299,40 @@ export const ROUND_COLUMNS = [
       "CPU of the benchmark process itself during the round (driving the worker, timing, files); empty for in-process clients",
     optional: true,
     since: 4,
+  },
+  {
+    name: "rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "emulated round-trip time asked for; empty without `--rtt`",
+    optional: true,
+    since: 7,
+  },
+  {
+    name: "link_hold_p50_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "median time the forwarder held a packet during the round, both directions (asked: `rtt_ms` / 2)",
+    optional: true,
+    since: 7,
+  },
+  {
+    name: "link_hold_p99_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "99th percentile of that hold time",
+    optional: true,
+    since: 7,
+  },
+  {
+    name: "forwarder_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "CPU of the packet forwarder during the round (neither client nor server)",
+    optional: true,
+    since: 7,
   },
 ] as const satisfies readonly Column[];
 
@@ -398,7 +461,7 @@ export const SUMMARY_COLUMNS = [
     meaning: "largest `client_rss_mb` of the rounds",
   },
   {
-    name: "total_vs_best",
+    name: "total_vs_best_x",
     type: "float",
     unit: "x",
     meaning:
@@ -406,26 +469,34 @@ export const SUMMARY_COLUMNS = [
     since: 5,
   },
   {
-    name: "total_vs_best_ci_low",
+    name: "total_vs_best_ci_low_x",
     type: "float",
     unit: "x",
     meaning: "95 % interval of that ratio, low end (rounds of both resampled)",
     since: 5,
   },
   {
-    name: "total_vs_best_ci_high",
+    name: "total_vs_best_ci_high_x",
     type: "float",
     unit: "x",
     meaning: "95 % interval of that ratio, high end",
     since: 5,
   },
   {
-    name: "total_vs_best_p",
+    name: "total_vs_best_p_value",
     type: "float",
     unit: "",
     meaning:
       "Mann-Whitney U p-value, per-round median totals of this client against the best's; NaN for the best",
     since: 5,
+  },
+  {
+    name: "rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "emulated round-trip time; empty without `--rtt`",
+    optional: true,
+    since: 7,
   },
 ] as const satisfies readonly Column[];
 
@@ -443,7 +514,7 @@ export const INTERVAL_COLUMNS = [
     type: "string",
     unit: "",
     meaning:
-      "`connect`, `auth`, `exec`, `read`, `close`, `commands_start`, `commands_end`, `channel_read` or `total`",
+      "`connect`, `auth`, `exec`, `read`, `close`, `disconnect`, `reexec`, `commands_start`, `commands_end`, `channel_read` or `total`",
   },
   {
     name: "rounds",
@@ -469,6 +540,14 @@ export const INTERVAL_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning: "95 % interval, high end",
+  },
+  {
+    name: "rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "emulated round-trip time; empty without `--rtt`",
+    optional: true,
+    since: 7,
   },
 ] as const satisfies readonly Column[];
 

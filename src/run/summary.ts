@@ -14,7 +14,8 @@ import {
 } from "../util/inference.ts";
 import type { Negotiated } from "../clients/seam.ts";
 import type { IntervalRow, SummaryRow } from "./schema.ts";
-import { timing, TIMINGS } from "./timings.ts";
+import { type Timing, timing, TIMINGS } from "./timings.ts";
+import { fitLine } from "../util/fit.ts";
 import type { StepResult } from "./sweep.ts";
 
 export type { SummaryRow };
@@ -53,9 +54,9 @@ function roundTotals(r: StepResult): number[][] {
  * assert.equal(a.machine_cpu_ms_per_session, 10);
  * assert.equal(a.machine_busy_pct, 80); // 40 ms of 2 cores x 25 ms
  * assert.equal(a.limit_sessions_per_s, 2 * 1000 / 10);
- * assert.equal(a.total_vs_best, 1);
- * assert.equal(b.total_vs_best, 30.5 / 15);
- * assert.ok(b.total_vs_best_p >= 0.05); // two rounds each: never significant
+ * assert.equal(a.total_vs_best_x, 1);
+ * assert.equal(b.total_vs_best_x, 30.5 / 15);
+ * assert.ok(b.total_vs_best_p_value >= 0.05); // two rounds each: never significant
  * ```
  */
 export function summarize(
@@ -64,9 +65,10 @@ export function summarize(
 ): SummaryRow[] {
   const rows = results.map((r) => baseRow(r, cores));
   // Relative to the best client at each pool size.
+  // Compared within a pool size (and emulated RTT).
   const byPool = Map.groupBy(
     results.map((r, i) => ({ r, i })),
-    (x) => x.r.pool,
+    (x) => `${x.r.pool}|${x.r.rttMs ?? ""}`,
   );
   for (const group of byPool.values()) {
     const best = group.filter((x) =>
@@ -79,17 +81,17 @@ export function summarize(
       }
       if (best.i === i) {
         Object.assign(row, {
-          total_vs_best: 1,
-          total_vs_best_ci_low: 1,
-          total_vs_best_ci_high: 1,
+          total_vs_best_x: 1,
+          total_vs_best_ci_low_x: 1,
+          total_vs_best_ci_high_x: 1,
         });
         continue;
       }
       const ratio = ratioInterval(roundTotals(r), roundTotals(best.r));
-      row.total_vs_best = ratio.median;
-      row.total_vs_best_ci_low = ratio.low;
-      row.total_vs_best_ci_high = ratio.high;
-      row.total_vs_best_p = mannWhitneyP(
+      row.total_vs_best_x = ratio.median;
+      row.total_vs_best_ci_low_x = ratio.low;
+      row.total_vs_best_ci_high_x = ratio.high;
+      row.total_vs_best_p_value = mannWhitneyP(
         roundTotals(r).map(median),
         roundTotals(best.r).map(median),
       );
@@ -129,10 +131,11 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
     limit_sessions_per_s: limit,
     pct_of_limit: 100 * rate / limit,
     client_rss_max_mb: r.maxRssMb,
-    total_vs_best: NaN,
-    total_vs_best_ci_low: NaN,
-    total_vs_best_ci_high: NaN,
-    total_vs_best_p: NaN,
+    rtt_ms: r.rttMs,
+    total_vs_best_x: NaN,
+    total_vs_best_ci_low_x: NaN,
+    total_vs_best_ci_high_x: NaN,
+    total_vs_best_p_value: NaN,
   };
 }
 
@@ -149,7 +152,7 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
  * ] } as never]);
  * const start = rows.find((r) => r.metric === "commands_start")!;
  * assert.deepEqual([start.p50_ms, start.ci_low_ms, start.ci_high_ms, start.rounds], [35, 35, 35, 1]);
- * assert.equal(rows.length, 9);
+ * assert.equal(rows.length, 11); // every timing, reexec and disconnect included
  * ```
  */
 export function intervals(results: readonly StepResult[]): IntervalRow[] {
@@ -170,6 +173,7 @@ export function intervals(results: readonly StepResult[]): IntervalRow[] {
         p50_ms: ci.median,
         ci_low_ms: ci.low,
         ci_high_ms: ci.high,
+        rtt_ms: r.rttMs,
       };
     })
   );
@@ -256,19 +260,21 @@ function serverBound(rows: readonly SummaryRow[]): string[] {
  * ```ts
  * import { vsBest } from "./summary.ts";
  * import assert from "node:assert/strict";
- * const row = { total_vs_best: 1.17, total_vs_best_ci_low: 1.08, total_vs_best_ci_high: 1.25 };
- * assert.equal(vsBest({ ...row, total_vs_best_p: 0.002 } as never), "1.17x [1.08, 1.25]");
- * assert.equal(vsBest({ ...row, total_vs_best_p: 0.3 } as never), "1.17x [1.08, 1.25] ~");
- * assert.equal(vsBest({ total_vs_best: 1, total_vs_best_p: NaN } as never), "best");
+ * const row = { total_vs_best_x: 1.17, total_vs_best_ci_low_x: 1.08, total_vs_best_ci_high_x: 1.25 };
+ * assert.equal(vsBest({ ...row, total_vs_best_p_value: 0.002 } as never), "1.17x [1.08, 1.25]");
+ * assert.equal(vsBest({ ...row, total_vs_best_p_value: 0.3 } as never), "1.17x [1.08, 1.25] ~");
+ * assert.equal(vsBest({ total_vs_best_x: 1, total_vs_best_p_value: NaN } as never), "best");
  * ```
  */
 export function vsBest(r: SummaryRow): string {
-  if (r.total_vs_best === 1 && Number.isNaN(r.total_vs_best_p)) return "best";
-  if (!Number.isFinite(r.total_vs_best)) return "-";
-  return `${r.total_vs_best.toFixed(2)}x [${
-    r.total_vs_best_ci_low.toFixed(2)
-  }, ${r.total_vs_best_ci_high.toFixed(2)}]${
-    r.total_vs_best_p < ALPHA ? "" : " ~"
+  if (r.total_vs_best_x === 1 && Number.isNaN(r.total_vs_best_p_value)) {
+    return "best";
+  }
+  if (!Number.isFinite(r.total_vs_best_x)) return "-";
+  return `${r.total_vs_best_x.toFixed(2)}x [${
+    r.total_vs_best_ci_low_x.toFixed(2)
+  }, ${r.total_vs_best_ci_high_x.toFixed(2)}]${
+    r.total_vs_best_p_value < ALPHA ? "" : " ~"
   }`;
 }
 
@@ -302,8 +308,11 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     "rss MiB",
   ];
   const f = (v: number, d = 1) => Number.isFinite(v) ? v.toFixed(d) : "-";
+  const rtt = rows.some((r) => r.rtt_ms !== undefined && r.rtt_ms !== null);
+  if (rtt) head.splice(1, 0, "rtt ms");
   const body = rows.map((r) => [
     r.client,
+    ...(rtt ? [f(r.rtt_ms ?? NaN, 0)] : []),
     String(r.pool_size),
     String(r.sessions),
     String(r.failed),
@@ -358,4 +367,75 @@ export function formatNegotiated(
         : "not reported by the client"
     }`
   ).join("\n");
+}
+
+/** Round trips per phase, by client: the slopes of median phase time vs RTT. */
+export type RoundTrips = Record<string, Partial<Record<Timing, number>>>;
+
+/**
+ * Round trips each client waits for, per phase and in all: at the smallest
+ * pool size run at every emulated RTT, the least-squares slope of each
+ * timing's median against the RTT (ms per ms of RTT). Empty without at
+ * least two RTT values.
+ *
+ * @example
+ * ```ts
+ * import { roundTrips } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const step = (rttMs: number, auth: number, total: number) => ({ client: "c", pool: 1, rttMs,
+ *   okRounds: [[{ connect_ms: rttMs, auth_ms: auth, exec_ms: 1, read_ms: 1, close_ms: 1, total_ms: total }]] });
+ * const rt = roundTrips([step(0, 30, 40), step(50, 230, 440)] as never);
+ * assert.equal(rt.c.connect, 1);
+ * assert.equal(rt.c.auth, 4);
+ * assert.equal(rt.c.total, 8);
+ * ```
+ */
+export function roundTrips(results: readonly StepResult[]): RoundTrips {
+  const out: RoundTrips = {};
+  const withRtt = results.filter((r) => r.rttMs !== undefined);
+  for (const [client, steps] of Map.groupBy(withRtt, (r) => r.client)) {
+    const rtts = new Set(steps.map((s) => s.rttMs));
+    if (rtts.size < 2) continue;
+    // The smallest pool size run at every RTT: the least queueing.
+    const pools = [...new Set(steps.map((s) => s.pool))].sort((a, b) => a - b);
+    const pool = pools.find((p) =>
+      [...rtts].every((t) => steps.some((s) => s.pool === p && s.rttMs === t))
+    );
+    if (pool === undefined) continue;
+    const at = steps.filter((s) => s.pool === pool);
+    out[client] = Object.fromEntries(
+      TIMINGS.map((t) => {
+        const pts = at.map((s) => {
+          const v = s.okRounds.flat().map((row) => timing(row, t)).filter((
+            x,
+          ): x is number => x !== undefined);
+          return [s.rttMs!, median(v)] as [number, number];
+        }).filter((p) => Number.isFinite(p[1]));
+        return [t, fitLine(pts).slope];
+      }).filter(([, v]) => Number.isFinite(v as number)),
+    );
+  }
+  return out;
+}
+
+/**
+ * Round trips per client as lines for the terminal.
+ *
+ * @example
+ * ```ts
+ * import { formatRoundTrips } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(formatRoundTrips({ ssh2: { connect: 1, auth: 8.04, total: 13.1 } }),
+ *   "round trips: ssh2: total 13.1 (connect 1.0, auth 8.0)");
+ * ```
+ */
+export function formatRoundTrips(rt: RoundTrips): string {
+  return Object.entries(rt).map(([client, r]) => {
+    const phases = Object.entries(r).filter(([k]) =>
+      k !== "total" && !k.includes("_")
+    ).map(([k, v]) => `${k} ${v!.toFixed(1)}`);
+    return `round trips: ${client}: total ${(r.total ?? NaN).toFixed(1)} (${
+      phases.join(", ")
+    })`;
+  }).join("\n");
 }

@@ -64,6 +64,15 @@ export interface SweepOptions {
   harnessCpuMs?: () => number;
   /** Commands per session (default 1). */
   commandsPerSession?: number;
+  /** The emulated RTT of this place, ms (stamped on every row). */
+  rttMs?: number;
+  /** The emulated link: its achieved hold times and CPU per round. */
+  link?: {
+    achieved(
+      o?: { reset?: boolean },
+    ): Promise<{ p50Ms: number; p99Ms: number }>;
+    cpuMs(): number;
+  };
   /**
    * End a step early once every client's median total is known to within
    * this fraction (`--precision 5%` is 0.05); the step's time stays the
@@ -80,6 +89,8 @@ export interface StepResult {
   client: string;
   /** Pool size. */
   pool: number;
+  /** Emulated RTT, ms; undefined on loopback. */
+  rttMs?: number;
   /** Rounds written. */
   rounds: number;
   /** Sessions written. */
@@ -192,6 +203,8 @@ async function runRound(
 ): Promise<RoundDone | undefined> {
   const machine = o.machineCpu ?? machineCpu;
   const harness = o.harnessCpuMs ?? (() => selfCpuMs().self);
+  await o.link?.achieved({ reset: true });
+  const f0 = o.link?.cpuMs();
   const m0 = machine();
   const c0 = runner.cpuNow?.();
   const h0 = harness();
@@ -212,9 +225,14 @@ async function runRound(
   const c1 = runner.cpuNow?.();
   const m1 = machine();
   const t2 = performance.now();
+  const held = await o.link?.achieved();
+  const f1 = o.link?.cpuMs();
   const roundStart = r.startedAt - o.runStart;
   const at = { runId: o.runId, client: runner.name, pool, roundStart };
-  const sessions = r.sessions.map((s) => reportToRow(s, at));
+  const sessions = r.sessions.map((s) => ({
+    ...reportToRow(s, at),
+    rtt_ms: o.rttMs,
+  }));
   const ok = sessions.filter((s) => s.status === "ok").length;
   const wall = Math.max(0, ...r.sessions.map((s) => s.end_ms));
   return {
@@ -238,6 +256,12 @@ async function runRound(
       machine_cpu_ms: m0 && m1 ? m1.busyMs - m0.busyMs : undefined,
       steal_cpu_ms: m0 && m1 ? m1.stealMs - m0.stealMs : undefined,
       harness_cpu_ms: runner.isolated ? h1 - h0 : undefined,
+      rtt_ms: o.rttMs,
+      link_hold_p50_ms: held?.p50Ms,
+      link_hold_p99_ms: held?.p99Ms,
+      forwarder_cpu_ms: f0 !== undefined && f1 !== undefined
+        ? f1 - f0
+        : undefined,
     },
     machineWindowMs: t2 - r.startedAt,
   };
@@ -271,6 +295,7 @@ function emptyStep(name: string, pool: number, o: SweepOptions): StepResult {
   return {
     client: name,
     pool,
+    rttMs: o.rttMs,
     rounds: 0,
     sessions: 0,
     ok: 0,

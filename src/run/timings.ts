@@ -16,6 +16,8 @@ export const TIMINGS = [
   "exec",
   "read",
   "close",
+  "disconnect",
+  "reexec",
   "commands_start",
   "commands_end",
   "channel_read",

@@ -14,6 +14,7 @@ import {
   poolIntervals,
   poolStats,
   roundStats,
+  rttMedians,
   totalDistribution,
   withComposites,
 } from "../analysis/stats.ts";
@@ -60,7 +61,15 @@ if (import.meta.main) {
     const distribution = totalDistribution(sessions, DISTRIBUTION_POOLS);
     lap("distribution (ECDF)");
     const specs = chartSpecs(
-      { sessions, intervals, pools: withCi, failures, rounds, distribution },
+      {
+        sessions,
+        intervals,
+        pools: withCi,
+        failures,
+        rounds,
+        distribution,
+        rtt: rttMedians(sessions),
+      },
       run.metas[0],
     );
     for (const name of CHART_NAMES) {

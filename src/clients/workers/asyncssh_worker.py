@@ -11,9 +11,10 @@ GSS), host key checked against known_hosts; the TCP connect ends when
 asyncssh's connection_made reaches the client object (asyncssh sets
 TCP_NODELAY there) -> connect mark; connect() returns once authenticated
 -> auth mark; create_process (channel open, exec accepted) -> exec mark;
-stdout read line by line to EOF -> read mark; exit status, channel closed;
+stdout read line by line to EOF -> read mark; exit status, channel closed
+-> close mark (the connection still open);
 K > 1: the command again K - 1 times, each on a new channel of the same
-connection (reexec_ms); connection closed -> close mark. The whole session
+connection (reexec_ms); connection closed -> disconnect mark. The whole session
 is bounded by asyncio.wait_for.
 """
 
@@ -171,6 +172,9 @@ async def steps(rnd, s, held):
             s.negotiated = negotiated_of(held.conn)
     s.mark("auth")
     go_on = s.command_done(await run_command(conn, req["command"], s, True))
+    if s.status is None or s.status == "exit_nonzero":
+        # The first command's channel is closed; the connection stays open.
+        s.mark("close")
     if go_on and k > 1:
         began = s.now()
         for i in range(2, k + 1):
@@ -181,12 +185,12 @@ async def steps(rnd, s, held):
                 break
         s.reexec_ms = s.now() - began if s.commands == k else None
         s.command = 1
-        s.phase = "close"
+        s.phase = "disconnect"
     conn.close()
     await conn.wait_closed()
     held.conn = None
     if s.status is None or s.status == "exit_nonzero":
-        s.mark("close")
+        s.mark("disconnect")
 
 
 async def session(rnd, number, proto):

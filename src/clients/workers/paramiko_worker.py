@@ -13,9 +13,10 @@ A session: TCP connect (gevent socket, TCP_NODELAY) -> connect mark;
 SSHClient.connect over that socket with the key (no agent, no key search),
 host key checked against known_hosts (RejectPolicy) -> auth mark; a session
 channel and exec_command -> exec mark; stdout read line by line to EOF ->
-read mark; exit status, channel closed; K > 1: the command again K - 1
+read mark; exit status, channel closed -> close mark (the transport still
+open); K > 1: the command again K - 1
 times, each on a new channel of the same transport (reexec_ms); transport
-closed -> close mark. The whole session is bounded by gevent.Timeout.
+closed -> disconnect mark. The whole session is bounded by gevent.Timeout.
 """
 
 # gevent patches the standard library before anything else imports it (as
@@ -242,6 +243,9 @@ def session(rnd, number, proto):
             go_on = s.command_done(
                 run_command(transport, req["command"], s, True)
             )
+            if s.status is None or s.status == "exit_nonzero":
+                # The first command's channel is closed; the transport stays.
+                s.mark("close")
             if go_on and k > 1:
                 began = s.now()
                 for i in range(2, k + 1):
@@ -252,11 +256,11 @@ def session(rnd, number, proto):
                         break
                 s.reexec_ms = s.now() - began if s.commands == k else None
                 s.command = 1
-                s.phase = "close"
+                s.phase = "disconnect"
             client.close()
             client = None
             if s.status is None or s.status == "exit_nonzero":
-                s.mark("close")
+                s.mark("disconnect")
     except gevent.Timeout as t:
         if t is not timer:
             s.fail("interrupted by %r" % t)

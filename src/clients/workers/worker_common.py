@@ -39,7 +39,7 @@ STATUSES = (
 )
 
 #: The phases of one session, in order (src/clients/seam.ts PHASES).
-PHASES = ("connect", "auth", "exec", "read", "close")
+PHASES = ("connect", "auth", "exec", "read", "close", "disconnect")
 
 #: Kinds of algorithm pin (AlgorithmPins keys) and their word in messages,
 #: in the order of algorithms.ts PIN_KINDS.
@@ -340,7 +340,7 @@ class Session:
     def report(self):
         """The session's protocol line (the session ends now)."""
         end = self.now()
-        if self.status is None and self.marks["close"] is None:
+        if self.status is None and self.marks["disconnect"] is None:
             # Not failed, yet not through: never report that as ok.
             self.fail("session ended before the connection was closed")
         status = self.status or "ok"
@@ -354,6 +354,7 @@ class Session:
             "exec_ms": _ms(self.marks["exec"]),
             "read_ms": _ms(self.marks["read"]),
             "close_ms": _ms(self.marks["close"]),
+            "disconnect_ms": _ms(self.marks["disconnect"]),
             "end_ms": _ms(end),
             "reexec_ms": _ms(self.reexec_ms),
             "commands": self.commands,
