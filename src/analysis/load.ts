@@ -218,3 +218,33 @@ export function newestRun(root: string = RUNS_DIR): string {
     );
   }
 }
+
+/**
+ * The run folders a command was given (trailing slashes dropped), or the
+ * newest run when none; each must be a folder.
+ *
+ * @throws {UsageError} naming a path that is not a folder.
+ * @example
+ * ```ts
+ * import { resolveRunDirs } from "./load.ts";
+ * import assert from "node:assert/strict";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * assert.deepEqual(resolveRunDirs([`${v1}/`]), [v1]);
+ * assert.throws(() => resolveRunDirs(["/nonexistent"]), /is not a run folder/);
+ * ```
+ */
+export function resolveRunDirs(dirs: readonly string[]): string[] {
+  const runs = dirs.length
+    ? dirs.map((d) => d.replace(/\/+$/, ""))
+    : [newestRun()];
+  for (const d of runs) {
+    try {
+      if (!Deno.statSync(d).isDirectory) throw new Error();
+    } catch {
+      throw new UsageError(
+        `${d} is not a run folder; give a folder written by deno task bench (data/runs/...)`,
+      );
+    }
+  }
+  return runs;
+}

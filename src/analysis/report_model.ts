@@ -16,6 +16,7 @@ import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
 import { argsFromParameters } from "../run/replay.ts";
+import { compareValues, deltaCell, runValues } from "./run_comparison.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 
 /** One summary or comparison row: field name to value. */
@@ -734,110 +735,80 @@ export function summaryTables(
 }
 
 /**
- * Several runs side by side: the median total of each client and pool
- * size in each run (with its interval when recorded) and its change
- * against the first run; client and pool sizes missing from a run are
- * named in the note, not dropped silently.
+ * Several runs compared as `deno task compare` does (in the spirit of
+ * benchstat): per client and pool size, each run's median total with its
+ * 95 % interval (bootstrap over whole rounds), the change against the
+ * first run, `~` when a Mann-Whitney U test on per-round medians finds no
+ * significant difference at alpha 0.05, and the p-value. Steps missing
+ * from a run are named in the note, not dropped silently.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { compareTable } from "./report_model.ts";
- * const t = compareTable([
- *   { id: "a", summary: [{ client: "ssh2", pool_size: 1, total_p50_ms: 40 }] },
- *   { id: "b", summary: [
- *     { client: "ssh2", pool_size: 1, total_p50_ms: 50 },
- *     { client: "ssh2", pool_size: 2, total_p50_ms: 70 },
- *   ] },
- * ]);
- * assert.deepEqual(t.rows, [["ssh2", "1", "40", "50", "+25.0"]]);
- * assert.match(t.note, /Not in every run: ssh2 at pool 2: only in b\./);
+ * import { loadRuns } from "./load.ts";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const t = compareTable([loadRuns([v1]), loadRuns([v1])], ["a", "b"]);
+ * assert.equal(t.rows[0][0], "libssh2");
+ * assert.match(t.rows[0][4], /^~ \(\+0\.0%\)$/); // a run against itself
  * ```
  */
 export function compareTable(
-  runs: readonly { id: string; summary: readonly ReportRow[] }[],
+  runs: readonly RunData[],
+  ids: readonly string[],
 ): Table {
-  const key = (r: ReportRow) => `${r.client}\u0000${r.pool_size}`;
-  const maps = runs.map((run) => new Map(run.summary.map((r) => [key(r), r])));
-  const all = new Map<string, ReportRow>();
-  for (const run of runs) for (const r of run.summary) all.set(key(r), r);
-  const order = [...new Set([...all.values()].map((r) => String(r.client)))];
-  const sorted = [...all.entries()].sort(([, a], [, b]) =>
-    order.indexOf(String(a.client)) - order.indexOf(String(b.client)) ||
-    Number(a.pool_size) - Number(b.pool_size)
-  );
+  const values = runs.map((r) => runValues(r.sessions, r.rounds));
   const rows: string[][] = [];
-  // Per client and set of runs it is in: its pool sizes missing elsewhere.
-  const missing = new Map<string, { text: string; pools: number[] }>();
-  for (const [k, r] of sorted) {
-    const present = maps.map((m) => m.get(k));
-    if (present.some((p) => p === undefined)) {
-      const inRuns = runs.filter((_, i) => present[i]).map((x) => x.id)
-        .join(", ");
-      const m = missing.get(`${r.client}\u0000${inRuns}`) ??
-        { text: `only in ${inRuns}`, pools: [] };
-      m.pools.push(Number(r.pool_size));
-      missing.set(`${r.client}\u0000${inRuns}`, m);
-      continue;
+  const notes: string[] = [
+    `Median total with its 95 % interval (bootstrap over whole rounds); change against ${
+      ids[0]
+    }; ~: not significant at alpha 0.05 (Mann-Whitney U on per-round medians).`,
+  ];
+  const fmt = (i: { median: number; low: number; high: number }) =>
+    `${i.median.toFixed(1)} [${i.low.toFixed(1)}, ${i.high.toFixed(1)}]`;
+  for (let k = 1; k < runs.length; k++) {
+    const c = compareValues(values[0], values[k]);
+    for (const r of c.rows.filter((x) => x.metric === "total_ms")) {
+      rows.push([
+        r.client,
+        String(r.pool_size),
+        fmt(r.a),
+        fmt(r.b),
+        deltaCell(r),
+        r.p_value.toFixed(3),
+        ...(runs.length > 2 ? [ids[k]] : []),
+      ]);
     }
-    const base = Number(present[0]!.total_p50_ms);
-    rows.push([
-      String(r.client),
-      String(r.pool_size),
-      ...present.map((p) => cellText(p!, "total_p50_ms")),
-      ...present.slice(1).map((p) => {
-        const d = 100 * (Number(p!.total_p50_ms) - base) / base;
-        return Number.isFinite(d) ? `${d >= 0 ? "+" : ""}${d.toFixed(1)}` : "–";
-      }),
-    ]);
+    const where = (keys: string[]) =>
+      keys.map((x) => x.replace("|", " at pool ")).join(", ");
+    if (c.onlyA.length) notes.push(`Only in ${ids[0]}: ${where(c.onlyA)}.`);
+    if (c.onlyB.length) notes.push(`Only in ${ids[k]}: ${where(c.onlyB)}.`);
   }
-  const columns: TableColumn[] = [
-    {
-      key: "client",
-      label: "client",
-      unit: "",
-      meaning: "client name",
-      numeric: false,
-    },
-    {
-      key: "pool_size",
-      label: "pool size",
-      unit: "",
-      meaning: "sessions started together",
-      numeric: true,
-    },
-    ...runs.map((run) => ({
-      key: `total_p50_ms:${run.id}`,
-      label: `median total, ${run.id}`,
-      unit: "ms",
-      meaning: `median total_ms of ok sessions in run ${run.id}`,
-      numeric: true,
-    })),
-    ...runs.slice(1).map((run) => ({
-      key: `delta:${run.id}`,
-      label: `change, ${run.id}`,
-      unit: "%",
-      meaning: `median total of ${run.id} against ${runs[0].id}`,
-      numeric: true,
-    })),
-  ];
-  const notes = [
-    `Change against the first run, ${
-      runs[0]?.id
-    }; no significance test here, so read small changes as noise.`,
-  ];
-  if (runs.some((r) => hasIntervals(r.summary))) notes.push(INTERVAL_NOTE);
-  if (missing.size) {
-    const parts = [...missing].map(([key, m]) =>
-      `${key.split("\u0000")[0]} at ${m.pools.length > 1 ? "pools" : "pool"} ${
-        formatList(m.pools)
-      }: ${m.text}`
-    );
-    notes.push(`Not in every run: ${parts.join("; ")}.`);
-  }
+  const col = (
+    key: string,
+    label: string,
+    unit: string,
+    meaning: string,
+    numeric = true,
+  ): TableColumn => ({ key, label, unit, meaning, numeric });
   return {
     title: "Runs compared: median total per client and pool size",
-    columns,
+    columns: [
+      col("client", "client", "", "client name", false),
+      col("pool_size", "pool size", "", "sessions started together"),
+      col("a", `median total, ${ids[0]}`, "ms", "median with its interval"),
+      col("b", "median total, other run", "ms", "median with its interval"),
+      col(
+        "delta",
+        "change",
+        "%",
+        "against the first run; ~ when not significant",
+      ),
+      col("p", "p", "", "Mann-Whitney U p-value on per-round medians"),
+      ...(runs.length > 2
+        ? [col("run", "run", "", "the run compared with the first", false)]
+        : []),
+    ],
     rows,
     note: notes.join(" "),
   };
@@ -1054,7 +1025,9 @@ export function buildReport(
       title: String(specs[name]?.title?.text ?? name),
       spec: interactiveSpec(specs[name]),
     })),
-    compare: runs.length > 1 ? compareTable(runs) : undefined,
+    compare: runs.length > 1
+      ? compareTable(run.dirs.map((d) => loadRuns([d])), runs.map((r) => r.id))
+      : undefined,
     legend: summaryColumns(legendRows, [], false),
     generatedAt: now.toISOString(),
   };

@@ -23,6 +23,7 @@ export const COMPARE_METRICS = [
   "total_ms",
   "commands_start_ms",
   "channel_read_ms",
+  "reexec_ms",
   "client_cpu_ms_per_session",
 ] as const;
 
@@ -62,6 +63,7 @@ export function runValues(sessions: DataFrame, rounds: DataFrame): RunValues {
       (s.exec_ms as number);
     if (Number.isFinite(start)) v.commands_start_ms.push(start);
     if (typeof s.read_ms === "number") v.channel_read_ms.push(s.read_ms);
+    if (typeof s.reexec_ms === "number") v.reexec_ms.push(s.reexec_ms);
     byRound.set(key, v);
   }
   for (const [key, v] of byRound) {
@@ -170,6 +172,7 @@ const UNITS: Record<CompareMetric, string> = {
   total_ms: "total ms",
   commands_start_ms: "commands start ms",
   channel_read_ms: "channel read ms",
+  reexec_ms: "re-execute ms",
   client_cpu_ms_per_session: "client CPU ms/session",
 };
 
@@ -261,4 +264,34 @@ function notesOf(
     );
   }
   return notes;
+}
+
+/**
+ * Two clients of one run as the two sides of a comparison: each side keeps
+ * only its client's steps, keyed `A vs B|pool`, so that
+ * {@linkcode compareValues} matches them by pool size (and the change is
+ * B's relative to A's).
+ *
+ * @example
+ * ```ts
+ * import { clientSides } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * const v = new Map([["a|1", new Map()], ["b|1", new Map()], ["b|2", new Map()]]) as never;
+ * const [sa, sb] = clientSides(v, "a", "b");
+ * assert.deepEqual([...sa.keys()], ["a vs b|1"]);
+ * assert.deepEqual([...sb.keys()], ["a vs b|1", "a vs b|2"]);
+ * ```
+ */
+export function clientSides(
+  values: RunValues,
+  a: string,
+  b: string,
+): [RunValues, RunValues] {
+  const side = (client: string): RunValues =>
+    new Map(
+      [...values].filter(([k]) => k.split("|")[0] === client).map((
+        [k, v],
+      ) => [`${a} vs ${b}|${k.split("|")[1]}`, v]),
+    );
+  return [side(a), side(b)];
 }

@@ -5,11 +5,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { UsageError } from "../util/errors.ts";
-import { runMain } from "./main.ts";
+import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
-import { loadRuns, newestRun } from "../analysis/load.ts";
+import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import { renderRun } from "../analysis/analyse.ts";
 import type { ChartFiles } from "../analysis/chart_render.ts";
 
@@ -47,18 +45,7 @@ export async function chartsFor(
   dirs: readonly string[],
   opts: { intervalMs?: number; out?: string } = {},
 ): Promise<ChartFiles[]> {
-  const runs = dirs.length
-    ? dirs.map((d) => d.replace(/\/+$/, ""))
-    : [newestRun()];
-  for (const d of runs) {
-    try {
-      if (!Deno.statSync(d).isDirectory) throw new Error();
-    } catch {
-      throw new UsageError(
-        `${d} is not a run folder; give a folder written by deno task bench (data/runs/...)`,
-      );
-    }
-  }
+  const runs = resolveRunDirs(dirs);
   const out = opts.out ??
     (runs.length === 1
       ? `${runs[0]}/charts`
@@ -68,37 +55,14 @@ export async function chartsFor(
 
 /** Parses the arguments and renders; returns the exit code. */
 async function charts(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        interval: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(
-      `${(e as Error).message.split("\n")[0]}; see deno task charts --help`,
-    );
-  }
-  if (parsed.values.help) {
+  const parsed = parseCommand(argv, "charts");
+  if (parsed.help) {
     console.log(CHARTS_HELP);
     return 0;
   }
-  const interval = parsed.values.interval === undefined
-    ? 5
-    : Number(parsed.values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new UsageError(
-      `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
-    );
-  }
   const files = await chartsFor(parsed.positionals, {
-    intervalMs: interval * 1000,
-    out: parsed.values.out,
+    intervalMs: parsed.intervalMs,
+    out: parsed.out,
   });
   for (const f of files) console.log(`${f.png}\n${f.svg}\n${f.spec}`);
   return 0;

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
 import { loadRuns } from "../analysis/load.ts";
 import {
+  clientSides,
   type CompareRow,
   compareValues,
   formatComparison,
@@ -20,6 +21,7 @@ import { runMain } from "./main.ts";
 
 /** Text of `--help`. */
 export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
+       deno task compare --clients A,B RUN
 
 Compares runs (folders written by deno task bench) per client, pool size and
 metric (total, commands start, channel read, client CPU per session): each
@@ -28,8 +30,12 @@ in %, the Mann-Whitney U p-value on per-round values, and ~ where the
 difference is not significant at alpha 0.05. With three or more runs each is
 compared with the first.
 
+With --clients A,B and one run, compares two clients of that run instead
+(B against A, matched by pool size).
+
 Options:
   --format F    table (default), markdown or csv
+  --clients A,B compare client B with client A within one run
   -h, --help    this text
 `;
 
@@ -110,6 +116,40 @@ export function compareRuns(
   return out.join("\n").trimEnd();
 }
 
+/**
+ * Client `b` against client `a` within one run, by pool size.
+ *
+ * @example
+ * ```ts
+ * import { compareClients } from "./compare.ts";
+ * import assert from "node:assert/strict";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * const text = compareClients(v1, "libssh2", "ssh2", "markdown");
+ * assert.match(text, /\| libssh2 vs ssh2 \| 1 \| total ms \|/);
+ * ```
+ */
+export function compareClients(
+  dir: string,
+  a: string,
+  b: string,
+  format: "table" | "markdown" | "csv",
+): string {
+  const run = loadRuns([dir]);
+  const [va, vb] = clientSides(runValues(run.sessions, run.rounds), a, b);
+  for (const [name, v] of [[a, va], [b, vb]] as const) {
+    if (v.size === 0) {
+      throw new UsageError(`${dir} has no sessions of client ${name}`);
+    }
+  }
+  const c = compareValues(va, vb);
+  if (format === "csv") {
+    return stringify([CSV_HEAD, ...csvRows(c.rows)], {
+      record_delimiter: "unix",
+    });
+  }
+  return formatComparison(c, [a, b], format);
+}
+
 function compare(argv: string[]): number {
   let parsed;
   try {
@@ -118,6 +158,7 @@ function compare(argv: string[]): number {
       allowPositionals: true,
       options: {
         format: { type: "string" },
+        clients: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -137,7 +178,13 @@ function compare(argv: string[]): number {
     );
   }
   const dirs = parsed.positionals.map((d) => d.replace(/\/+$/, ""));
-  if (dirs.length < 2) {
+  const pair = parsed.values.clients?.split(",").map((c) => c.trim());
+  if (pair !== undefined && (pair.length !== 2 || dirs.length !== 1)) {
+    throw new UsageError(
+      "--clients takes two client names and one run folder, e.g. deno task compare --clients libssh2,paramiko data/runs/RUN",
+    );
+  }
+  if (pair === undefined && dirs.length < 2) {
     throw new UsageError(
       "give two or more run folders, e.g. deno task compare data/runs/A data/runs/B",
     );
@@ -151,8 +198,9 @@ function compare(argv: string[]): number {
       );
     }
   }
+  const f = format as "table" | "markdown" | "csv";
   console.log(
-    compareRuns(dirs, format as "table" | "markdown" | "csv"),
+    pair ? compareClients(dirs[0], pair[0], pair[1], f) : compareRuns(dirs, f),
   );
   return 0;
 }

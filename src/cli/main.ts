@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../util/errors.ts";
 
 /**
@@ -14,7 +15,8 @@ import { UsageError } from "../util/errors.ts";
  * @example
  * ```ts
  * import { runMain } from "./main.ts";
- * import { UsageError } from "../util/errors.ts";
+ * import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../util/errors.ts";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * const code = await runMain(() => {
@@ -43,4 +45,63 @@ export async function runMain(
     if (Deno.env.get("SSH_BENCH_DEBUG")) console.error(e);
     return 1;
   }
+}
+
+/**
+ * Parses an analysis command's arguments (`--interval S`, `--out DIR`,
+ * `--help`, plus `extra` options, run folders as positionals); a parse
+ * error is a {@linkcode UsageError} naming the task's `--help`.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./main.ts";
+ * import assert from "node:assert/strict";
+ * const p = parseCommand(["--interval", "2", "runA"], "charts");
+ * assert.deepEqual([p.intervalMs, p.positionals], [2000, ["runA"]]);
+ * assert.throws(() => parseCommand(["--interval", "0"], "charts"), /--interval 0: expected a number of seconds > 0/);
+ * assert.throws(() => parseCommand(["--bogus"], "report"), /see deno task report --help/);
+ * ```
+ */
+export function parseCommand(
+  argv: string[],
+  task: string,
+  extra: NonNullable<ParseArgsConfig["options"]> = {},
+): {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  help: boolean;
+  intervalMs: number;
+  out?: string;
+} {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        interval: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...extra,
+      },
+    });
+  } catch (e) {
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0]}; see deno task ${task} --help`,
+    );
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const interval = v.interval === undefined ? 5 : Number(v.interval);
+  if (!v.help && (!Number.isFinite(interval) || interval <= 0)) {
+    throw new UsageError(
+      `--interval ${v.interval}: expected a number of seconds > 0`,
+    );
+  }
+  return {
+    values: v,
+    positionals: parsed.positionals,
+    help: v.help === true,
+    intervalMs: interval * 1000,
+    out: typeof v.out === "string" ? v.out : undefined,
+  };
 }

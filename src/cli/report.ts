@@ -6,11 +6,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { UsageError } from "../util/errors.ts";
-import { runMain } from "./main.ts";
+import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
-import { loadRuns, newestRun } from "../analysis/load.ts";
+import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import { analyse, CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
 import { writeChart } from "../analysis/chart_render.ts";
 import { buildReport } from "../analysis/report_model.ts";
@@ -76,18 +74,7 @@ export async function reportFor(
   dirs: readonly string[],
   opts: { intervalMs?: number; out?: string; now?: Date } = {},
 ): Promise<ReportFiles> {
-  const runs = dirs.length
-    ? dirs.map((d) => d.replace(/\/+$/, ""))
-    : [newestRun()];
-  for (const d of runs) {
-    try {
-      if (!Deno.statSync(d).isDirectory) throw new Error();
-    } catch {
-      throw new UsageError(
-        `${d} is not a run folder; give a folder written by deno task bench (data/runs/...)`,
-      );
-    }
-  }
+  const runs = resolveRunDirs(dirs);
   const now = opts.now ?? new Date();
   const out = opts.out?.replace(/\/+$/, "") ??
     (runs.length === 1 ? runs[0] : `${DATA_DIR}/comparisons/${utcStamp(now)}`);
@@ -122,37 +109,14 @@ export async function reportFor(
 
 /** Parses the arguments and writes the report; returns the exit code. */
 async function report(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        interval: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(
-      `${(e as Error).message.split("\n")[0]}; see deno task report --help`,
-    );
-  }
-  if (parsed.values.help) {
+  const parsed = parseCommand(argv, "report");
+  if (parsed.help) {
     console.log(REPORT_HELP);
     return 0;
   }
-  const interval = parsed.values.interval === undefined
-    ? 5
-    : Number(parsed.values.interval);
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new UsageError(
-      `--interval ${parsed.values.interval}: expected a number of seconds > 0`,
-    );
-  }
   const files = await reportFor(parsed.positionals, {
-    intervalMs: interval * 1000,
-    out: parsed.values.out,
+    intervalMs: parsed.intervalMs,
+    out: parsed.out,
   });
   console.log(`${files.html}\n${files.md}`);
   return 0;
