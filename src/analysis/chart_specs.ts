@@ -113,14 +113,14 @@ export function caption(meta: RunMeta): string[] {
   return [
     machine,
     clients ? `clients: ${clients}` : "",
-    negotiatedLine(meta.negotiated ?? {}),
+    ...negotiatedLines(meta.negotiated ?? {}),
   ].filter(Boolean);
 }
 
 /** Key exchange and cipher per client, grouped: "kex: a (ssh2, libssh2), ...". */
-function negotiatedLine(
+function negotiatedLines(
   negotiated: Record<string, { kex: string; cipher: string } | null>,
-): string {
+): string[] {
   const group = (key: "kex" | "cipher") => {
     const by = new Map<string, string[]>();
     for (const [client, n] of Object.entries(negotiated)) {
@@ -129,7 +129,7 @@ function negotiatedLine(
     return [...by].map(([alg, cs]) => `${alg} (${cs.join(", ")})`).join(", ");
   };
   const kex = group("kex");
-  return kex ? `kex: ${kex} · cipher: ${group("cipher")}` : "";
+  return kex ? [`kex: ${kex}`, `cipher: ${group("cipher")}`] : [];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -240,7 +240,7 @@ function compositePanels(
               x,
               y: { field: "ci_low_ms", type: "quantitative", title: yTitle },
               y2: { field: "ci_high_ms" },
-              color: { ...color, legend: null },
+              color,
             },
           }]
           : []),

@@ -56,8 +56,12 @@ export function runValues(sessions: DataFrame, rounds: DataFrame): RunValues {
   for (const s of sessions.toRecords() as Record<string, unknown>[]) {
     if (s.status !== "ok") continue;
     const key = `${s.client}|${s.pool_size}|${s.round}`;
-    const v = byRound.get(key) ??
-      { total_ms: [], commands_start_ms: [], channel_read_ms: [] };
+    const v = byRound.get(key) ?? {
+      total_ms: [],
+      commands_start_ms: [],
+      channel_read_ms: [],
+      reexec_ms: [],
+    };
     v.total_ms.push(s.total_ms as number);
     const start = (s.connect_ms as number) + (s.auth_ms as number) +
       (s.exec_ms as number);
@@ -70,7 +74,12 @@ export function runValues(sessions: DataFrame, rounds: DataFrame): RunValues {
     const [client, pool] = key.split("|");
     const r = get(client, Number(pool));
     for (
-      const m of ["total_ms", "commands_start_ms", "channel_read_ms"] as const
+      const m of [
+        "total_ms",
+        "commands_start_ms",
+        "channel_read_ms",
+        "reexec_ms",
+      ] as const
     ) {
       r.get(m)!.push(v[m]);
     }
@@ -110,7 +119,11 @@ export interface CompareRow {
 
 /**
  * Compares two runs' values: every (client, pool size) both have, every
- * metric both have values for.
+ * metric both have values for. A difference is significant when its
+ * p-value is below alpha and it is at least `noisePct` % (a noise
+ * threshold, as criterion.rs has: two runs of the same command differ by a
+ * few % on a shared machine, a variation the intervals of one run cannot
+ * show).
  *
  * @example
  * ```ts
@@ -130,6 +143,7 @@ export interface CompareRow {
 export function compareValues(
   a: RunValues,
   b: RunValues,
+  noisePct = 0,
 ): { rows: CompareRow[]; onlyA: string[]; onlyB: string[] } {
   const rows: CompareRow[] = [];
   const keys = [...a.keys()].filter((k) => b.has(k)).sort(byClientPool);
@@ -150,7 +164,8 @@ export function compareValues(
         b: ib,
         delta_pct: 100 * (ib.median - ia.median) / ia.median,
         p_value: p,
-        significant: p < ALPHA,
+        significant: p < ALPHA &&
+          Math.abs(100 * (ib.median - ia.median) / ia.median) >= noisePct,
         underpowered: smallestP(ra.length, rb.length) >= ALPHA,
       });
     }
@@ -245,7 +260,7 @@ function notesOf(
   const where = (keys: string[]) =>
     keys.map((k) => k.replace("|", " at pool ")).join(", ");
   const notes = [
-    "Medians with 95 % intervals (bootstrap over whole rounds); p: Mann-Whitney U on per-round values; ~: not significant at alpha 0.05.",
+    "Medians with 95 % intervals (bootstrap over whole rounds); p: Mann-Whitney U on per-round values; ~: not significant at alpha 0.05, or within the noise threshold.",
   ];
   if (c.onlyA.length) notes.push(`only in ${names[0]}: ${where(c.onlyA)}`);
   if (c.onlyB.length) notes.push(`only in ${names[1]}: ${where(c.onlyB)}`);

@@ -317,8 +317,8 @@ export function poolIntervals(sessions: DataFrame): DataFrame {
   ].map(col);
   const values = INTERVAL_KEYS.map((k) => col(k) as (number | null)[]);
   const resamples = Math.max(
-    50,
-    Math.min(RESAMPLES, Math.floor(2e7 / Math.max(1, df.height))),
+    30,
+    Math.min(RESAMPLES, Math.floor(1e7 / Math.max(1, df.height))),
   );
   const out: Record<string, unknown>[] = [];
   // Rows are sorted: a group is a run of equal (series, client, pool),

@@ -19,6 +19,13 @@ import {
 import { UsageError } from "../util/errors.ts";
 import { runMain } from "./main.ts";
 
+/**
+ * Changes smaller than this (in %) between two runs are shown as `~`:
+ * two runs of the same command on this machine differed by up to 3.5 %
+ * (README, "Comparisons that hold up in print").
+ */
+export const NOISE_PCT = 5;
+
 /** Text of `--help`. */
 export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
        deno task compare --clients A,B RUN
@@ -36,6 +43,10 @@ With --clients A,B and one run, compares two clients of that run instead
 Options:
   --format F    table (default), markdown or csv
   --clients A,B compare client B with client A within one run
+  --noise PCT   changes smaller than PCT % are shown as ~ even when the test
+                finds them (default 5: two runs of the same command differed
+                by up to 3.5 % here; 0 with --clients, where both sides ran
+                interleaved in one run)
   -h, --help    this text
 `;
 
@@ -93,6 +104,7 @@ function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
 export function compareRuns(
   dirs: string[],
   format: "table" | "markdown" | "csv",
+  noisePct = NOISE_PCT,
 ): string {
   const runs = dirs.map((d) => loadRuns([d]));
   const values = runs.map((r) => runValues(r.sessions, r.rounds));
@@ -101,7 +113,7 @@ export function compareRuns(
   const out: string[] = [];
   const csv: string[][] = [];
   for (let i = 1; i < dirs.length; i++) {
-    const c = compareValues(values[0], values[i]);
+    const c = compareValues(values[0], values[i], noisePct);
     if (format === "csv") {
       csv.push(...csvRows(c.rows, many ? [names[0], names[i]] : []));
     } else {
@@ -133,6 +145,7 @@ export function compareClients(
   a: string,
   b: string,
   format: "table" | "markdown" | "csv",
+  noisePct = 0,
 ): string {
   const run = loadRuns([dir]);
   const [va, vb] = clientSides(runValues(run.sessions, run.rounds), a, b);
@@ -141,7 +154,7 @@ export function compareClients(
       throw new UsageError(`${dir} has no sessions of client ${name}`);
     }
   }
-  const c = compareValues(va, vb);
+  const c = compareValues(va, vb, noisePct);
   if (format === "csv") {
     return stringify([CSV_HEAD, ...csvRows(c.rows)], {
       record_delimiter: "unix",
@@ -159,6 +172,7 @@ function compare(argv: string[]): number {
       options: {
         format: { type: "string" },
         clients: { type: "string" },
+        noise: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -199,8 +213,18 @@ function compare(argv: string[]): number {
     }
   }
   const f = format as "table" | "markdown" | "csv";
+  const noise = parsed.values.noise === undefined
+    ? undefined
+    : Number(parsed.values.noise);
+  if (noise !== undefined && !(noise >= 0)) {
+    throw new UsageError(
+      `--noise ${parsed.values.noise}: give a percentage >= 0, e.g. --noise 5`,
+    );
+  }
   console.log(
-    pair ? compareClients(dirs[0], pair[0], pair[1], f) : compareRuns(dirs, f),
+    pair
+      ? compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0)
+      : compareRuns(dirs, f, noise ?? NOISE_PCT),
   );
   return 0;
 }
