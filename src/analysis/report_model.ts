@@ -339,21 +339,22 @@ export function describeField(key: string, value: unknown): Field {
  * const meta = readRecord(
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * )!;
- * assert.deepEqual(benchCommand(meta), {
- *   text: "deno task bench --preset seed --clients ssh2,libssh2,openssh",
- *   recorded: false,
- * });
- * const pinned = {
+ * // The sample run recorded its arguments: none, the default seed run.
+ * assert.deepEqual(benchCommand(meta), { text: "deno task bench", recorded: true });
+ * // An older run without them: rebuilt from its parameters.
+ * const older = {
  *   ...meta,
+ *   argv: undefined,
  *   parameters: {
  *     ...meta.parameters,
+ *     clients: ["ssh2", "libssh2"],
  *     server_profile: "stock" as const,
  *     algorithms: { kex: ["curve25519-sha256"] },
  *   },
  * };
  * assert.equal(
- *   benchCommand(pinned)?.text,
- *   "deno task bench --preset seed --clients ssh2,libssh2,openssh --server-profile stock --kex curve25519-sha256",
+ *   benchCommand(older)?.text,
+ *   "deno task bench --preset seed --clients ssh2,libssh2 --server-profile stock --kex curve25519-sha256",
  * );
  * assert.equal(benchCommand({ argv: ["--pool", "1..3"] } as never)?.text,
  *   "deno task bench --pool 1..3");
@@ -420,6 +421,7 @@ const PLACED = new Set([
   "warnings",
   "command_line",
   "argv",
+  "intervals",
 ]);
 
 /**
@@ -545,7 +547,8 @@ export function summaryFromAnalysis(a: Analysis, cores: number): ReportRow[] {
     { on: ["series", "pool_size"], how: "left" },
   ).sort(["series", "pool_size"]);
   const recs = joined.toRecords() as ReportRow[];
-  const ci = joined.columns.filter((c) => /_ci_(low|high)_/.test(c));
+  // The analysis's interval of the median total, under the summary's names.
+  const hasCi = joined.columns.includes("total_ci_low_ms");
   const order: string[] = [];
   for (
     const r of a.sessions.select("client").unique({ maintainOrder: true })
@@ -570,7 +573,10 @@ export function summaryFromAnalysis(a: Analysis, cores: number): ReportRow[] {
       pct_of_limit: 100 * rate / limit,
       client_rss_max_mb: r.client_rss_max_mb,
     };
-    for (const c of ci) row[c] = r[c];
+    if (hasCi) {
+      row.total_p50_ci_low_ms = r.total_ci_low_ms;
+      row.total_p50_ci_high_ms = r.total_ci_high_ms;
+    }
     return row;
   });
   return rows.sort((x, y) =>
@@ -623,7 +629,10 @@ function summaryColumns(
   header = true,
 ): TableColumn[] {
   const keys = new Set(rows.flatMap((r) => Object.keys(r)));
-  const known = SUMMARY_COLUMNS.filter((c) => keys.has(c.name)).map((c) => ({
+  // Interval fields are shown in brackets in their base column's cells.
+  const known = SUMMARY_COLUMNS.filter((c) =>
+    keys.has(c.name) && intervalBase(c.name) === undefined
+  ).map((c) => ({
     key: c.name as string,
     label: labelOf(c.name).replace(/ \([^)]*\)$/, ""),
     unit: header && IMPLIED_UNITS.includes(c.unit) ? "" : c.unit,
@@ -663,13 +672,13 @@ const INTERVAL_NOTE =
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * )!;
  * const { key, tables } = summaryTables(meta.summary!);
- * // ssh2, libssh2 and openssh at pool 1 and 30, and ssh2 at 100.
+ * // Every client at pool 1 and 30, and libssh2 (scaled) at 100.
  * assert.deepEqual(key.rows.map((r) => `${r[0]} ${r[1]}`), [
- *   "ssh2 1", "ssh2 30", "ssh2 100", "libssh2 1", "libssh2 30",
- *   "openssh 1", "openssh 30",
+ *   "ssh2 1", "ssh2 30", "libssh2 1", "libssh2 30", "libssh2 100",
+ *   "openssh 1", "openssh 30", "paramiko 1", "paramiko 30", "asyncssh 1", "asyncssh 30",
  * ]);
- * assert.equal(key.rows[1][4], "277.5");
- * assert.deepEqual(tables.map((t) => t.rows.length), [100, 30, 30]);
+ * assert.match(key.rows[1][6], /^261\.8 \[254\.6, 273\.6\]$/);
+ * assert.deepEqual(tables.map((t) => t.rows.length), [30, 44, 30, 30, 30]);
  * ```
  */
 export function summaryTables(

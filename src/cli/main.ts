@@ -15,8 +15,7 @@ import { UsageError } from "../util/errors.ts";
  * @example
  * ```ts
  * import { runMain } from "./main.ts";
- * import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../util/errors.ts";
+ * import { UsageError } from "../util/errors.ts";
  * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * const code = await runMain(() => {
