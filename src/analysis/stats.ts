@@ -323,11 +323,12 @@ export function poolIntervals(sessions: DataFrame): DataFrame {
   const out: Record<string, unknown>[] = [];
   // Rows are sorted: a group is a run of equal (series, client, pool),
   // a round a run of equal (run_id, round) inside it.
+  const n = df.height;
   let g = 0;
-  while (g < df.height) {
+  while (g < n) {
     let end = g;
     while (
-      end < df.height && series[end] === series[g] &&
+      end < n && series[end] === series[g] &&
       client[end] === client[g] && pool[end] === pool[g]
     ) end++;
     const row: Record<string, unknown> = {
@@ -389,7 +390,7 @@ export function totalDistribution(
   const c = df.getColumn("client").toArray();
   const p = df.getColumn("pool_size").toArray();
   const t = df.getColumn("total_ms").toArray() as number[];
-  for (let i = 0; i < df.height; i++) {
+  for (let i = 0, n = df.height; i < n; i++) {
     const k = `${s[i]}\u0000${p[i]}`;
     let v = groups.get(k);
     if (!v) {
