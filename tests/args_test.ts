@@ -70,6 +70,39 @@ Deno.test("args: --target with identity and command", () => {
   }
 });
 
+Deno.test("args: --known-hosts and --accept-new-host-keys go with --target", () => {
+  const key = Deno.makeTempFileSync();
+  const known = Deno.makeTempFileSync();
+  const target = [
+    "--target",
+    "ssh://me@host.example:2222",
+    "--identity",
+    key,
+    "--command",
+    "true",
+  ];
+  try {
+    const d = cfg(target);
+    assertEquals([d.knownHostsFile, d.acceptNewHostKeys], [undefined, false]);
+    const c = cfg([
+      ...target,
+      "--known-hosts",
+      known,
+      "--accept-new-host-keys",
+    ]);
+    assertEquals([c.knownHostsFile, c.acceptNewHostKeys], [known, true]);
+    assert(c.argv?.includes("--accept-new-host-keys"));
+    assertThrows(
+      () => parseBenchArgs([...target, "--known-hosts", "/nonexistent/kh"]),
+      /--known-hosts \/nonexistent\/kh: no such file/,
+    );
+    assertEquals(cfg([]).acceptNewHostKeys, false);
+  } finally {
+    Deno.removeSync(key);
+    Deno.removeSync(known);
+  }
+});
+
 Deno.test("args: bad input is one line naming the fix", () => {
   const cases: [string[], string][] = [
     [["--bogus"], "unknown option --bogus"],
@@ -92,6 +125,8 @@ Deno.test("args: bad input is one line naming the fix", () => {
       "/nonexistent/key",
     ], "no such file"],
     [["--identity", "/x"], "only used with --target"],
+    [["--known-hosts", "/x"], "--known-hosts is only used with --target"],
+    [["--accept-new-host-keys"], "--accept-new-host-keys is only used with"],
     [["--server-max-startups", "lots"], "start:rate:full"],
     [["--name", "a/b"], "folder name"],
     [["--server-profile", "fast"], "use lean or stock"],

@@ -98,6 +98,8 @@ Deno.test("cli: bad input is one line on stderr and exit code 2", async () => {
       [[
         "--target",
         `ssh://${server.target.user}@127.0.0.1:${server.target.port}`,
+        "--known-hosts",
+        server.target.knownHostsFile!,
         "--identity",
         key.key,
         "--command",
@@ -184,6 +186,8 @@ Deno.test("cli: --target runs against an existing server (no server CPU)", async
     const r = await benchCli([
       "--target",
       `ssh://${t.user}@${t.host}:${t.port}`,
+      "--known-hosts",
+      t.knownHostsFile!,
       "--identity",
       t.identityFile,
       "--command",

@@ -30,7 +30,9 @@ export class MemorySink implements RoundSink {
 
 /**
  * A client behind the real seam that does no I/O: it marks every phase
- * after `delayMs`, and can hang, fail or throw on chosen sessions.
+ * after `delayMs`, and can hang, fail or throw on chosen sessions, or
+ * complete one and then fail its teardown (`teardown`: an ok outcome with
+ * a `teardownError`, as a client reports a server that closed first).
  */
 export class FakeClient implements SshClient {
   readonly name: string;
@@ -41,7 +43,7 @@ export class FakeClient implements SshClient {
     private o: {
       name?: string;
       delayMs?: number;
-      behave?: (n: number) => "ok" | "hang" | "fail" | "throw";
+      behave?: (n: number) => "ok" | "hang" | "fail" | "throw" | "teardown";
     } = {},
   ) {
     this.name = o.name ?? "fake";
@@ -85,6 +87,16 @@ export class FakeClient implements SshClient {
       await new Promise((r) => setTimeout(r, this.o.delayMs ?? 1));
       // Every phase but re-execute, which only K > 1 sessions have.
       for (const p of PHASES.slice(1)) if (p !== "reexec") ctx.clock.mark(p);
+      if (mode === "teardown") {
+        return {
+          bytes: 10,
+          lines: 2,
+          exitCode: 0,
+          status: "ok",
+          error: "",
+          teardownError: "disconnect: write EPIPE",
+        };
+      }
       return { bytes: 10, lines: 2, exitCode: 0, status: "ok", error: "" };
     } finally {
       this.active--;

@@ -41,6 +41,12 @@ Options:
   --timeout S            per-session timeout in seconds (default: 60)
   --target URL           an existing server, ssh://user@host:port, instead of the embedded one
   --identity FILE        private key for --target (no passphrase)
+  --known-hosts FILE     known_hosts file the --target host key is checked against before
+                         the first session (default: ~/.ssh/known_hosts; hashed and
+                         [host]:port entries count); every client then accepts only that key
+  --accept-new-host-keys trust a --target host key the known_hosts file does not list, for
+                         this run only (recorded in meta.json, not written to the file);
+                         a changed key is never accepted
   --command CMD          remote command (default: cat of the generated payload;
                          required with --target)
   --payload-bytes N      size of the generated payload (default: ${DEFAULT_PAYLOAD_BYTES})
@@ -90,6 +96,8 @@ const OPTIONS = {
   timeout: { type: "string" },
   target: { type: "string" },
   identity: { type: "string" },
+  "known-hosts": { type: "string" },
+  "accept-new-host-keys": { type: "boolean" },
   command: { type: "string" },
   "payload-bytes": { type: "string" },
   "server-max-startups": { type: "string" },
@@ -224,12 +232,37 @@ function serverOptions(
   values: Flags,
 ): Pick<
   RunConfig,
-  "target" | "command" | "serverMaxStartups" | "serverProfile"
+  | "target"
+  | "command"
+  | "serverMaxStartups"
+  | "serverProfile"
+  | "knownHostsFile"
+  | "acceptNewHostKeys"
 > {
   if (values.identity !== undefined && values.target === undefined) {
     throw new UsageError(
       "--identity is only used with --target; the embedded server generates its own key",
     );
+  }
+  const knownHosts = values["known-hosts"];
+  if (
+    values.target === undefined &&
+    (knownHosts !== undefined || values["accept-new-host-keys"])
+  ) {
+    throw new UsageError(
+      `${
+        knownHosts !== undefined ? "--known-hosts" : "--accept-new-host-keys"
+      } is only used with --target; the embedded server's host key is generated and known to every client`,
+    );
+  }
+  if (knownHosts !== undefined) {
+    try {
+      if (!Deno.statSync(knownHosts).isFile) throw new Error();
+    } catch {
+      throw new UsageError(
+        `--known-hosts ${knownHosts}: no such file; give a known_hosts file (e.g. ~/.ssh/known_hosts), or leave the flag out`,
+      );
+    }
   }
   const target = values.target !== undefined
     ? parseTarget(values.target, values.identity)
@@ -260,6 +293,8 @@ function serverOptions(
     command: values.command,
     serverMaxStartups: msu,
     serverProfile: parseServerProfile(values["server-profile"], !!target),
+    knownHostsFile: knownHosts,
+    acceptNewHostKeys: values["accept-new-host-keys"] ?? false,
   };
 }
 
@@ -387,9 +422,14 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     ? [{ pools: parsePool(values.pool), clients: "all" }]
     : preset.stages;
   const clients = parseClients(values.clients);
-  const { target, command, serverMaxStartups, serverProfile } = serverOptions(
-    values,
-  );
+  const {
+    target,
+    command,
+    serverMaxStartups,
+    serverProfile,
+    knownHostsFile,
+    acceptNewHostKeys,
+  } = serverOptions(values);
   const custom = values.pool !== undefined && values.preset === undefined;
   const name = checkName(values.name ?? (custom ? "custom" : preset.name));
   const { stepSeconds, minRounds, timeoutMs, payloadBytes } = numericOptions(
@@ -406,6 +446,8 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     timeoutMs,
     command,
     target,
+    knownHostsFile,
+    acceptNewHostKeys,
     payloadBytes,
     serverMaxStartups,
     serverProfile,

@@ -43,7 +43,23 @@
  * before it connects, naming it (libssh2 1.10 has no sntrup761x25519 key
  * exchange, no chacha20-poly1305 or AES-GCM, no `-etm` MACs, no rsa-sha2
  * host keys). After the handshake `libssh2_session_methods` gives what was
- * negotiated.
+ * negotiated. With a known host key (`target.hostKeyBase64`) and no
+ * host-key pin, the algorithms of that key's type lead libssh2's host-key
+ * preference (libssh2 prefers ECDSA otherwise, and would then meet a
+ * server's ECDSA key where its Ed25519 key is the known one), as OpenSSH
+ * orders its offer for a host it knows.
+ *
+ * A handshake that fails with "Unable to exchange encryption keys"
+ * (`LIBSSH2_ERROR_KEX_FAILURE`) does not say which kind of algorithm had
+ * no common one: the server's offer is then read from its KEXINIT
+ * ({@linkcode serverOffer}) and compared with libssh2's, and the error
+ * names the kind and both lists.
+ *
+ * Teardown: an error of the disconnect after every command completed is
+ * kept as `teardownError`, the status staying `ok` (or `exit_nonzero`).
+ * An error closing the last channel is not: `libssh2_channel_get_exit_status`
+ * gives 0 both for an exit status 0 and for none received, so a session
+ * whose channel close fails cannot tell that its command completed.
  *
  * @module
  */
@@ -56,9 +72,13 @@ import {
   unsupportedPins,
 } from "./algorithms.ts";
 import {
+  type AlgorithmPins,
   commandsPerSession,
   type Negotiated,
+  noCommonAlgorithm,
   type Phase,
+  preferKnownHostKey,
+  serverOffer,
   type SessionContext,
   type SessionOutcome,
   type SshClient,
@@ -174,6 +194,8 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const POLLOUT = 4;
 const SHUT_RDWR = 2;
+const LIBSSH2_ERROR_KEX_FAILURE = -5;
+const LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE = -8;
 const LIBSSH2_ERROR_TIMEOUT = -9;
 const LIBSSH2_ERROR_SOCKET_TIMEOUT = -30;
 const SSH_DISCONNECT_BY_APPLICATION = 11;
@@ -419,10 +441,36 @@ export class Libssh2Client implements SshClient {
     }
   }
 
-  /** The pinned algorithms as libssh2's preferences (before the handshake). */
+  /**
+   * What this session offers of each kind: the pins, else libssh2's
+   * defaults, the known host key's algorithms first.
+   */
+  #offer(target: Target): Required<AlgorithmPins> {
+    const pins = target.algorithms ?? {};
+    const hostKeys = [...this.#supported.hostKeyAlgorithms];
+    return {
+      kex: pins.kex ?? [...this.#supported.kex],
+      hostKeyAlgorithms: pins.hostKeyAlgorithms ??
+        preferKnownHostKey(hostKeys, target.hostKeyBase64) ?? hostKeys,
+      ciphers: pins.ciphers ?? [...this.#supported.ciphers],
+      macs: pins.macs ?? [...this.#supported.macs],
+    };
+  }
+
+  /**
+   * The pinned algorithms as libssh2's preferences (before the handshake);
+   * without a host-key pin, the known host key's algorithms first.
+   */
   #pin(live: Live, target: Target): void {
+    const preferred = target.algorithms?.hostKeyAlgorithms
+      ? undefined
+      : preferKnownHostKey(
+        [...this.#supported.hostKeyAlgorithms],
+        target.hostKeyBase64,
+      );
     for (const [kind, types] of Object.entries(PIN_METHODS)) {
-      const names = target.algorithms?.[kind as PinKind];
+      const names = target.algorithms?.[kind as PinKind] ??
+        (kind === "hostKeyAlgorithms" ? preferred : undefined);
       if (!names) continue;
       for (const type of types) {
         const rc = this.#ssh.symbols.libssh2_session_method_pref(
@@ -459,12 +507,25 @@ export class Libssh2Client implements SshClient {
     }
     s.libssh2_session_set_timeout(live.session, BigInt(timeoutMs));
     this.#pin(live, target);
-    this.#check(
-      live,
-      await s.libssh2_session_handshake(live.session, live.fd),
-      "connect_error",
-      "handshake",
-    );
+    const rc = await s.libssh2_session_handshake(live.session, live.fd);
+    if (
+      (rc === LIBSSH2_ERROR_KEX_FAILURE ||
+        rc === LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE) && !live.signal.aborted
+    ) {
+      const offer = await serverOffer(
+        target.host,
+        target.port,
+        Math.min(timeoutMs, 5000),
+      );
+      const named = offer && noCommonAlgorithm(this.#offer(target), offer);
+      if (named) {
+        throw new Failure(
+          "connect_error",
+          `handshake: ${named}; ${this.#lastError(live.session)}`,
+        );
+      }
+    }
+    this.#check(live, rc, "connect_error", "handshake");
     live.negotiated = this.#negotiated(live.session);
     if (target.hostKeyBase64 === undefined) return;
     const len = new BigUint64Array(1);
@@ -600,20 +661,26 @@ export class Libssh2Client implements SshClient {
 
   /**
    * Disconnects and frees the session and the socket (each handle is
-   * cleared once freed, so `#release` does not free it again).
+   * cleared once freed, so `#release` does not free it again). Returns the
+   * disconnect's error (e.g. the server closed the connection first), or
+   * undefined.
    */
-  async #disconnect(live: Live) {
+  async #disconnect(live: Live): Promise<string | undefined> {
     const s: Lib = this.#ssh.symbols;
-    await s.libssh2_session_disconnect_ex(
+    const rc = await s.libssh2_session_disconnect_ex(
       live.session,
       SSH_DISCONNECT_BY_APPLICATION,
       cstr("done"),
       cstr(""),
     );
+    const error = rc < 0 && !live.signal.aborted
+      ? `disconnect: ${this.#lastError(live.session)}`
+      : undefined;
     s.libssh2_session_free(live.session);
     live.session = null;
     this.#libc.symbols.close(live.fd);
     live.fd = -1;
+    return error;
   }
 
   /** Frees what a failed session still holds (nothing after `#close`). */
@@ -695,7 +762,7 @@ export class Libssh2Client implements SshClient {
       }
       // After every command, or the first one's nonzero exit (as for K = 1).
       live.phase = "disconnect";
-      await this.#disconnect(live);
+      const teardown = await this.#disconnect(live);
       clock.mark("disconnect");
       return {
         bytes: reader.bytes,
@@ -703,6 +770,7 @@ export class Libssh2Client implements SshClient {
         exitCode: first,
         status: first === 0 ? "ok" : "exit_nonzero",
         error: first === 0 ? "" : `exit code ${first}`,
+        ...(teardown && { teardownError: teardown }),
         negotiated: live.negotiated,
         commands: live.commands,
       };

@@ -50,10 +50,27 @@
  * first process's stderr open. Every process is killed on abort and
  * reaped, and the socket's directory removed, on every path.
  *
- * Host keys: against the embedded server a known_hosts file generated for
- * the run is used with `StrictHostKeyChecking=yes`; against an external
- * target, the user's own known_hosts applies (an unknown host fails, as
- * BatchMode cannot ask).
+ * Host keys: `ssh` gets the run's own known_hosts file (the embedded
+ * server's generated one, or for `--target` the key the benchmark verified
+ * against the user's known_hosts before the run) with
+ * `StrictHostKeyChecking=yes`, no global known_hosts and no user config
+ * (`-F /dev/null`), so it accepts that key only, as every other client.
+ *
+ * Teardown: once stdout was read to its end and the log shows the exit
+ * status arrived (`client_input_channel_req: ... rtype exit-status`), a
+ * failure of ssh's own while closing (`Connection to ... closed by remote
+ * host.`, `client_loop: send disconnect: Broken pipe`: the server closed
+ * the connection first) no longer fails the session: the status is `ok`
+ * and the message goes to `teardownError`. ssh then exits
+ * with 255 instead of the exit status, whose value is lost (and not in its
+ * `-v` log): the row's exit code is empty. A session ssh ends normally
+ * after such a message (`Connection to ... closed by remote host.`) keeps
+ * its status and exit code, and the message as `teardownError`. With K >
+ * 1, a failed `-O exit` is a teardown error too.
+ *
+ * Algorithm mismatch: ssh says `no matching cipher found. Their offer:
+ * ...`; the error then names the kind and both lists, ssh's own offer read
+ * with `ssh -G` and the same options.
  *
  * Algorithms: pins (`target.algorithms`) become `-o KexAlgorithms=...`,
  * `-o Ciphers=...`, `-o MACs=...`, `-o HostKeyAlgorithms=...`, each name
@@ -89,6 +106,22 @@ const KEX_LINE = "debug1: kex: ";
 const CHANNEL_FREED = /^debug1: channel \d+: free: client-session/;
 /** A master's control socket listens. */
 const MUX_LISTENER = /^debug1: channel \d+: new mux listener/;
+/** The session channel's exit status arrived. */
+const EXIT_STATUS =
+  /^debug1: client_input_channel_req: channel \d+ rtype exit-status /;
+/** ssh's own words for a connection the server closed or reset. */
+const TORN_DOWN =
+  /^(Connection to \S+ closed by remote host\.|client_loop: send disconnect: .*|Write failed: .*|Connection reset by .*)$/;
+/** ssh's message for an algorithm kind the server and ssh share none of. */
+const NO_MATCH =
+  /no matching (key exchange method|host key type|cipher|MAC) found\. Their offer: (\S+)/;
+/** `ssh -G` keys and message words of each kind in {@linkcode NO_MATCH}. */
+const NO_MATCH_KINDS: Record<string, [string, string]> = {
+  "key exchange method": ["kexalgorithms", "key exchange"],
+  "host key type": ["hostkeyalgorithms", "host key algorithm"],
+  "cipher": ["ciphers", "cipher"],
+  "MAC": ["macs", "MAC"],
+};
 /** A mux client's own failure (not the remote command's exit code 255). */
 const MUX_FAILED =
   /^(mux_client|Control socket|muxclient|ssh:|kex_|Connection .*closed|.*(failed|denied|refused))/i;
@@ -325,6 +358,33 @@ export class OpensshClient implements SshClient {
     target: Target,
     ctx: SessionContext,
   ): Promise<SessionOutcome> {
+    const out = await this.#session(target, ctx);
+    const m = out.status === "connect_error" && NO_MATCH.exec(out.error);
+    if (!m || ctx.signal.aborted) return out;
+    const [key, label] = NO_MATCH_KINDS[m[1]];
+    const ours = await this.#offer(target, key);
+    return {
+      ...out,
+      error: `${
+        out.error.split(":")[0]
+      }: no common ${label} with the server (client offers: ${
+        ours ?? "see ssh -G"
+      }; server offers: ${m[2]})`,
+    };
+  }
+
+  /** What ssh offers of one kind (an `ssh -G` key) for `target`. */
+  async #offer(target: Target, key: string): Promise<string | undefined> {
+    const args = sshArgs(target).filter((a) => a !== "-v" && a !== "-T");
+    const r = await run(this.#ssh, ["-G", ...args.slice(0, -2)]);
+    const line = r.stdout.split("\n").find((l) => l.startsWith(`${key} `));
+    return line?.slice(key.length + 1).trim();
+  }
+
+  async #session(
+    target: Target,
+    ctx: SessionContext,
+  ): Promise<SessionOutcome> {
     const { clock, signal } = ctx;
     const unsupported = unsupportedPins(
       this.#version.split(" ")[0],
@@ -521,9 +581,13 @@ export class OpensshClient implements SshClient {
       const ctl = spawn(muxArgs(target, socket), "null");
       const ctlErr = new Response(ctl.stderr).text().catch(() => "");
       const { code } = await ctl.status;
+      let teardown: string | undefined;
       if (code !== 0) {
+        // Every command completed: the failed teardown is kept apart, and
+        // the master (if still there) is stopped.
         const stderr = (await ctlErr).split("\n").filter((l) => l !== "");
-        return result("read_error", `disconnect: ${lastError(stderr)}`);
+        teardown = `disconnect: ${lastError(stderr)}`;
+        kill();
       }
       await masterExit;
       // The master's socket is gone with it; its directory too, as part of
@@ -531,10 +595,13 @@ export class OpensshClient implements SshClient {
       removeDir(dir);
       dir = undefined;
       clock.mark("disconnect");
-      return result(
-        exitCode === 0 ? "ok" : "exit_nonzero",
-        exitCode === 0 ? "" : `exit code ${exitCode}`,
-      );
+      return {
+        ...result(
+          exitCode === 0 ? "ok" : "exit_nonzero",
+          exitCode === 0 ? "" : `exit code ${exitCode}`,
+        ),
+        ...(teardown && !signal.aborted && { teardownError: teardown }),
+      };
     } catch (e) {
       // A spawn or file-system failure (e.g. out of processes or files).
       const { phase } = log;
@@ -582,6 +649,8 @@ class VerboseLog {
   readonly freed: number[] = [];
   /** A master's control socket listens. */
   muxReady = false;
+  /** The session channel's exit status arrived (single-command sessions). */
+  exitStatus = false;
   /** The stream has ended. */
   #ended = false;
   /** Waiters of {@linkcode until}, checked after every line. */
@@ -623,6 +692,7 @@ class VerboseLog {
     if (line.startsWith(SENDING)) this.sent.push(now);
     else if (CHANNEL_FREED.test(line)) this.freed.push(now);
     else if (MUX_LISTENER.test(line)) this.muxReady = true;
+    else if (EXIT_STATUS.test(line)) this.exitStatus = true;
     this.#line1(line);
     if (this.#waiters.length) {
       this.#waiters = this.#waiters.filter((w) => {
@@ -731,18 +801,35 @@ function outcome(
       !l.startsWith("debug") &&
       /^(ssh:|.*denied|.*failed|.*closed|kex_)/i.test(l)
     );
-  if (readDone && !sshFailed) {
+  // ssh's own complaint about the teardown, after the exit status came.
+  const torn = log.exitStatus
+    ? log.lines.filter((l) => TORN_DOWN.test(l)).at(-1)
+    : undefined;
+  if (readDone && (!sshFailed || torn)) {
     // Close: the channel freed (the connection still up); disconnect: the
     // process exit. Marks never precede the read mark.
     const { clock } = log;
     clock.mark("close", Math.max(log.freed[0] ?? exitAt, clock.last));
     clock.mark("disconnect", Math.max(exitAt, clock.last));
     log.phase = "disconnect";
+    if (sshFailed) {
+      // The command completed; ssh failed while closing and exited 255,
+      // which hides the exit status it had received.
+      return {
+        ...read,
+        exitCode: null,
+        status: "ok",
+        error: "",
+        teardownError:
+          `disconnect: ${torn} (ssh exited 255 after the exit status arrived; its value is unknown)`,
+      };
+    }
     return {
       ...read,
       exitCode: code,
       status: code === 0 ? "ok" : "exit_nonzero",
       error: code === 0 ? "" : `exit code ${code}`,
+      ...(torn && { teardownError: `disconnect: ${torn}` }),
     };
   }
   return {

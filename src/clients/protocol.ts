@@ -134,6 +134,13 @@ export interface SessionReport {
   status: Status;
   /** Error message, empty when ok. */
   error: string;
+  /**
+   * An error while tearing down a session whose commands completed
+   * (stdout read to end of file, exit status received): the status stays
+   * `ok` or `exit_nonzero`. Optional on the wire; absent, null or empty
+   * when the teardown went well.
+   */
+  teardown_error?: string | null;
   /** Negotiated algorithms, when the worker can tell. */
   negotiated?: Negotiated | null;
 }
@@ -177,6 +184,11 @@ const isMark = (v: unknown) => v === null || isNum(v);
  * assert.equal((parseWorkerLine(s + "}") as { disconnect_ms: unknown }).disconnect_ms, null);
  * assert.equal((parseWorkerLine(s + ',"disconnect_ms":6}') as { disconnect_ms: unknown }).disconnect_ms, 6);
  * assert.throws(() => parseWorkerLine(s + ',"disconnect_ms":"6"}'), /session/);
+ * // teardown_error is optional too: a string, or null for none.
+ * const torn = parseWorkerLine(s + ',"teardown_error":"disconnect: write EPIPE"}');
+ * assert.equal((torn as { teardown_error?: string }).teardown_error, "disconnect: write EPIPE");
+ * assert.equal(parseWorkerLine(s + ',"teardown_error":null}').type, "session");
+ * assert.throws(() => parseWorkerLine(s + ',"teardown_error":1}'), /session/);
  * ```
  */
 export function parseWorkerLine(line: string): WorkerMessage {
@@ -205,7 +217,8 @@ export function parseWorkerLine(line: string): WorkerMessage {
         isNum(m.bytes) && isNum(m.lines) && isNum(m.commands) &&
         (m.exit_code === null || isNum(m.exit_code)) &&
         (STATUSES as readonly unknown[]).includes(m.status) &&
-        typeof m.error === "string"
+        typeof m.error === "string" &&
+        (m.teardown_error == null || typeof m.teardown_error === "string")
       ) {
         return {
           ...m,

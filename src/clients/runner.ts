@@ -91,6 +91,11 @@ export interface ClientRunner {
  *   ["close", 135], ["reexec", 155], ["disconnect", 156]] as const) k3.mark(p, t);
  * const r3 = toReport(k3, { bytes: 1, lines: 1, exitCode: 0, status: "ok", error: "", commands: 3 }, 157, 90, 1, 2);
  * assert.deepEqual([r3.close_ms, r3.reexec_ms, r3.disconnect_ms, r3.end_ms, r3.commands], [45, 20, 66, 67, 3]);
+ * // An error while tearing down a completed session travels beside its ok status.
+ * const torn = toReport(k3, { bytes: 1, lines: 1, exitCode: 0, status: "ok", error: "",
+ *   teardownError: "disconnect: write EPIPE" }, 157, 90, 1, 3);
+ * assert.deepEqual([torn.status, torn.teardown_error], ["ok", "disconnect: write EPIPE"]);
+ * assert.equal(r3.teardown_error, undefined);
  * ```
  */
 export function toReport(
@@ -131,6 +136,7 @@ export function toReport(
     exit_code: outcome.exitCode,
     status: outcome.status,
     error: outcome.error,
+    ...(outcome.teardownError && { teardown_error: outcome.teardownError }),
     negotiated: outcome.negotiated ?? null,
   };
 }

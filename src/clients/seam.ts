@@ -97,9 +97,18 @@ export interface Target {
   publicKeyFile?: string;
   /** Remote command each session runs. */
   command: string;
-  /** known_hosts file naming the server's host key (embedded server only). */
+  /**
+   * known_hosts file naming the server's one host key (`[host]:port type
+   * key`, or `host type key` for port 22): the embedded server's generated
+   * one, or for `--target` the run's own copy of the key verified before
+   * the run (`src/run/known_hosts.ts`). Clients accept only that key.
+   */
   knownHostsFile?: string;
-  /** The server's host public key blob, base64 (embedded server only). */
+  /**
+   * That host public key blob, base64: the only key a client accepts
+   * (absent: any key). Clients prefer its type in the key exchange, as
+   * OpenSSH does for a key it knows.
+   */
   hostKeyBase64?: string;
   /**
    * Times the command runs on one authenticated connection, one after
@@ -174,6 +183,14 @@ export interface SessionOutcome {
   status: Status;
   /** Error message; empty when `status` is `ok`. */
   error: string;
+  /**
+   * An error while tearing down a session whose commands completed
+   * (stdout read to end of file, exit status received), e.g. the server
+   * closed the connection first and the client's close or disconnect hit
+   * a closed socket. The status stays `ok` or `exit_nonzero`; absent when
+   * the teardown went well.
+   */
+  teardownError?: string;
   /** What the session negotiated, when the client can tell. */
   negotiated?: Negotiated;
   /**
@@ -306,4 +323,253 @@ export interface SshClient {
   calibrate?(): Promise<Record<string, unknown>>;
   /** Releases process-wide resources (called once at the end of a run). */
   close?(): void;
+}
+
+/**
+ * The key type named inside a public key blob given in base64 (an SSH
+ * string at its start, e.g. `ssh-ed25519`); undefined when it does not
+ * parse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostKeyType } from "./seam.ts";
+ * const blob = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+ * assert.equal(hostKeyType(blob), "ssh-ed25519");
+ * assert.equal(hostKeyType("not base64!"), undefined);
+ * ```
+ */
+export function hostKeyType(base64: string): string | undefined {
+  let raw: string;
+  try {
+    raw = atob(base64);
+  } catch {
+    return undefined;
+  }
+  if (raw.length < 5) return undefined;
+  const n = ((raw.charCodeAt(0) << 24) | (raw.charCodeAt(1) << 16) |
+    (raw.charCodeAt(2) << 8) | raw.charCodeAt(3)) >>> 0;
+  if (n < 1 || n > 64 || raw.length < 4 + n) return undefined;
+  const type = raw.slice(4, 4 + n);
+  return /^[A-Za-z0-9@._-]+$/.test(type) ? type : undefined;
+}
+
+/**
+ * The host-key (signature) algorithms that verify a key of `keyType`, in
+ * OpenSSH's order: an RSA key signs with rsa-sha2-512, rsa-sha2-256 or
+ * ssh-rsa; every other type is its own algorithm.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostKeyAlgorithmsFor } from "./seam.ts";
+ * assert.deepEqual(hostKeyAlgorithmsFor("ssh-ed25519"), ["ssh-ed25519"]);
+ * assert.deepEqual(hostKeyAlgorithmsFor("ssh-rsa"), ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+ * ```
+ */
+export function hostKeyAlgorithmsFor(keyType: string): string[] {
+  return keyType === "ssh-rsa"
+    ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+    : [keyType];
+}
+
+/**
+ * A client's host-key algorithm list with those that verify the known key
+ * (`hostKeyBase64`) moved to the front, as OpenSSH orders its offer for a
+ * host it knows; undefined when nothing moves (no known key, or its
+ * algorithms already lead), so that the client's default stays untouched.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { preferKnownHostKey } from "./seam.ts";
+ * const ed = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+ * const list = ["ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"];
+ * assert.deepEqual(preferKnownHostKey(list, ed), ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"]);
+ * assert.equal(preferKnownHostKey(["ssh-ed25519", "ssh-rsa"], ed), undefined);
+ * assert.equal(preferKnownHostKey(list, undefined), undefined);
+ * ```
+ */
+export function preferKnownHostKey(
+  list: readonly string[],
+  hostKeyBase64: string | undefined,
+): string[] | undefined {
+  const type = hostKeyBase64 && hostKeyType(hostKeyBase64);
+  if (!type) return undefined;
+  const first = hostKeyAlgorithmsFor(type).filter((a) => list.includes(a));
+  if (first.length === 0) return undefined;
+  if (first.every((a, i) => list[i] === a)) return undefined;
+  return [...first, ...list.filter((a) => !first.includes(a))];
+}
+
+/**
+ * What a server offers in its key exchange message (KEXINIT), per kind of
+ * pin (ciphers and MACs client to server), read by {@linkcode serverOffer}.
+ */
+export type ServerOffer = Required<AlgorithmPins>;
+
+/** The words for each kind of algorithm in a mismatch message. */
+const OFFER_KINDS: readonly [keyof AlgorithmPins, string][] = [
+  ["kex", "key exchange"],
+  ["hostKeyAlgorithms", "host key algorithm"],
+  ["ciphers", "cipher"],
+  ["macs", "MAC"],
+];
+
+/**
+ * The name-lists of a KEXINIT payload (message number first): key
+ * exchange, host key, ciphers and MACs client to server; undefined when it
+ * is not one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseKexinit } from "./seam.ts";
+ * const enc = new TextEncoder();
+ * const lists = ["curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+ *   "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""];
+ * const parts = [new Uint8Array([20]), new Uint8Array(16)];
+ * for (const l of lists) {
+ *   const b = enc.encode(l);
+ *   parts.push(new Uint8Array([0, 0, 0, b.length]), b);
+ * }
+ * const payload = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+ * parts.reduce((at, p) => (payload.set(p, at), at + p.length), 0);
+ * assert.deepEqual(parseKexinit(payload), { kex: ["curve25519-sha256"],
+ *   hostKeyAlgorithms: ["ssh-ed25519"], ciphers: ["aes128-ctr"], macs: ["hmac-sha2-256"] });
+ * assert.equal(parseKexinit(new Uint8Array([21])), undefined);
+ * ```
+ */
+export function parseKexinit(payload: Uint8Array): ServerOffer | undefined {
+  if (payload[0] !== 20) return undefined;
+  const view = new DataView(
+    payload.buffer,
+    payload.byteOffset,
+    payload.byteLength,
+  );
+  const dec = new TextDecoder();
+  const lists: string[][] = [];
+  let at = 17;
+  for (let i = 0; i < 5; i++) {
+    if (at + 4 > payload.length) return undefined;
+    const n = view.getUint32(at);
+    at += 4;
+    if (at + n > payload.length) return undefined;
+    const text = dec.decode(payload.subarray(at, at + n));
+    lists.push(text ? text.split(",") : []);
+    at += n;
+  }
+  return {
+    kex: lists[0],
+    hostKeyAlgorithms: lists[1],
+    ciphers: lists[2],
+    macs: lists[4],
+  };
+}
+
+/**
+ * Asks the server at `host:port` for its algorithm offer: connects, sends
+ * a version line, and reads the server's version line and KEXINIT (sent in
+ * the clear, before any key exchange), then closes. For naming an
+ * algorithm mismatch after a client's handshake failed; undefined when the
+ * server does not answer so within `timeoutMs`.
+ *
+ * @example
+ * ```ts ignore
+ * // Needs a live server.
+ * import { serverOffer } from "./seam.ts";
+ * console.log((await serverOffer("127.0.0.1", 22, 5000))?.ciphers);
+ * ```
+ */
+export async function serverOffer(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ServerOffer | undefined> {
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => conn?.close(), timeoutMs);
+  try {
+    conn = await Deno.connect({ hostname: host, port });
+    await conn.write(new TextEncoder().encode("SSH-2.0-ssh-bench-probe\r\n"));
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(16384);
+    let start = -1;
+    for (;;) {
+      if (start < 0) {
+        // Lines before the binary packets: the version line, maybe others.
+        for (let i = 0; i < buf.length; i++) {
+          if (buf[i] !== 10) continue;
+          const line = new TextDecoder().decode(buf.subarray(0, i));
+          buf = buf.subarray(i + 1);
+          i = -1;
+          if (line.startsWith("SSH-")) {
+            start = 0;
+            break;
+          }
+        }
+      }
+      if (start >= 0 && buf.length >= 5) {
+        const len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
+        if (len > 65536) return undefined;
+        if (buf.length >= 4 + len) {
+          const padding = buf[4];
+          return parseKexinit(buf.subarray(5, 4 + len - padding));
+        }
+      }
+      const n = await conn.read(chunk);
+      if (n === null) return undefined;
+      const next = new Uint8Array(buf.length + n);
+      next.set(buf);
+      next.set(chunk.subarray(0, n), buf.length);
+      buf = next;
+      if (buf.length > 70000) return undefined;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+}
+
+/**
+ * The first kind of algorithm a client and a server have none of in
+ * common, as an error message naming both lists (`no common cipher with
+ * the server (client offers: ...; server offers: ...)`); undefined when
+ * every kind given has a common one. A MAC mismatch does not count when
+ * the common cipher is an AEAD one (it carries its own integrity).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { noCommonAlgorithm } from "./seam.ts";
+ * const server = { kex: ["curve25519-sha256"], hostKeyAlgorithms: ["ssh-ed25519"],
+ *   ciphers: ["chacha20-poly1305@openssh.com"], macs: ["hmac-sha2-256"] };
+ * assert.equal(
+ *   noCommonAlgorithm({ kex: ["curve25519-sha256"], ciphers: ["aes128-ctr", "aes256-ctr"] }, server),
+ *   "no common cipher with the server (client offers: aes128-ctr,aes256-ctr; server offers: chacha20-poly1305@openssh.com)",
+ * );
+ * assert.equal(noCommonAlgorithm({ ciphers: ["chacha20-poly1305@openssh.com"], macs: ["hmac-sha1"] }, server), undefined);
+ * ```
+ */
+export function noCommonAlgorithm(
+  ours: AlgorithmPins,
+  theirs: ServerOffer,
+): string | undefined {
+  const cipher = ours.ciphers?.find((c) => theirs.ciphers.includes(c));
+  const aead = cipher !== undefined &&
+    /-gcm@openssh\.com$|poly1305/.test(cipher);
+  for (const [kind, label] of OFFER_KINDS) {
+    const mine = ours[kind];
+    if (!mine || (kind === "macs" && aead)) continue;
+    if (mine.some((n) => theirs[kind].includes(n))) continue;
+    return `no common ${label} with the server (client offers: ${
+      mine.join(",")
+    }; server offers: ${theirs[kind].join(",") || "none"})`;
+  }
+  return undefined;
 }

@@ -18,6 +18,19 @@
  * the lists ssh2 supports, so an unknown one fails the session before it
  * connects, naming it; ssh2 1.17 has no sntrup761x25519 key exchange. The
  * `handshake` event gives what was negotiated ({@linkcode negotiatedOf}).
+ * With a known host key (`target.hostKeyBase64`) and no host-key pin, the
+ * algorithms of that key's type lead ssh2's host-key list, as OpenSSH
+ * orders it for a host it knows. A handshake that fails for lack of a
+ * common algorithm (ssh2 says which kind) is named with both sides' lists:
+ * the server's are read afresh from its KEXINIT ({@linkcode serverOffer}),
+ * as ssh2 keeps none of them on failure.
+ *
+ * Teardown: once every command has ended (stdout read to end of file and
+ * the exit status received), an error while closing the last channel or
+ * the connection (say the server closed the connection first, and ssh2's
+ * reply hit a closed socket: EPIPE) no longer fails the session: its
+ * status stays `ok` (or `exit_nonzero`), the phases not yet ended end
+ * then, and the error goes to `teardownError`.
  *
  * @module
  */
@@ -34,7 +47,10 @@ import {
   type AlgorithmPins,
   commandsPerSession,
   type Negotiated,
+  noCommonAlgorithm,
   type Phase,
+  preferKnownHostKey,
+  serverOffer,
   type SessionContext,
   type SessionOutcome,
   type SshClient,
@@ -134,6 +150,12 @@ class Ssh2Session {
   #done = 0;
   /** The outcome once the disconnect (the client's `close`) is over. */
   #afterDisconnect: { status: Status; error: string } | undefined;
+  /**
+   * The exit code of the last command the session runs, once its stdout
+   * ended and its exit status arrived: from then on an error is a
+   * teardown error.
+   */
+  #final: number | undefined;
   readonly #sock = new net.Socket();
   /** The first command's stdout. */
   readonly #reader = new LineReader();
@@ -162,20 +184,30 @@ class Ssh2Session {
     );
   }
 
-  #finish(status: Status, error = ""): void {
-    if (this.#settled) return;
+  /** Ends the session's I/O; false when it had already ended. */
+  #settle(): boolean {
+    if (this.#settled) return false;
     this.#settled = true;
     this.ctx.signal.removeEventListener("abort", this.#onAbort);
     this.#sock.destroy();
-    this.resolve({
+    return true;
+  }
+
+  #outcome(status: Status, error: string, teardown?: string): SessionOutcome {
+    return {
       bytes: this.#reader.bytes,
       lines: this.#reader.lines,
       exitCode: this.#exitCode,
       status,
       error,
+      ...(teardown && { teardownError: teardown }),
       commands: this.#done,
       ...(this.#negotiated && { negotiated: this.#negotiated }),
-    });
+    };
+  }
+
+  #finish(status: Status, error = "", teardown?: string): void {
+    if (this.#settle()) this.resolve(this.#outcome(status, error, teardown));
   }
 
   /** `msg` prefixed with the command number for a command after the first. */
@@ -188,6 +220,14 @@ class Ssh2Session {
   readonly #fail = (err: Error & { level?: string }): void => {
     const phase = this.#phase;
     const step = phase === "reexec" ? this.#step : phase;
+    if (this.#settled) return;
+    if (this.#final !== undefined) {
+      return this.#tornDown(this.#named(`${step}: ${err.message}`));
+    }
+    if (
+      phase === "auth" && err.level === "handshake" &&
+      /no matching/i.test(err.message)
+    ) return this.#noCommonAlgorithm(err.message);
     const status: Status = phase === "connect"
       ? "connect_error"
       : phase === "auth"
@@ -200,6 +240,64 @@ class Ssh2Session {
 
   readonly #onAbort = (): void =>
     this.#finish("timeout", `timed out during ${this.#phase}`);
+
+  /**
+   * Every command completed, then the teardown failed with `error`: the
+   * phases not yet ended end now (the connection is gone), and the status
+   * is the commands' own.
+   */
+  #tornDown(error: string): void {
+    const code = this.#final!;
+    const { clock } = this.ctx;
+    const after = this.#afterDisconnect;
+    if (after) {
+      clock.mark("disconnect");
+      return this.#finish(after.status, after.error, error);
+    }
+    const first = this.#command === 1;
+    this.#exitCode = code;
+    if (first) clock.mark("close");
+    if (code !== 0) {
+      const failure = this.#named(`exit code ${code}`);
+      // A further command's nonzero exit ends the session without a
+      // disconnect; the first command's disconnects, as with K = 1.
+      if (first) clock.mark("disconnect");
+      return this.#finish("exit_nonzero", failure, error);
+    }
+    this.#done++;
+    if (this.#k > 1) clock.mark("reexec");
+    clock.mark("disconnect");
+    this.#finish("ok", "", error);
+  }
+
+  /**
+   * The handshake failed for lack of a common algorithm: the error names
+   * the kind and both sides' lists, the server's read from its KEXINIT.
+   */
+  #noCommonAlgorithm(message: string): void {
+    if (!this.#settle()) return;
+    const pins = this.target.algorithms ?? {};
+    const ours: AlgorithmPins = {
+      kex: pins.kex ?? ssh2Constants.DEFAULT_KEX,
+      hostKeyAlgorithms: pins.hostKeyAlgorithms ??
+        preferKnownHostKey(
+          ssh2Constants.DEFAULT_SERVER_HOST_KEY,
+          this.target.hostKeyBase64,
+        ) ?? ssh2Constants.DEFAULT_SERVER_HOST_KEY,
+      ciphers: pins.ciphers ?? ssh2Constants.DEFAULT_CIPHER,
+      macs: pins.macs ?? ssh2Constants.DEFAULT_MAC,
+    };
+    serverOffer(
+      this.target.host,
+      this.target.port,
+      Math.min(this.ctx.timeoutMs, 5000),
+    ).then((offer) => {
+      const named = offer && noCommonAlgorithm(ours, offer);
+      this.resolve(
+        this.#outcome("connect_error", `auth: ${named || message}`),
+      );
+    });
+  }
 
   /** TCP connected: hand the socket to ssh2 (handshake and auth). */
   #connected(): void {
@@ -225,7 +323,7 @@ class Ssh2Session {
     });
     client.connect({
       sock: this.#sock,
-      ...algorithmsOption(this.target.algorithms),
+      ...algorithmsOption(this.target.algorithms, this.target.hostKeyBase64),
       username: this.target.user,
       privateKey: this.privateKey,
       hostVerifier: (key: Buffer) =>
@@ -274,6 +372,12 @@ class Ssh2Session {
     let ended = false;
     stream.on("data", (d: Buffer) => reader.push(d));
     stream.stderr.resume();
+    /** The last command this session runs has completed. */
+    const completed = () => {
+      if (ended && code !== null && (code !== 0 || this.#command === this.#k)) {
+        this.#final = code;
+      }
+    };
     stream.on("end", () => {
       reader.end();
       ended = true;
@@ -282,9 +386,11 @@ class Ssh2Session {
         clock.mark("read");
         this.#phase = "close";
       }
+      completed();
     });
     stream.on("exit", (c: number | null) => {
       code = c;
+      completed();
     });
     stream.on("close", () => {
       if (this.#settled) return;
@@ -331,7 +437,9 @@ const SSH2_SUPPORTED: Record<PinKind, readonly string[]> = {
 
 /**
  * ssh2's `algorithms` connect option for the pins: each pinned list as an
- * exact list (both directions); nothing when nothing is pinned.
+ * exact list (both directions); without a host-key pin, the known host
+ * key's algorithms (`hostKeyBase64`) first in ssh2's default list when
+ * they do not lead it already; nothing when nothing changes.
  *
  * @example
  * ```ts
@@ -342,13 +450,21 @@ const SSH2_SUPPORTED: Record<PinKind, readonly string[]> = {
  *   algorithmsOption({ ciphers: ["aes128-ctr"], macs: ["hmac-sha2-256"] }),
  *   { algorithms: { cipher: ["aes128-ctr"], hmac: ["hmac-sha2-256"] } },
  * );
+ * // An ECDSA host key known: its algorithm leads the host-key list.
+ * const ecdsa = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA==";
+ * assert.equal(algorithmsOption(undefined, ecdsa).algorithms?.serverHostKey[0], "ecdsa-sha2-nistp256");
  * ```
  */
 export function algorithmsOption(
   pins: AlgorithmPins | undefined,
+  hostKeyBase64?: string,
 ): { algorithms?: Record<string, string[]> } {
-  if (!pins) return {};
   const algorithms: Record<string, string[]> = {};
+  const preferred = pins?.hostKeyAlgorithms
+    ? undefined
+    : preferKnownHostKey(ssh2Constants.DEFAULT_SERVER_HOST_KEY, hostKeyBase64);
+  if (preferred) algorithms.serverHostKey = preferred;
+  if (!pins) return preferred ? { algorithms } : {};
   if (pins.kex) algorithms.kex = pins.kex;
   if (pins.hostKeyAlgorithms) algorithms.serverHostKey = pins.hostKeyAlgorithms;
   if (pins.ciphers) algorithms.cipher = pins.ciphers;

@@ -15,13 +15,19 @@ import { RUNS_DIR, utcStamp } from "../util/paths.ts";
 import { childPids, raiseFileLimit } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { calibrateAll } from "./calibration.ts";
-import type { RunConfig } from "./config.ts";
+import type { ExternalTarget, RunConfig } from "./config.ts";
+import {
+  checkHostKeys,
+  type HostKeyCheck,
+  knownHostsText,
+} from "./known_hosts.ts";
 import { CsvSink, toCsv } from "./csv_sink.ts";
 import { countSteps } from "./presets.ts";
 import { Progress } from "./progress.ts";
 import {
   type ClientCalibration,
   provenance,
+  type RecordHostKeys,
   type RunRecord,
   type RunState,
   writeRecord,
@@ -110,6 +116,10 @@ function checkFileLimit(maxPool: number, log: (line: string) => void): void {
  */
 interface Place {
   target: Target;
+  /** The host keys verified for an external target. */
+  hostKeys?: HostKeyCheck;
+  /** Temp dir of the run's own known_hosts file (external target). */
+  keysDir?: string;
   server?: EmbeddedServer;
   link?: EmulatedLink;
   /** The RTT asked for (undefined: loopback, no link). */
@@ -122,18 +132,7 @@ async function openPlace(
   maxPool: number,
   rttMs: number | undefined,
 ): Promise<Place> {
-  if (cfg.target) {
-    return {
-      target: {
-        host: cfg.target.host,
-        port: cfg.target.port,
-        user: cfg.target.user,
-        identityFile: cfg.target.identity,
-        command: cfg.command!,
-        algorithms: cfg.algorithms,
-      },
-    };
-  }
+  if (cfg.target) return await externalPlace(cfg, cfg.target);
   const link = rttMs === undefined ? undefined : await EmulatedLink.start({
     rttMs,
     lossPct: cfg.lossPct,
@@ -157,10 +156,69 @@ async function openPlace(
   }
 }
 
-/** Stops a place's server and link. */
+/**
+ * The place of an external target: its host key checked against the
+ * known_hosts file before any session (every unknown or changed key is one
+ * error), then written alone to a known_hosts file of the run's own, which
+ * every client is given, so each accepts exactly that key.
+ */
+async function externalPlace(
+  cfg: RunConfig,
+  t: ExternalTarget,
+): Promise<Place> {
+  const hostKeys = await checkHostKeys([t], {
+    knownHostsFile: cfg.knownHostsFile,
+    acceptNew: cfg.acceptNewHostKeys,
+    hostKeyAlgorithms: cfg.algorithms?.hostKeyAlgorithms,
+  });
+  const verified = hostKeys.hosts[0];
+  const keysDir = await Deno.makeTempDir({ prefix: "ssh-bench-hostkeys-" });
+  try {
+    const knownHostsFile = `${keysDir}/known_hosts`;
+    await Deno.writeTextFile(knownHostsFile, knownHostsText(hostKeys.hosts));
+    return {
+      target: {
+        host: t.host,
+        port: t.port,
+        user: t.user,
+        identityFile: t.identity,
+        command: cfg.command!,
+        knownHostsFile,
+        hostKeyBase64: verified.key,
+        algorithms: cfg.algorithms,
+      },
+      hostKeys,
+      keysDir,
+    };
+  } catch (e) {
+    await Deno.remove(keysDir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/** What meta.json records of the verified host keys. */
+function hostKeysRecord(c: HostKeyCheck, acceptNew: boolean): RecordHostKeys {
+  return {
+    known_hosts_file: c.knownHostsFile,
+    accept_new: acceptNew,
+    hosts: c.hosts.map((h) => ({
+      host: h.host,
+      port: h.port,
+      key_type: h.keyType,
+      fingerprint: h.fingerprint,
+      trusted_by: h.acceptedNew ? "accepted_new" : "known_hosts",
+      entry: h.entry,
+    })),
+  };
+}
+
+/** Stops a place's server and link, removes its own known_hosts file. */
 async function closePlace(p: Place | undefined): Promise<void> {
   await p?.server?.stop();
   await p?.link?.stop();
+  if (p?.keysDir) {
+    await Deno.remove(p.keysDir, { recursive: true }).catch(() => {});
+  }
 }
 
 /** The run record as written at the start (state `running`). */
@@ -171,6 +229,7 @@ async function newRecord(p: {
   clients: readonly ClientRunner[];
   target: Target;
   server?: EmbeddedServer;
+  hostKeys?: HostKeyCheck;
   calibration: Record<string, ClientCalibration>;
 }): Promise<RunRecord> {
   const { cfg, server, target } = p;
@@ -221,6 +280,9 @@ async function newRecord(p: {
       payload: server?.payload ?? null,
       sshd_config: server?.config ?? null,
       server_profile: server?.profile ?? null,
+      host_keys: p.hostKeys
+        ? hostKeysRecord(p.hostKeys, cfg.acceptNewHostKeys ?? false)
+        : null,
     },
     calibration: { command: "true", clients: p.calibration },
     negotiated: Object.fromEntries(
@@ -342,6 +404,7 @@ export async function runBenchmark(
       place.target,
       cfg.timeoutMs,
       log,
+      place.server !== undefined,
     );
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
@@ -353,6 +416,7 @@ export async function runBenchmark(
       clients,
       target: place.target,
       server: place.server,
+      hostKeys: place.hostKeys,
       calibration,
     });
     await writeRecord(dir, record);

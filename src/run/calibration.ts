@@ -29,15 +29,51 @@ export const SLOW_SHELL_MS = 50;
  */
 export const STALL_MS = 30;
 
-/** The one-line error for a failed no-op session, naming the fix. */
-function calibrationError(
-  client: ClientRunner,
+/**
+ * A client's error for a handshake that failed for lack of a common
+ * algorithm: the clients' own words (`no common cipher with the server
+ * (...)`), libssh2's bare "Unable to exchange encryption keys", OpenSSH's
+ * "no matching cipher found", ssh2's "no matching C->S cipher",
+ * paramiko's "Incompatible ssh peer", asyncssh's "No matching ...
+ * algorithm found".
+ */
+const NO_COMMON_ALGORITHM =
+  /no common (key exchange|host key algorithm|cipher|MAC)|Unable to exchange encryption keys|no matching (key exchange|host key|cipher|MAC|C->S|S->C)|Incompatible ssh (peer|server)|No matching .* algorithm found/i;
+
+/**
+ * A client's error for a server key other than the one verified before the
+ * run (or, for the embedded server, generated for it).
+ */
+const HOST_KEY_MISMATCH =
+  /host key (does not match|not verifiable)|Host key verification failed|Host denied \(verification failed\)|not found in known_hosts|REMOTE HOST IDENTIFICATION HAS CHANGED/i;
+
+/**
+ * The one-line error for a failed no-op session, naming the fix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { calibrationError } from "./calibration.ts";
+ * const t = { host: "h", port: 22, user: "me", identityFile: "/k", command: "true" };
+ * const e = calibrationError({ name: "libssh2" } as never, t, "connect_error",
+ *   "handshake: no common cipher with the server (client offers: aes128-ctr; server offers: chacha20-poly1305@openssh.com)");
+ * assert.match(e.message, /^no common key exchange\/cipher with the server me@h:22; .*\(libssh2: handshake: no common cipher/);
+ * assert.match(calibrationError({ name: "ssh2" } as never, t, "connect_error", "connect: Connection refused").message,
+ *   /^cannot connect to me@h:22; check the host and port/);
+ * ```
+ */
+export function calibrationError(
+  client: Pick<ClientRunner, "name">,
   target: Target,
   status: string,
   error: string,
 ): UsageError {
   const where = `${target.user}@${target.host}:${target.port}`;
-  const hint = status === "connect_error"
+  const hint = status === "connect_error" && NO_COMMON_ALGORITHM.test(error)
+    ? `no common key exchange/cipher with the server ${where}; pin algorithms both sides support (--kex, --ciphers, --macs, --host-key-algorithms) or leave ${client.name} out with --clients`
+    : status === "connect_error" && HOST_KEY_MISMATCH.test(error)
+    ? `the server ${where} showed ${client.name} a host key other than the one checked before the run; its key changed since, or another server answers there`
+    : status === "connect_error"
     ? `cannot connect to ${where}; check the host and port and that sshd runs there`
     : status === "auth_error"
     ? `${where} refused the key ${target.identityFile}; check --identity and the account's authorized_keys`
@@ -187,6 +223,8 @@ export async function calibrateAll(
   target: Target,
   timeoutMs: number,
   log: (line: string) => void,
+  /** The target is this run's embedded server (for the advice's wording). */
+  embedded = false,
 ): Promise<{
   calibration: Record<string, ClientCalibration>;
   clients: ClientRunner[];
@@ -222,7 +260,7 @@ export async function calibrateAll(
       "no client can run with the pinned algorithms; see the warnings above, and pin algorithms every client supports",
     );
   }
-  warnSlowShell(calibration, target, log);
+  warnSlowShell(calibration, target, log, embedded);
   return { calibration, clients: kept };
 }
 
@@ -230,6 +268,7 @@ function warnSlowShell(
   calibration: Record<string, ClientCalibration>,
   target: Target,
   log: (line: string) => void,
+  embedded: boolean,
 ): void {
   const best = Math.min(
     ...Object.values(calibration).map((c) => c.shell_median_ms),
@@ -239,7 +278,7 @@ function warnSlowShell(
     `warning: the remote login shell is slow: even the best client waits ${
       best.toFixed(0)
     } ms from the exec reply to the exit of a no-op (> ${SLOW_SHELL_MS} ms), and every session pays it. ${
-      target.knownHostsFile
+      embedded
         ? "The embedded server's account should have shell /bin/sh and no rc files: run .ci/setup."
         : `Log in an account whose shell is /bin/sh without rc files (or remove what ${target.user}'s rc files run).`
     }`,

@@ -62,6 +62,17 @@ export interface RunConfig {
   command?: string;
   /** External server, or undefined for the embedded one. */
   target?: ExternalTarget;
+  /**
+   * known_hosts file the target's host key is checked against before the
+   * first session (`--known-hosts`; undefined: `~/.ssh/known_hosts`).
+   */
+  knownHostsFile?: string;
+  /**
+   * Trust a target's host key that the known_hosts file does not list, for
+   * this run only (`--accept-new-host-keys`; recorded in meta.json, never
+   * written to the file). A changed key is never accepted.
+   */
+  acceptNewHostKeys?: boolean;
   /** Payload size for the embedded server, bytes. */
   payloadBytes: number;
   /** `MaxStartups` passed through to the embedded sshd. */

@@ -63,6 +63,41 @@ export interface RecordTarget {
   sshd_config: string | null;
   /** The embedded server's profile as run, else null; since version 3. */
   server_profile?: ServerProfileInfo | null;
+  /**
+   * The host keys verified before the run for `--target` (every client
+   * then accepted only these), else null (the embedded server's key is
+   * generated for the run); since version 8.
+   */
+  host_keys?: RecordHostKeys | null;
+}
+
+/** The host keys a run verified for its external target(s). */
+export interface RecordHostKeys {
+  /** The known_hosts file checked (`--known-hosts`, or ~/.ssh/known_hosts). */
+  known_hosts_file: string;
+  /** `--accept-new-host-keys` was given. */
+  accept_new: boolean;
+  /** One verified key per server. */
+  hosts: RecordHostKey[];
+}
+
+/** One server's verified host key. */
+export interface RecordHostKey {
+  /** Host name or address. */
+  host: string;
+  /** TCP port. */
+  port: number;
+  /** Key type, e.g. `ssh-ed25519`. */
+  key_type: string;
+  /** SHA256 fingerprint, as `ssh-keygen -l` prints it (`SHA256:...`). */
+  fingerprint: string;
+  /**
+   * `known_hosts` when the file listed it (`entry` says where), or
+   * `accepted_new` when `--accept-new-host-keys` trusted it for this run.
+   */
+  trusted_by: "known_hosts" | "accepted_new";
+  /** `file:line` of the known_hosts entry; null when accepted new. */
+  entry: string | null;
 }
 
 /** The run's parameters, as given or implied by the preset. */

@@ -43,8 +43,13 @@ import type { Status } from "../clients/seam.ts";
  *   `forwarder_cpu_ms`; as root, client and server CPU come from cgroups
  *   (each worker's and sshd's whole process tree), read at the same moments
  *   as the machine's.
+ * - 8: `sessions.csv` gains `teardown_error`: an error while tearing down
+ *   a session whose command completed (stdout read to end of file, exit
+ *   status received) no longer fails it; the status stays `ok` (or
+ *   `exit_nonzero`) and the error goes there. `meta.json`'s target gains
+ *   `host_keys` (the host keys verified for `--target`).
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -203,6 +208,15 @@ export const SESSION_COLUMNS = [
       "emulated round-trip time asked for (`--rtt`); empty on loopback without `--rtt`",
     optional: true,
     since: 7,
+  },
+  {
+    name: "teardown_error",
+    type: "string",
+    unit: "",
+    meaning:
+      "error while tearing down a session whose command completed (stdout read, exit status received); the status stays `ok` or `exit_nonzero`",
+    optional: true,
+    since: 8,
   },
 ] as const satisfies readonly Column[];
 

@@ -158,6 +158,13 @@ const span = (a: number | null, b: number | null) =>
  *   status: "ok", error: "" }, at);
  * assert.deepEqual([k3.close_ms, k3.reexec_ms, k3.disconnect_ms, k3.commands, k3.total_ms],
  *   [1, 20, 1, 3, 56]);
+ * assert.equal(k3.teardown_error, undefined);
+ * // A completed session whose teardown failed: ok, the error in its own column.
+ * const torn = reportToRow({ type: "session", round: 1, session: 3, start_ms: 0,
+ *   connect_ms: 1, auth_ms: 30, exec_ms: 32, read_ms: 34, close_ms: 35, reexec_ms: null,
+ *   disconnect_ms: 36, end_ms: 36, commands: 1, bytes: 9, lines: 1, exit_code: 0,
+ *   status: "ok", error: "", teardown_error: "disconnect: write EPIPE" }, at);
+ * assert.deepEqual([torn.status, torn.error, torn.teardown_error], ["ok", "", "disconnect: write EPIPE"]);
  * ```
  */
 export function reportToRow(
@@ -187,6 +194,7 @@ export function reportToRow(
     error: s.error,
     commands: s.commands,
     reexec_ms: s.reexec_ms ?? undefined,
+    teardown_error: s.teardown_error || undefined,
   };
 }
 

@@ -20,6 +20,7 @@ is bounded by asyncio.wait_for.
 
 import asyncio
 import os
+import re
 import sys
 
 # worker_common sits next to this file (also under python3 -I); no
@@ -152,6 +153,7 @@ async def run_command(conn, command, s, first):
         if proc.exit_signal:
             s.fail("killed by signal %s" % proc.exit_signal[0])
             return None
+        s.exit_status(proc.exit_status)
         return proc.exit_status
     finally:
         proc.close()
@@ -176,14 +178,15 @@ async def steps(rnd, s, held):
         # The first command's channel is closed; the connection stays open.
         s.mark("close")
     if go_on and k > 1:
-        began = s.now()
+        s.reexec_start = s.now()
         for i in range(2, k + 1):
             s.command = i
             if not s.command_done(
                 await run_command(conn, req["command"], s, False)
             ):
                 break
-        s.reexec_ms = s.now() - began if s.commands == k else None
+        if s.commands == k:
+            s.reexec_ms = s.now() - s.reexec_start
         s.command = 1
         s.phase = "disconnect"
     conn.close()
@@ -209,7 +212,7 @@ async def session(rnd, number, proto):
     except asyncssh.HostKeyNotVerifiable as e:
         s.fail("host key not verifiable: %s" % (e.reason or e))
     except asyncssh.DisconnectError as e:
-        s.fail(e.reason or str(e))
+        s.fail(no_common_algorithm(e.reason or str(e)))
     except asyncssh.ChannelOpenError as e:
         s.fail(e.reason or str(e))
     except OSError as e:
@@ -220,6 +223,33 @@ async def session(rnd, number, proto):
         if held.conn is not None:
             held.conn.abort()
         proto.send(s.report())
+
+
+#: asyncssh's words for each kind of algorithm, and seam.ts's.
+MISMATCH_KINDS = {
+    "key exchange": "key exchange",
+    "host key": "host key algorithm",
+    "encryption": "cipher",
+    "MAC": "MAC",
+    "compression": "compression",
+}
+
+
+def no_common_algorithm(reason):
+    """asyncssh's `No matching cipher algorithm found, sent A and received
+    B` in the words of seam.ts noCommonAlgorithm; any other reason as it
+    is."""
+    m = re.match(
+        r"No matching (.+) algorithm found, sent (\S*) and received (\S*)$",
+        reason,
+    )
+    if not m or m.group(1) not in MISMATCH_KINDS:
+        return reason
+    return wc.no_common(
+        MISMATCH_KINDS[m.group(1)],
+        m.group(2).split(","),
+        [n for n in m.group(3).split(",") if n],
+    )
 
 
 def negotiated_of(conn):

@@ -17,6 +17,14 @@ read mark; exit status, channel closed -> close mark (the transport still
 open); K > 1: the command again K - 1
 times, each on a new channel of the same transport (reexec_ms); transport
 closed -> disconnect mark. The whole session is bounded by gevent.Timeout.
+
+Once the last command's exit status arrived (stdout read to its end), an
+error while closing its channel or the transport is a teardown error: the
+status stays ok (or exit_nonzero), the error goes to teardown_error. A
+handshake that fails for lack of a common algorithm (paramiko's
+IncompatiblePeer) names the kind and both lists, read from both KEXINIT
+messages (the server's kept as it arrives: paramiko keeps it only once the
+negotiation succeeded).
 """
 
 # gevent patches the standard library before anything else imports it (as
@@ -77,12 +85,19 @@ class BenchTransport(paramiko.Transport):
 
     def __init__(self, sock, **kwargs):
         self.kex_name = None
+        self.server_kexinit = None
         super().__init__(sock, **kwargs)
         if self.pins:
             options = self.get_security_options()
             for kind, names in self.pins.items():
                 if names and kind in PIN_MAP:
                     setattr(options, PIN_MAP[kind][1], tuple(names))
+
+    def _parse_kex_init(self, m):
+        # The server's KEXINIT as it came (message number included), for
+        # naming an algorithm mismatch (paramiko stores it only on success).
+        self.server_kexinit = b"\x14" + m.asbytes()
+        return super()._parse_kex_init(m)
 
     @property
     def kex_engine(self):
@@ -175,7 +190,8 @@ def trust(client, rnd):
 def run_command(transport, command, s, first):
     """One command on a new channel of `transport`: exec, stdout read line
     by line to EOF, exit status, channel closed. Marks exec and read for the
-    first command. Returns the exit code (None when none came)."""
+    first command. Returns the exit code (None when none came); an error
+    closing the channel after the exit status came is a teardown error."""
     s.phase = "exec"
     chan = transport.open_session()
     try:
@@ -193,7 +209,9 @@ def run_command(transport, command, s, first):
         else:
             s.phase = "close"
         code = chan.recv_exit_status()
-        return None if code == -1 else code
+        code = None if code == -1 else code
+        s.exit_status(code)
+        return code
     finally:
         chan.close()
 
@@ -247,14 +265,15 @@ def session(rnd, number, proto):
                 # The first command's channel is closed; the transport stays.
                 s.mark("close")
             if go_on and k > 1:
-                began = s.now()
+                s.reexec_start = s.now()
                 for i in range(2, k + 1):
                     s.command = i
                     if not s.command_done(
                         run_command(transport, req["command"], s, False)
                     ):
                         break
-                s.reexec_ms = s.now() - began if s.commands == k else None
+                if s.commands == k:
+                    s.reexec_ms = s.now() - s.reexec_start
                 s.command = 1
                 s.phase = "disconnect"
             client.close()
@@ -273,7 +292,13 @@ def session(rnd, number, proto):
     except OSError as e:
         s.fail(wc.os_error(e))
     except Exception as e:  # paramiko raises SSHException, EOFError, ...
-        s.fail("%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__)
+        mismatch = no_common_algorithm(e, client)
+        if mismatch:
+            s.fail(mismatch)
+        else:
+            s.fail(
+                "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
+            )
     finally:
         timer.close()
         if client is not None:
@@ -281,6 +306,20 @@ def session(rnd, number, proto):
         if sock is not None:
             sock.close()
         proto.send(s.report())
+
+
+def no_common_algorithm(e, client):
+    """For paramiko's IncompatiblePeer, the kind of algorithm the client and
+    the server share none of, with both lists; None otherwise."""
+    incompatible = getattr(paramiko.ssh_exception, "IncompatiblePeer", None)
+    if incompatible is None or not isinstance(e, incompatible) or client is None:
+        return None
+    t = client.get_transport()
+    if t is None:
+        return None
+    return wc.no_common_algorithm(
+        getattr(t, "local_kex_init", None), getattr(t, "server_kexinit", None)
+    )
 
 
 def tcp_connect(host, port):

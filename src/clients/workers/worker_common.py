@@ -254,6 +254,10 @@ class Session:
         "status",
         "error",
         "negotiated",
+        "final",
+        "final_pending",
+        "teardown_error",
+        "reexec_start",
     )
 
     def __init__(self, round_no, number, t0, commands_total):
@@ -274,6 +278,14 @@ class Session:
         self.status = None
         self.error = ""
         self.negotiated = None
+        # The exit code of the last command the session runs, once it came
+        # (stdout read to its end): from then on an error is a teardown
+        # error. final_pending: command_done() has not counted it yet.
+        self.final = None
+        self.final_pending = False
+        self.teardown_error = None
+        # When the further commands 2..K began (ms from the round start).
+        self.reexec_start = None
 
     def now(self):
         """ms since the round start."""
@@ -303,11 +315,51 @@ class Session:
             self.commands_total,
         )
 
+    def exit_status(self, code):
+        """The exit status of the command in progress arrived, its stdout
+        read to the end (None: none came). When it is the last command the
+        session runs (command K, or a nonzero exit), the session is
+        complete: an error from now on, while closing the channel or the
+        connection, is a teardown error (see fail). Call it before closing
+        the channel; command_done() still follows as usual."""
+        if code is not None and (
+            code != 0 or self.command == self.commands_total
+        ):
+            self.final = code
+            self.final_pending = True
+
     def fail(self, error, auth_refused=False):
-        """The session failed in the step in progress (first failure wins)."""
+        """The session failed in the step in progress (first failure wins).
+        Once its commands completed (exit_status), the error is a teardown
+        error instead: the status stays the commands' own."""
+        if self.final is not None and self.status in (None, "exit_nonzero"):
+            self._torn_down(error)
+            return
         if self.status is None:
             self.status = status_of_failure(self.phase, auth_refused)
             self.error = "%s: %s" % (self.where(), error)
+
+    def _torn_down(self, error):
+        """Every command completed, then closing failed with `error`: the
+        last command is counted, the phases not yet ended end now (the
+        connection is gone), and the error is kept as teardown_error."""
+        if self.teardown_error is not None:
+            return
+        where = self.where()
+        if self.final_pending:
+            self.command_done(self.final)
+            if self.command == 1 and self.marks["close"] is None:
+                self.mark("close")
+            if (
+                self.command > 1
+                and self.commands == self.commands_total
+                and self.reexec_ms is None
+                and self.reexec_start is not None
+            ):
+                self.reexec_ms = self.now() - self.reexec_start
+        self.teardown_error = "%s: %s" % (where, error)
+        if self.marks["disconnect"] is None:
+            self.marks["disconnect"] = self.now()
 
     def fail_with(self, status, error):
         if self.status is None:
@@ -325,6 +377,7 @@ class Session:
         if code is None:
             self.fail("channel closed without an exit status")
             return False
+        self.final_pending = False
         self.commands += 1
         if self.command == 1 or code != 0:
             self.exit_code = code
@@ -363,6 +416,7 @@ class Session:
             "exit_code": self.exit_code,
             "status": status,
             "error": "" if status == "ok" else self.error,
+            "teardown_error": self.teardown_error,
             "negotiated": self.negotiated,
         }
 
@@ -448,6 +502,41 @@ def first_common(client_list, server_list):
     for name in client_list:
         if name in server_list:
             return name
+    return None
+
+
+#: Kinds of algorithm in a KEXINIT's name-lists (index), with their words
+#: in a mismatch message, as seam.ts noCommonAlgorithm words them.
+_OFFER_KINDS = ((0, "key exchange"), (1, "host key algorithm"), (2, "cipher"),
+                (4, "MAC"))
+
+
+def no_common(label, ours, theirs):
+    """A mismatch message naming both lists, in the words of seam.ts
+    noCommonAlgorithm."""
+    return "no common %s with the server (client offers: %s; server offers: %s)" % (
+        label,
+        ",".join(ours),
+        ",".join(theirs) or "none",
+    )
+
+
+def no_common_algorithm(client_payload, server_payload):
+    """The first kind of algorithm both KEXINIT messages (message number
+    included) have none of in common, as a message naming both lists (a
+    MAC mismatch does not count under an AEAD cipher); None when every kind
+    has a common one or they do not parse."""
+    try:
+        c = kexinit_lists(client_payload)
+        s = kexinit_lists(server_payload)
+    except (struct.error, UnicodeDecodeError, TypeError):
+        return None
+    cipher = first_common(c[2], s[2])
+    for i, label in _OFFER_KINDS:
+        if i == 4 and cipher is not None and is_aead(cipher):
+            continue
+        if first_common(c[i], s[i]) is None:
+            return no_common(label, c[i], s[i])
     return None
 
 
