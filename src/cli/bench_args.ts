@@ -40,7 +40,12 @@ Options:
   --rounds N             minimum rounds per pool size (default: 1)
   --timeout S            per-session timeout in seconds (default: 60)
   --target URL           an existing server, ssh://user@host:port, instead of the embedded one
-  --identity FILE        private key for --target (no passphrase)
+  --identity FILE        private key for --target; an encrypted one is decrypted once per run
+                         into a private temp copy (passphrase from the environment variable
+                         SSH_BENCH_PASSPHRASE, else a prompt on the terminal)
+  --agent                log in to --target with the keys of the ssh-agent at SSH_AUTH_SOCK
+                         (the default when --identity is left out and SSH_AUTH_SOCK is set);
+                         the agent's CPU over each round is counted as the client's
   --known-hosts FILE     known_hosts file the --target host key is checked against before
                          the first session (default: ~/.ssh/known_hosts; hashed and
                          [host]:port entries count); every client then accepts only that key
@@ -96,6 +101,7 @@ const OPTIONS = {
   timeout: { type: "string" },
   target: { type: "string" },
   identity: { type: "string" },
+  agent: { type: "boolean" },
   "known-hosts": { type: "string" },
   "accept-new-host-keys": { type: "boolean" },
   command: { type: "string" },
@@ -170,6 +176,7 @@ function parseClients(spec: string | undefined): string[] | undefined {
 function parseTarget(
   url: string,
   identity: string | undefined,
+  agent: boolean | undefined,
 ): ExternalTarget {
   let u: URL;
   try {
@@ -184,10 +191,26 @@ function parseTarget(
       `--target ${url}: use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
     );
   }
-  if (!identity) {
+  const target = {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port ? Number(u.port) : 22,
+    user: decodeURIComponent(u.username),
+  };
+  if (agent && identity) {
     throw new UsageError(
-      `--target needs --identity FILE: the private key to log in as ${u.username}`,
+      "--agent and --identity exclude each other; give one way to log in",
     );
+  }
+  if (agent || !identity) {
+    const sock = Deno.env.get("SSH_AUTH_SOCK");
+    if (!sock) {
+      throw new UsageError(
+        agent
+          ? "--agent needs a running ssh-agent: SSH_AUTH_SOCK is not set (start one with eval $(ssh-agent) and ssh-add your key)"
+          : `--target needs --identity FILE (the private key to log in as ${u.username}) or an ssh-agent (SSH_AUTH_SOCK is not set)`,
+      );
+    }
+    return { ...target, agentSocket: sock };
   }
   try {
     if (!Deno.statSync(identity).isFile) throw new Error();
@@ -196,12 +219,7 @@ function parseTarget(
       `--identity ${identity}: no such file; give the path of a private key (e.g. ~/.ssh/id_ed25519)`,
     );
   }
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ""),
-    port: u.port ? Number(u.port) : 22,
-    user: decodeURIComponent(u.username),
-    identity,
-  };
+  return { ...target, identity };
 }
 
 /**
@@ -239,9 +257,14 @@ function serverOptions(
   | "knownHostsFile"
   | "acceptNewHostKeys"
 > {
-  if (values.identity !== undefined && values.target === undefined) {
+  if (
+    (values.identity !== undefined || values.agent) &&
+    values.target === undefined
+  ) {
     throw new UsageError(
-      "--identity is only used with --target; the embedded server generates its own key",
+      `${
+        values.identity !== undefined ? "--identity" : "--agent"
+      } is only used with --target; the embedded server generates its own key`,
     );
   }
   const knownHosts = values["known-hosts"];
@@ -265,7 +288,7 @@ function serverOptions(
     }
   }
   const target = values.target !== undefined
-    ? parseTarget(values.target, values.identity)
+    ? parseTarget(values.target, values.identity, values.agent)
     : undefined;
   if (target && values.command === undefined) {
     throw new UsageError(

@@ -77,6 +77,9 @@ async function serve(name: string): Promise<number> {
           ? hostKeyFor(req.known_hosts_file, req.host, req.port)
           : undefined,
         algorithms: req.algorithms ?? undefined,
+        agentSocket: req.auth?.kind === "agent"
+          ? req.auth.agent_socket ?? undefined
+          : undefined,
       };
       const r = await runner.runRound({
         round: req.round,

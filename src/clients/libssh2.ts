@@ -125,6 +125,32 @@ const LIBSSH2_SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  libssh2_agent_init: { parameters: ["pointer"], result: "pointer" },
+  libssh2_agent_set_identity_path: {
+    parameters: ["pointer", "buffer"],
+    result: "void",
+  },
+  libssh2_agent_connect: {
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  libssh2_agent_list_identities: {
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  libssh2_agent_get_identity: {
+    parameters: ["pointer", "buffer", "pointer"],
+    result: "i32",
+  },
+  libssh2_agent_userauth: {
+    parameters: ["pointer", "buffer", "pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  libssh2_agent_disconnect: { parameters: ["pointer"], result: "i32" },
+  libssh2_agent_free: { parameters: ["pointer"], result: "void" },
   libssh2_channel_open_ex: {
     parameters: ["pointer", "buffer", "u32", "u32", "u32", "pointer", "u32"],
     result: "pointer",
@@ -545,9 +571,13 @@ export class Libssh2Client implements SshClient {
     }
   }
 
-  /** Public-key user auth from the target's key files. */
+  /**
+   * Public-key user auth from the target's key files, or with each key of
+   * the target's ssh-agent in turn (libssh2_agent_*) until one is accepted.
+   */
   async #auth(live: Live, target: Target) {
     const user = cstr(target.user);
+    if (target.agentSocket) return await this.#agentAuth(live, target, user);
     this.#check(
       live,
       await this.#ssh.symbols.libssh2_userauth_publickey_fromfile_ex(
@@ -561,6 +591,50 @@ export class Libssh2Client implements SshClient {
       "auth_error",
       "auth",
     );
+  }
+
+  async #agentAuth(live: Live, target: Target, user: Uint8Array) {
+    const s: Lib = this.#ssh.symbols;
+    const agent = s.libssh2_agent_init(live.session);
+    if (agent === null) this.#check(live, -1, "auth_error", "agent init");
+    try {
+      s.libssh2_agent_set_identity_path(agent, cstr(target.agentSocket!));
+      this.#check(
+        live,
+        await s.libssh2_agent_connect(agent),
+        "auth_error",
+        "agent connect",
+      );
+      this.#check(
+        live,
+        await s.libssh2_agent_list_identities(agent),
+        "auth_error",
+        "agent identities",
+      );
+      const store = new BigUint64Array(1);
+      let prev: Deno.PointerValue = null;
+      for (;;) {
+        const rc = s.libssh2_agent_get_identity(
+          agent,
+          new Uint8Array(store.buffer),
+          prev,
+        );
+        if (rc === 1) {
+          throw new Failure(
+            "auth_error",
+            "auth: the server accepted none of the agent's keys",
+          );
+        }
+        this.#check(live, rc, "auth_error", "agent identity");
+        const id = Deno.UnsafePointer.create(store[0]);
+        if (await s.libssh2_agent_userauth(agent, user, id) === 0) return;
+        if (live.signal.aborted) this.#check(live, -1, "timeout", "auth");
+        prev = id;
+      }
+    } finally {
+      s.libssh2_agent_disconnect(agent);
+      s.libssh2_agent_free(agent);
+    }
   }
 
   /** Opens a session channel and execs `command` on it. */

@@ -160,6 +160,9 @@ const PIN_OPTIONS: Record<PinKind, { option: string; query: string }> = {
  * assert.ok(pinned.includes("KexAlgorithms=curve25519-sha256"));
  * assert.ok(pinned.includes("MACs=hmac-sha2-256,hmac-sha1"));
  * assert.ok(!pinned.some((a) => a.startsWith("Ciphers=")));
+ * const agent = sshArgs({ host: "h", port: 22, user: "me", identityFile: "",
+ *   command: "true", agentSocket: "/tmp/a.sock" });
+ * assert.ok(agent.includes("IdentityAgent=/tmp/a.sock") && !agent.includes("-i"));
  * ```
  */
 export function sshArgs(target: Target): string[] {
@@ -168,10 +171,14 @@ export function sshArgs(target: Target): string[] {
     "-T",
     "-o",
     "BatchMode=yes",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-i",
-    target.identityFile,
+    ...(target.agentSocket ? ["-o", `IdentityAgent=${target.agentSocket}`] : [
+      "-o",
+      "IdentityAgent=none",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      target.identityFile,
+    ]),
     "-p",
     String(target.port),
     "-l",

@@ -84,6 +84,18 @@ export interface RoundRequest {
   timeout_ms: number;
   /** Algorithms to offer exclusively, when pinned. */
   algorithms: AlgorithmPins | null;
+  /**
+   * How to authenticate: `key` (the identity file; the default when
+   * absent) or `agent` (the keys of the ssh-agent at `agent_socket`).
+   */
+  auth?: RoundAuth;
+}
+
+/** The auth of a round request. */
+export interface RoundAuth {
+  kind: "key" | "agent";
+  /** ssh-agent socket (with `agent`). */
+  agent_socket: string | null;
 }
 
 /** One finished session. */
@@ -253,15 +265,32 @@ export function parseWorkerLine(line: string): WorkerMessage {
  *   timeout_ms: 1000, algorithms: null }));
  * assert.equal(r.round, 2);
  * assert.throws(() => parseRoundRequest('{"type":"round"}'), /malformed round request/);
+ * // auth is optional: absent reads as the key file.
+ * assert.deepEqual(r.auth, { kind: "key", agent_socket: null });
+ * const a = parseRoundRequest(JSON.stringify({ ...r, auth: { kind: "agent", agent_socket: "/s" } }));
+ * assert.equal(a.auth?.agent_socket, "/s");
+ * assert.throws(() => parseRoundRequest(JSON.stringify({ ...r, auth: { kind: "agent" } })), /malformed/);
  * ```
  */
 export function parseRoundRequest(line: string): RoundRequest {
   const m = JSON.parse(line) as Record<string, unknown>;
+  const auth = (m?.auth ?? { kind: "key", agent_socket: null }) as Record<
+    string,
+    unknown
+  >;
+  const authOk = (auth.kind === "key" &&
+    (auth.agent_socket == null || typeof auth.agent_socket === "string")) ||
+    (auth.kind === "agent" && typeof auth.agent_socket === "string");
   if (
     m?.type === "round" && isNum(m.round) && isNum(m.sessions) &&
     typeof m.host === "string" && isNum(m.port) &&
     typeof m.command === "string" && isNum(m.commands_per_session) &&
-    isNum(m.timeout_ms)
-  ) return m as unknown as RoundRequest;
+    isNum(m.timeout_ms) && authOk
+  ) {
+    return {
+      ...m,
+      auth: { kind: auth.kind, agent_socket: auth.agent_socket ?? null },
+    } as unknown as RoundRequest;
+  }
   throw new Error(`malformed round request: ${line.slice(0, 120)}`);
 }

@@ -120,7 +120,25 @@ export interface Target {
    * `--host-key-algorithms`: a client offers only these (in this order).
    */
   algorithms?: AlgorithmPins;
+  /**
+   * ssh-agent socket: when set, the client authenticates with the agent's
+   * keys instead of `identityFile` (which may then be empty).
+   */
+  agentSocket?: string;
+  /**
+   * Pid of that agent, when known: its CPU (signing happens there) is
+   * added to the client's per-round CPU by the worker runner.
+   */
+  agentPid?: number;
 }
+
+/**
+ * Clients that cannot authenticate through ssh-agent, and why; a run with
+ * agent auth leaves them out with this as the warning.
+ */
+export const NO_AGENT: Readonly<Record<string, string>> = {
+  null: "the null client makes no connections",
+};
 
 /**
  * Algorithm lists a run pins, each in OpenSSH's names (e.g. `kex:

@@ -124,7 +124,9 @@ export class Ssh2Client implements SshClient {
         error: unsupported,
       });
     }
-    const privateKey = this.#key(target.identityFile);
+    const privateKey = target.agentSocket
+      ? undefined
+      : this.#key(target.identityFile);
     return new Promise<SessionOutcome>((resolve) => {
       new Ssh2Session(target, ctx, privateKey, this.#noDelay, resolve).start();
     });
@@ -163,7 +165,7 @@ class Ssh2Session {
   constructor(
     readonly target: Target,
     readonly ctx: SessionContext,
-    readonly privateKey: Buffer,
+    readonly privateKey: Buffer | undefined,
     readonly noDelay: boolean,
     readonly resolve: (o: SessionOutcome) => void,
   ) {
@@ -325,7 +327,9 @@ class Ssh2Session {
       sock: this.#sock,
       ...algorithmsOption(this.target.algorithms, this.target.hostKeyBase64),
       username: this.target.user,
-      privateKey: this.privateKey,
+      ...(this.target.agentSocket
+        ? { agent: this.target.agentSocket }
+        : { privateKey: this.privateKey }),
       hostVerifier: (key: Buffer) =>
         this.target.hostKeyBase64 === undefined ||
         key.toString("base64") === this.target.hostKeyBase64,

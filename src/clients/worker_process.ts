@@ -147,8 +147,12 @@ export class WorkerRunner implements ClientRunner {
   /** Present when the worker runs in a cgroup (see ClientRunner.cpuNow). */
   get cpuNow(): (() => number) | undefined {
     const cg = this.#cgroup;
-    return cg ? () => cg.usageMs() : undefined;
+    // Plus the ssh-agent CPU of this client's rounds so far (signing).
+    return cg ? () => cg.usageMs() + this.#agentMs : undefined;
   }
+
+  /** ssh-agent CPU over this client's rounds so far, ms. */
+  #agentMs = 0;
 
   /** Spawns the worker and reads its hello and baseline; a notice on failure. */
   async #spawn(): Promise<string | undefined> {
@@ -278,6 +282,9 @@ export class WorkerRunner implements ClientRunner {
       commands_per_session: spec.commandsPerSession,
       timeout_ms: spec.timeoutMs,
       algorithms: t.algorithms ?? null,
+      auth: t.agentSocket
+        ? { kind: "agent", agent_socket: t.agentSocket }
+        : { kind: "key", agent_socket: null },
     };
     const sessions: SessionReport[] = [];
     try {
@@ -317,6 +324,7 @@ export class WorkerRunner implements ClientRunner {
       this.restarts++;
     }
     const live = this.#live!;
+    const agent0 = pidCpuMs(spec.target.agentPid);
     const t0 = performance.now();
     const abort = () => this.#kill(live);
     spec.signal?.addEventListener("abort", abort);
@@ -333,7 +341,12 @@ export class WorkerRunner implements ClientRunner {
       return this.#failedRound(spec, t0, r.failure!, r.sessions);
     }
     const cpu = r.done.cpu_ms.self + r.done.cpu_ms.children;
-    const cpuMs = cpu - live.cpu;
+    // Signing in an agent is the client's work: the agent's CPU over the
+    // round (0 without one) is added.
+    const agentDelta = pidCpuMs(spec.target.agentPid) - agent0;
+    const agentMs = Number.isFinite(agentDelta) ? agentDelta : 0;
+    this.#agentMs += agentMs;
+    const cpuMs = cpu - live.cpu + agentMs;
     live.cpu = cpu;
     return {
       startedAt: t0,
@@ -409,4 +422,29 @@ function complete(
       status,
       error: `worker: ${why || "no report for this session"}`,
     });
+}
+
+/**
+ * CPU of process `pid` so far, ms: /proc/PID/schedstat (time on CPU, ns),
+ * else /proc/PID/stat's utime + stime (10 ms ticks); 0 without a pid, NaN
+ * when neither can be read.
+ */
+export function pidCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const ns = Number(
+      Deno.readTextFileSync(`/proc/${pid}/schedstat`).split(" ")[0],
+    );
+    if (Number.isFinite(ns)) return ns / 1e6;
+  } catch {
+    // no schedstat: the tick counts
+  }
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 (utime, stime), counted from after the command.
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }

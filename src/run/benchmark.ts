@@ -8,7 +8,13 @@
  */
 import { loadRunners } from "../clients/mod.ts";
 import type { ClientRunner } from "../clients/runner.ts";
-import type { Negotiated, Target } from "../clients/seam.ts";
+import { type Negotiated, NO_AGENT, type Target } from "../clients/seam.ts";
+import {
+  agentPid,
+  decryptedCopy,
+  isEncrypted,
+  readPassphrase,
+} from "../clients/auth.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
@@ -27,6 +33,7 @@ import { Progress } from "./progress.ts";
 import {
   type ClientCalibration,
   provenance,
+  type RecordAuth,
   type RecordHostKeys,
   type RunRecord,
   type RunState,
@@ -120,6 +127,8 @@ interface Place {
   hostKeys?: HostKeyCheck;
   /** Temp dir of the run's own known_hosts file (external target). */
   keysDir?: string;
+  /** How the clients log in to an external target. */
+  auth?: RecordAuth;
   server?: EmbeddedServer;
   link?: EmulatedLink;
   /** The RTT asked for (undefined: loopback, no link). */
@@ -176,24 +185,80 @@ async function externalPlace(
   try {
     const knownHostsFile = `${keysDir}/known_hosts`;
     await Deno.writeTextFile(knownHostsFile, knownHostsText(hostKeys.hosts));
+    // An encrypted key: decrypted once, here, into the run's private temp
+    // dir (0700, removed at the end), never once per session.
+    let identityFile = t.identity ?? "";
+    let kind: RecordAuth["kind"] = t.agentSocket ? "agent" : "key";
+    if (t.identity && await isEncrypted(t.identity)) {
+      identityFile = await decryptedCopy(
+        t.identity,
+        readPassphrase(t.identity),
+        keysDir,
+      );
+      kind = "decrypted_key";
+    }
+    const pid = t.agentSocket ? agentPid(t.agentSocket) : undefined;
     return {
       target: {
         host: t.host,
         port: t.port,
         user: t.user,
-        identityFile: t.identity,
+        identityFile,
         command: cfg.command!,
         knownHostsFile,
         hostKeyBase64: verified.key,
         algorithms: cfg.algorithms,
+        agentSocket: t.agentSocket,
+        agentPid: pid,
       },
       hostKeys,
       keysDir,
+      auth: {
+        kind,
+        identity: t.identity ?? null,
+        agent_socket: t.agentSocket ?? null,
+        agent_pid: pid ?? null,
+        clients: {},
+        left_out: {},
+      },
     };
   } catch (e) {
     await Deno.remove(keysDir, { recursive: true }).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * The clients that can log in the place's way: with an agent, those that
+ * cannot use one are left out with a warning that says why (recorded in
+ * meta.json); an error when none is left.
+ */
+function usableClients(
+  all: ClientRunner[],
+  place: Place,
+  log: (line: string) => void,
+): ClientRunner[] {
+  if (!place.target.agentSocket) return all;
+  const kept = all.filter((c) => {
+    const why = NO_AGENT[c.name];
+    if (why === undefined) return true;
+    log(
+      `warning: ${c.name} left out: it cannot log in through ssh-agent (${why})`,
+    );
+    place.auth!.left_out[c.name] = why;
+    return false;
+  });
+  if (kept.length === 0) {
+    throw new UsageError(
+      "no client left that can log in through ssh-agent; give --identity FILE instead",
+    );
+  }
+  if (place.target.agentPid === undefined) {
+    log(
+      `warning: the ssh-agent at ${place.target.agentSocket} was not found among this user's processes: its signing CPU is not counted in client CPU`,
+    );
+  }
+  return kept;
 }
 
 /** What meta.json records of the verified host keys. */
@@ -230,6 +295,7 @@ async function newRecord(p: {
   target: Target;
   server?: EmbeddedServer;
   hostKeys?: HostKeyCheck;
+  auth?: RecordAuth;
   calibration: Record<string, ClientCalibration>;
 }): Promise<RunRecord> {
   const { cfg, server, target } = p;
@@ -282,6 +348,14 @@ async function newRecord(p: {
       server_profile: server?.profile ?? null,
       host_keys: p.hostKeys
         ? hostKeysRecord(p.hostKeys, cfg.acceptNewHostKeys ?? false)
+        : null,
+      auth: p.auth
+        ? {
+          ...p.auth,
+          clients: Object.fromEntries(
+            p.clients.map((c) => [c.name, p.auth!.kind]),
+          ),
+        }
         : null,
     },
     calibration: { command: "true", clients: p.calibration },
@@ -396,11 +470,12 @@ export async function runBenchmark(
   let record: RunRecord | undefined;
   try {
     place = await openPlace(cfg, maxPool, rtts[0]);
+    const usable = usableClients(allClients, place, log);
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists. Clients that cannot honour pinned
     // algorithms drop out.
     const { calibration, clients } = await calibrateAll(
-      allClients,
+      usable,
       place.target,
       cfg.timeoutMs,
       log,
@@ -417,6 +492,7 @@ export async function runBenchmark(
       target: place.target,
       server: place.server,
       hostKeys: place.hostKeys,
+      auth: place.auth,
       calibration,
     });
     await writeRecord(dir, record);

@@ -24,8 +24,13 @@ export interface ExternalTarget {
   port: number;
   /** Remote account. */
   user: string;
-  /** Private key path. */
-  identity: string;
+  /**
+   * Private key path (absent with agent auth). An encrypted key is
+   * decrypted once per run, into a temp copy.
+   */
+  identity?: string;
+  /** ssh-agent socket to log in with (`--agent`, or no `--identity`). */
+  agentSocket?: string;
 }
 
 /**

@@ -69,6 +69,33 @@ export interface RecordTarget {
    * generated for the run); since version 8.
    */
   host_keys?: RecordHostKeys | null;
+  /**
+   * How the clients logged in to `--target`, else null (the embedded
+   * server's generated key); since version 8, optional.
+   */
+  auth?: RecordAuth | null;
+}
+
+/** How the clients logged in to an external target. */
+export interface RecordAuth {
+  /**
+   * `key` (the identity file as given), `decrypted_key` (an encrypted one,
+   * decrypted once for the run into a private temp copy) or `agent`.
+   */
+  kind: "key" | "decrypted_key" | "agent";
+  /** The identity file given, or null with an agent. */
+  identity: string | null;
+  /** The agent's socket, or null. */
+  agent_socket: string | null;
+  /**
+   * The agent's pid when found: its CPU over each round is then added to
+   * that round's client CPU (signing happens in the agent); else null.
+   */
+  agent_pid: number | null;
+  /** Auth each client of the run used. */
+  clients: Record<string, string>;
+  /** Clients left out because they cannot use this auth, and why. */
+  left_out: Record<string, string>;
 }
 
 /** The host keys a run verified for its external target(s). */

@@ -77,11 +77,14 @@ class Round:
         if unsupported:
             self.error = ("connect_error", unsupported)
             return
-        try:
-            key = asyncssh.read_private_key(request["identity_file"])
-        except (OSError, asyncssh.KeyImportError) as e:
-            self.error = ("auth_error", "auth: %s" % wc.os_error(e))
-            return
+        agent = wc.agent_socket(request)
+        key = None
+        if not agent:
+            try:
+                key = asyncssh.read_private_key(request["identity_file"])
+            except (OSError, asyncssh.KeyImportError) as e:
+                self.error = ("auth_error", "auth: %s" % wc.os_error(e))
+                return
         known_hosts = None
         if request["host_key_policy"] == "known_hosts":
             try:
@@ -94,9 +97,11 @@ class Round:
         timeout_s = request["timeout_ms"] / 1000
         self.options = dict(
             username=request["user"],
-            client_keys=[key],
+            # With an agent: () (None would turn the agent off); the
+            # agent's keys are tried first.
+            client_keys=[key] if key is not None else (),
             known_hosts=known_hosts,  # None: accept any host key
-            agent_path=None,
+            agent_path=agent,
             config=None,  # no ~/.ssh/config
             gss_host=None,  # no GSS key exchange or auth
             # asyncssh's own login timeout follows the session's, so the

@@ -156,10 +156,15 @@ class Round:
         self.t0 = t0
         self.key = None
         self.key_error = None
-        try:
-            self.key = load_private_key(request["identity_file"])
-        except (OSError, paramiko.SSHException) as e:
-            self.key_error = str(e)
+        self.agent = wc.agent_socket(request)
+        if self.agent:
+            # paramiko.Agent reads the socket from the environment.
+            os.environ["SSH_AUTH_SOCK"] = self.agent
+        else:
+            try:
+                self.key = load_private_key(request["identity_file"])
+            except (OSError, paramiko.SSHException) as e:
+                self.key_error = str(e)
         self.host_keys = None
         self.host_keys_error = None
         if request["host_key_policy"] == "known_hosts":
@@ -247,7 +252,7 @@ def session(rnd, number, proto):
                     username=req["user"],
                     pkey=rnd.key,
                     sock=sock,
-                    allow_agent=False,
+                    allow_agent=bool(rnd.agent),
                     look_for_keys=False,
                     banner_timeout=timeout_s,
                     auth_timeout=timeout_s,

@@ -182,7 +182,21 @@ def parse_request(line):
                 isinstance(names, list) and all(isinstance(n, str) for n in names)
             ):
                 raise ValueError("algorithms.%s must be a list of names" % kind)
+    auth = r.get("auth")
+    if auth is None:
+        r["auth"] = {"kind": "key", "agent_socket": None}
+    elif not isinstance(auth, dict) or auth.get("kind") not in ("key", "agent"):
+        raise ValueError("auth must be an object with kind key or agent")
+    elif auth["kind"] == "agent" and not isinstance(auth.get("agent_socket"), str):
+        raise ValueError("auth kind agent needs agent_socket")
     return r
+
+
+def agent_socket(request):
+    """The ssh-agent socket a round authenticates with, or None for the
+    identity file."""
+    auth = request.get("auth") or {}
+    return auth.get("agent_socket") if auth.get("kind") == "agent" else None
 
 
 # ---------------------------------------------------------------------------
