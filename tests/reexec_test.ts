@@ -142,10 +142,14 @@ Deno.test({
             if (k === 1) assertEquals(s.reexec_ms, undefined, at);
             else assert(s.reexec_ms! > 0, `${at}: reexec ${s.reexec_ms}`);
             // The phases cover the session; what is left is the time from
-            // the last mark to the harness's end stamp (more than 1 ms at
-            // times on a busy 2-core machine).
+            // the last mark to the harness's end stamp: reaping the client's
+            // processes and the worker's event loop, up to a few ms on a busy
+            // 2-core machine (3.8 ms seen for openssh at K = 3 in a CI run).
+            // A phase left out would leave far more: re-execute alone is
+            // over 8 ms for every client.
+            const left = s.total_ms - phaseSum(s);
             assert(
-              Math.abs(phaseSum(s) - s.total_ms) < 3,
+              left > -0.5 && left < Math.max(6, 0.02 * s.total_ms),
               `${at}: phases ${phaseSum(s)} vs total ${s.total_ms}`,
             );
           }
