@@ -11,29 +11,10 @@ import { pidCpuMs } from "../src/clients/worker_process.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { agentPid, isEncrypted } from "../src/clients/auth.ts";
 import { NO_AGENT } from "../src/clients/seam.ts";
+import { benchCli } from "./server_helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh"];
-
-/** Runs the bench CLI as a subprocess with extra environment, no stdin. */
-async function bench(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../src/cli/bench.ts", import.meta.url).pathname,
-      ...args,
-    ],
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 function targetArgs(server: EmbeddedServer, rounds: number): string[] {
   const t = server.target;
@@ -144,7 +125,7 @@ Deno.test({
     await t.step(
       "no passphrase and no terminal: one line naming the variable",
       async () => {
-        const r = await bench([
+        const r = await benchCli([
           ...targetArgs(server, 1),
           "--identity",
           enc,
@@ -159,7 +140,7 @@ Deno.test({
     await t.step(
       "a wrong passphrase stops the run before any session",
       async () => {
-        const r = await bench([
+        const r = await benchCli([
           ...targetArgs(server, 1),
           "--identity",
           enc,
@@ -180,7 +161,7 @@ Deno.test({
     ) {
       await t.step(`${label} key: every client runs`, async () => {
         const out = `${dir}/run-${label}`;
-        const r = await bench([
+        const r = await benchCli([
           ...targetArgs(server, rounds),
           "--identity",
           identity,
@@ -250,7 +231,7 @@ Deno.test({
     await run("ssh-add", ["-q", key], { SSH_AUTH_SOCK: sock });
     const out = `${dir}/run`;
     const agentCpu0 = pidCpuMs(agent.pid);
-    const r = await bench([
+    const r = await benchCli([
       ...targetArgs(server, 2),
       "--clients",
       ALL.join(","),

@@ -54,9 +54,13 @@ export async function strangerKey(): Promise<{ key: string; dir: string }> {
   return { key: `${dir}/id`, dir };
 }
 
-/** Runs the bench CLI as a subprocess. */
+/**
+ * Runs the bench CLI as a subprocess, no stdin (so never a terminal to
+ * prompt on), with `env` added to this process's environment.
+ */
 export async function benchCli(
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -65,6 +69,8 @@ export async function benchCli(
       new URL("../src/cli/bench.ts", import.meta.url).pathname,
       ...args,
     ],
+    env,
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
