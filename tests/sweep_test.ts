@@ -1,5 +1,9 @@
 import { assert, assertEquals } from "./assert.ts";
-import { runStep, type SweepOptions } from "../src/run/sweep.ts";
+import {
+  runStep,
+  type StepResult,
+  type SweepOptions,
+} from "../src/run/sweep.ts";
 import { costWarnings, summarize } from "../src/run/summary.ts";
 import { median, quantile } from "../src/util/quantile.ts";
 import { InProcessRunner } from "../src/clients/runner.ts";
@@ -136,8 +140,16 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
   assertEquals(Math.round(row.sessions_per_s * 1000) / 1000, 66.667);
 });
 
-Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () => {
-  const step = {
+/**
+ * One round of 10 ok sessions in 100 ms (100 sessions/s), the client's CPU
+ * 2 ms per session; the server's and the machine's CPU are the test's.
+ */
+function tenSessions(
+  cpu: Pick<StepResult, "serverCpuMs" | "machineCpuMs"> & {
+    machineWindowMs?: number;
+  },
+): StepResult {
+  return {
     client: "c",
     pool: 10,
     rounds: 1,
@@ -147,13 +159,19 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
     okTotals: [1],
     okRounds: [[1].map((total_ms) => ({ total_ms }))] as never,
     roundWalls: [100],
-    clientCpuMs: 20, // 2 ms per session
+    clientCpuMs: 20,
+    machineWindowMs: 0,
+    wallMs: 100,
+    maxRssMb: 1,
+    ...cpu,
+  };
+}
+
+Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () => {
+  const step = tenSessions({
     serverCpuMs: 180, // 18 ms per session
     machineCpuMs: NaN, // not read: the limit falls back to client + server
-    machineWindowMs: 0,
-    wallMs: 100, // 100 sessions/s
-    maxRssMb: 1,
-  };
+  });
   const [row] = summarize([step], 2);
   assertEquals(row.limit_sessions_per_s, 100); // 2 cores x 1000 / 20 ms
   assertEquals(row.pct_of_limit, 100);
@@ -170,23 +188,11 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
 });
 
 Deno.test("summary: machine CPU sets the limit, the unattributed part and the saturation warning", () => {
-  const step = {
-    client: "c",
-    pool: 10,
-    rounds: 1,
-    sessions: 10,
-    ok: 10,
-    failures: {},
-    okTotals: [1],
-    okRounds: [[1].map((total_ms) => ({ total_ms }))] as never,
-    roundWalls: [100],
-    clientCpuMs: 20, // 2 ms per session
+  const step = tenSessions({
     serverCpuMs: 140, // 14 ms per session
     machineCpuMs: 190, // 19 ms per session: 3 ms neither client nor server
     machineWindowMs: 100,
-    wallMs: 100,
-    maxRssMb: 1,
-  };
+  });
   const [row] = summarize([step], 2);
   assertEquals(row.machine_cpu_ms_per_session, 19);
   assertEquals(row.unattributed_cpu_ms_per_session, 3);

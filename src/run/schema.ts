@@ -350,8 +350,8 @@ export const ROUND_COLUMNS = [
   },
 ] as const satisfies readonly Column[];
 
-/** The summary per client and pool size (`meta.json` `summary`, terminal table). */
-export const SUMMARY_COLUMNS = [
+/** The key of the per-step tables: one row per client and pool size. */
+const STEP_KEY_COLUMNS = [
   { name: "client", type: "string", unit: "", meaning: "client name" },
   {
     name: "pool_size",
@@ -359,6 +359,11 @@ export const SUMMARY_COLUMNS = [
     unit: "sessions",
     meaning: "sessions started together",
   },
+] as const satisfies readonly Column[];
+
+/** The summary per client and pool size (`meta.json` `summary`, terminal table). */
+export const SUMMARY_COLUMNS = [
+  ...STEP_KEY_COLUMNS,
   {
     name: "sessions",
     type: "int",
@@ -516,13 +521,7 @@ export const SUMMARY_COLUMNS = [
 
 /** `intervals.csv`: the median of every timing with its interval. */
 export const INTERVAL_COLUMNS = [
-  { name: "client", type: "string", unit: "", meaning: "client name" },
-  {
-    name: "pool_size",
-    type: "int",
-    unit: "sessions",
-    meaning: "sessions started together",
-  },
+  ...STEP_KEY_COLUMNS,
   {
     name: "metric",
     type: "string",
