@@ -7,6 +7,7 @@
  * @module
  */
 import { selfCpuMs } from "../util/cpu.ts";
+import { textLines } from "../util/text_lines.ts";
 import { createClient } from "./mod.ts";
 import {
   parseRoundRequest,
@@ -55,49 +56,41 @@ async function serve(name: string): Promise<number> {
     client: name,
     version: client.version(),
   });
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of Deno.stdin.readable) {
-    buf += dec.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf("\n")) !== -1) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim() === "") continue;
-      const req = parseRoundRequest(line);
-      const target: Target = {
-        host: req.host,
-        port: req.port,
-        user: req.user,
-        identityFile: req.identity_file,
-        publicKeyFile: req.public_key_file,
-        command: req.command,
-        knownHostsFile: req.known_hosts_file ?? undefined,
-        hostKeyBase64: req.known_hosts_file
-          ? hostKeyFor(req.known_hosts_file, req.host, req.port)
-          : undefined,
-        algorithms: req.algorithms ?? undefined,
-        agentSocket: req.auth?.kind === "agent"
-          ? req.auth.agent_socket ?? undefined
-          : undefined,
-      };
-      const r = await runner.runRound({
-        round: req.round,
-        sessions: req.sessions,
-        target,
-        commandsPerSession: req.commands_per_session,
-        timeoutMs: req.timeout_ms,
-      });
-      for (const s of r?.sessions ?? []) send(s);
-      const cpu = selfCpuMs();
-      const done: RoundDone = {
-        type: "round_done",
-        round: req.round,
-        cpu_ms: cpu,
-        rss_mb: Deno.memoryUsage().rss / 2 ** 20,
-      };
-      send(done);
-    }
+  for await (const line of textLines(Deno.stdin.readable)) {
+    if (line.trim() === "") continue;
+    const req = parseRoundRequest(line);
+    const target: Target = {
+      host: req.host,
+      port: req.port,
+      user: req.user,
+      identityFile: req.identity_file,
+      publicKeyFile: req.public_key_file,
+      command: req.command,
+      knownHostsFile: req.known_hosts_file ?? undefined,
+      hostKeyBase64: req.known_hosts_file
+        ? hostKeyFor(req.known_hosts_file, req.host, req.port)
+        : undefined,
+      algorithms: req.algorithms ?? undefined,
+      agentSocket: req.auth?.kind === "agent"
+        ? req.auth.agent_socket ?? undefined
+        : undefined,
+    };
+    const r = await runner.runRound({
+      round: req.round,
+      sessions: req.sessions,
+      target,
+      commandsPerSession: req.commands_per_session,
+      timeoutMs: req.timeout_ms,
+    });
+    for (const s of r?.sessions ?? []) send(s);
+    const cpu = selfCpuMs();
+    const done: RoundDone = {
+      type: "round_done",
+      round: req.round,
+      cpu_ms: cpu,
+      rss_mb: Deno.memoryUsage().rss / 2 ** 20,
+    };
+    send(done);
   }
   await runner.close();
   return 0;

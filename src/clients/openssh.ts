@@ -85,6 +85,7 @@ import { LineReader } from "./lines.ts";
 import { median } from "../util/quantile.ts";
 import { run, which } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
+import { textLines } from "../util/text_lines.ts";
 import { type PinKind, unsupportedPins } from "./algorithms.ts";
 import {
   commandsPerSession,
@@ -667,19 +668,8 @@ class VerboseLog {
 
   /** Reads `stream` to its end, line by line. */
   async follow(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const dec = new TextDecoder();
-    let buf = "";
     try {
-      for await (const chunk of stream) {
-        buf += dec.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf("\n")) !== -1) {
-          const line = buf.slice(0, i).replace(/\r$/, "");
-          buf = buf.slice(i + 1);
-          this.#line(line);
-        }
-      }
-      if (buf) this.lines.push(buf);
+      for await (const line of textLines(stream)) this.#line(line);
     } finally {
       this.#ended = true;
       for (const w of this.#waiters.splice(0)) w.resolve(w.test());

@@ -20,6 +20,7 @@ import {
 import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
 import type { Status } from "./seam.ts";
 import { CGROUP_PREFIX, CpuCgroup } from "../util/cpu_cgroup.ts";
+import { textLines } from "../util/text_lines.ts";
 
 /** Time a worker gets beyond the session timeout to finish a round, ms. */
 export const WORKER_GRACE_MS = 5000;
@@ -36,22 +37,10 @@ class LineQueue {
 
   constructor(stream: ReadableStream<Uint8Array>) {
     (async () => {
-      const dec = new TextDecoder();
-      let buf = "";
-      try {
-        for await (const chunk of stream) {
-          buf += dec.decode(chunk, { stream: true });
-          let i: number;
-          while ((i = buf.indexOf("\n")) !== -1) {
-            const line = buf.slice(0, i).replace(/\r$/, "");
-            buf = buf.slice(i + 1);
-            if (line.trim() !== "") this.#push(line);
-          }
-        }
-      } catch {
-        // the process was killed
+      // A killed process ends its lines as its exit would.
+      for await (const line of textLines(stream)) {
+        if (line.trim() !== "") this.#push(line);
       }
-      if (buf.trim() !== "") this.#push(buf);
       this.#ended = true;
       this.#waiter?.();
     })();
