@@ -19,7 +19,7 @@ const missing = otherServersMissing();
 type Outcome =
   | { ok: true }
   | { ok: false; error: RegExp }
-  | { either: RegExp };
+  | { either: RegExp; rows: RegExp };
 
 const NO_CHACHA =
   /no common cipher with the server \(client offers: [^;]+; server offers: chacha20-poly1305@openssh\.com\)/;
@@ -34,9 +34,13 @@ const EXPECTED: Record<string, Record<string, Outcome>> = {
     openssh: { ok: true },
     paramiko: { ok: false, error: NO_CHACHA },
     // Some connections (about 1 in 7-10 here) get no answer to the session
-    // channel open after a successful auth: the run either completes or
-    // stops at calibration with a timeout at exec.
-    asyncssh: { either: /asyncssh: timed out during exec/ },
+    // channel open after a successful auth: the run either stops at
+    // calibration with a timeout at exec, or completes with such sessions
+    // as timeout rows among ok ones.
+    asyncssh: {
+      either: /asyncssh: timed out during exec/,
+      rows: /^timed out during exec$/,
+    },
   },
 };
 
@@ -79,27 +83,36 @@ for (const name of ["dropbear", "tinysshd"] as const) {
           const errors = r.stderr.split("\n").filter((l) =>
             l.startsWith("error:")
           );
-          const completed = async () => {
+          /** Every row ok, or (`hang`) that known hang, and some ok. */
+          const completed = async (hang?: RegExp) => {
             const rows = (await Deno.readTextFile(`${out}/sessions.csv`))
               .trim().split("\n");
             const head = rows[0].split(",");
             const st = head.indexOf("status");
+            const err = head.indexOf("error");
             const td = head.indexOf("teardown_error");
             const body = rows.slice(1).map((l) => l.split(","));
             assertEquals(body.length, 2 + 2 * 3);
             assert(
-              body.every((f) => f[st] === "ok"),
+              body.every((f) =>
+                f[st] === "ok" ||
+                (hang !== undefined && f[st] === "timeout" &&
+                  hang.test(f[err]))
+              ),
               rows.join("\n"),
             );
+            assert(body.some((f) => f[st] === "ok"), rows.join("\n"));
             const torn = body.filter((f) => f[td]).map((f) => f[td]);
             console.log(
-              `${client} vs ${name}: ${body.length} sessions ok${
+              `${client} vs ${name}: ${
+                body.filter((f) => f[st] === "ok").length
+              } of ${body.length} sessions ok${
                 torn.length ? `; teardown errors: ${[...new Set(torn)]}` : ""
               }`,
             );
           };
           if ("either" in want) {
-            if (r.code === 0) await completed();
+            if (r.code === 0) await completed(want.rows);
             else {
               assertEquals(errors.length, 1, r.stderr);
               assert(want.either.test(errors[0]), errors[0]);

@@ -21,6 +21,7 @@ import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
 import type { Status } from "./seam.ts";
 import { CGROUP_PREFIX, CpuCgroup } from "../util/cpu_cgroup.ts";
 import { textLines } from "../util/text_lines.ts";
+import { which } from "../util/proc.ts";
 
 /** Time a worker gets beyond the session timeout to finish a round, ms. */
 export const WORKER_GRACE_MS = 5000;
@@ -147,8 +148,9 @@ export class WorkerRunner implements ClientRunner {
   async #spawn(): Promise<string | undefined> {
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(this.#argv[0], {
-        args: this.#argv.slice(1),
+      const argv = withParentDeath(this.#argv);
+      child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
@@ -436,4 +438,29 @@ export function pidCpuMs(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/** setpriv (util-linux), for a parent-death signal; undefined where absent. */
+const SETPRIV = which("setpriv");
+
+/**
+ * `argv` run under `setpriv --pdeathsig KILL`, so a worker dies with the
+ * benchmark even when that is SIGKILLed (else it would finish its round,
+ * holding its sessions open, up to the timeout); `argv` itself when setpriv
+ * is absent or the program cannot be found (spawning it directly then gives
+ * the usual "cannot start" notice).
+ */
+function withParentDeath(argv: readonly string[]): string[] {
+  const cmd = argv[0];
+  const path = cmd.includes("/") ? cmd : which(cmd);
+  let runnable = false;
+  try {
+    runnable = path !== undefined &&
+      ((Deno.statSync(path).mode ?? 0) & 0o111) !== 0;
+  } catch {
+    // not there
+  }
+  return SETPRIV && runnable
+    ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv]
+    : [...argv];
 }
