@@ -58,7 +58,7 @@ Deno.test("args: --target with identity and command", () => {
       "--command",
       "cat /etc/services",
     ]);
-    assertEquals(c.target, {
+    assertEquals(c.targets?.[0], {
       host: "host.example",
       port: 2222,
       user: "me",

@@ -92,8 +92,8 @@ Deno.test("auth: --agent and a missing --identity take SSH_AUTH_SOCK", () => {
     for (const args of [base, [...base, "--agent"]]) {
       const cfg = parseBenchArgs(args);
       assert(cfg !== "help");
-      assertEquals(cfg.target?.agentSocket, "/tmp/agent.sock");
-      assertEquals(cfg.target?.identity, undefined);
+      assertEquals(cfg.targets?.[0]?.agentSocket, "/tmp/agent.sock");
+      assertEquals(cfg.targets?.[0]?.identity, undefined);
     }
     assertThrows(
       () => parseBenchArgs([...base, "--agent", "--identity", "/etc/hostname"]),

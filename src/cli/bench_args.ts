@@ -39,7 +39,15 @@ Options:
   --step-seconds S       minimum seconds per pool size (default: the preset's)
   --rounds N             minimum rounds per pool size (default: 1)
   --timeout S            per-session timeout in seconds (default: 60)
-  --target URL           an existing server, ssh://user@host:port, instead of the embedded one
+  --target URL           an existing server, ssh://user@host:port, instead of the embedded one;
+                         repeat it for a fleet (sessions are spread over the hosts round-robin)
+  --hosts FILE           a fleet from a file: one ssh://user@host:port per line, # comments
+                         (with or instead of --target)
+  --servers K            start K embedded sshd instances (each its own port, and with --rtt
+                         or --server-rtt its own network namespace) and spread sessions
+                         over them round-robin (default 1)
+  --server-rtt LIST      each embedded server's own round-trip time in ms, e.g. 0,0,50,200:
+                         a mixed fleet, one value per server (sets --servers; needs root)
   --identity FILE        private key for --target; an encrypted one is decrypted once per run
                          into a private temp copy (passphrase from the environment variable
                          SSH_BENCH_PASSPHRASE, else a prompt on the terminal)
@@ -99,7 +107,10 @@ const OPTIONS = {
   "step-seconds": { type: "string" },
   rounds: { type: "string" },
   timeout: { type: "string" },
-  target: { type: "string" },
+  target: { type: "string", multiple: true },
+  hosts: { type: "string" },
+  servers: { type: "string" },
+  "server-rtt": { type: "string" },
   identity: { type: "string" },
   agent: { type: "boolean" },
   "known-hosts": { type: "string" },
@@ -177,18 +188,22 @@ function parseTarget(
   url: string,
   identity: string | undefined,
   agent: boolean | undefined,
+  where = `--target ${url}`,
 ): ExternalTarget {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new UsageError(
-      `--target ${url}: not a URL; use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
+      `${where}: not a URL; use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
     );
   }
-  if (u.protocol !== "ssh:" || !u.hostname || !u.username) {
+  if (
+    u.protocol !== "ssh:" || !u.hostname || !u.username ||
+    (u.pathname !== "" && u.pathname !== "/")
+  ) {
     throw new UsageError(
-      `--target ${url}: use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
+      `${where}: use ssh://user@host:port, e.g. ssh://me@127.0.0.1:22`,
     );
   }
   const target = {
@@ -241,6 +256,58 @@ function parseServerProfile(
 }
 
 /**
+ * The hosts of `--hosts FILE`: one `ssh://user@host:port` per line; blank
+ * lines and `#` comments (whole lines, or after the URL) are skipped. Each
+ * URL comes with where it was found, for error lines.
+ *
+ * @example
+ * ```ts
+ * import { parseHostsText } from "./bench_args.ts";
+ * import assert from "node:assert/strict";
+ * const hosts = parseHostsText("# web\nssh://a@h1:22\n\n  ssh://a@h2:2222  # db\n", "f");
+ * assert.deepEqual(hosts, [{ url: "ssh://a@h1:22", where: "f:2" }, { url: "ssh://a@h2:2222", where: "f:4" }]);
+ * ```
+ */
+export function parseHostsText(
+  text: string,
+  file: string,
+): { url: string; where: string }[] {
+  const out: { url: string; where: string }[] = [];
+  text.split("\n").forEach((line, i) => {
+    const url = line.replace(/(^|\s)#.*$/, "").trim();
+    if (url) out.push({ url, where: `${file}:${i + 1}` });
+  });
+  return out;
+}
+
+/** Every host of `--target` (repeated) and `--hosts FILE`, or undefined. */
+function fleetUrls(
+  values: Flags,
+): { url: string; where?: string }[] | undefined {
+  const urls: { url: string; where?: string }[] = (values.target ?? []).map(
+    (url) => ({ url }),
+  );
+  if (values.hosts !== undefined) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(values.hosts);
+    } catch {
+      throw new UsageError(
+        `--hosts ${values.hosts}: no such file; give a file with one ssh://user@host:port per line`,
+      );
+    }
+    const listed = parseHostsText(text, values.hosts);
+    if (listed.length === 0) {
+      throw new UsageError(
+        `--hosts ${values.hosts} lists no host; put one ssh://user@host:port per line`,
+      );
+    }
+    urls.push(...listed);
+  }
+  return urls.length ? urls : undefined;
+}
+
+/**
  * The flags that choose the server and what runs on it (`--target`,
  * `--identity`, `--command`, `--server-max-startups`, `--server-profile`),
  * checked together: which combinations make sense depends on whether there
@@ -250,17 +317,15 @@ function serverOptions(
   values: Flags,
 ): Pick<
   RunConfig,
-  | "target"
+  | "targets"
   | "command"
   | "serverMaxStartups"
   | "serverProfile"
   | "knownHostsFile"
   | "acceptNewHostKeys"
 > {
-  if (
-    (values.identity !== undefined || values.agent) &&
-    values.target === undefined
-  ) {
+  const urls = fleetUrls(values);
+  if ((values.identity !== undefined || values.agent) && !urls) {
     throw new UsageError(
       `${
         values.identity !== undefined ? "--identity" : "--agent"
@@ -268,10 +333,7 @@ function serverOptions(
     );
   }
   const knownHosts = values["known-hosts"];
-  if (
-    values.target === undefined &&
-    (knownHosts !== undefined || values["accept-new-host-keys"])
-  ) {
+  if (!urls && (knownHosts !== undefined || values["accept-new-host-keys"])) {
     throw new UsageError(
       `${
         knownHosts !== undefined ? "--known-hosts" : "--accept-new-host-keys"
@@ -287,9 +349,20 @@ function serverOptions(
       );
     }
   }
-  const target = values.target !== undefined
-    ? parseTarget(values.target, values.identity, values.agent)
-    : undefined;
+  const targets = urls?.map((u) =>
+    parseTarget(u.url, values.identity, values.agent, u.where)
+  );
+  const seen = new Set<string>();
+  for (const t of targets ?? []) {
+    const key = `${t.user}@${t.host}:${t.port}`;
+    if (seen.has(key)) {
+      throw new UsageError(
+        `ssh://${key} is given twice; list each host once (a fleet's sessions are spread over distinct hosts)`,
+      );
+    }
+    seen.add(key);
+  }
+  const target = targets?.[0];
   if (target && values.command === undefined) {
     throw new UsageError(
       "--target needs --command: the generated payload exists only on the embedded server (e.g. --command 'cat /etc/services')",
@@ -312,7 +385,7 @@ function serverOptions(
     );
   }
   return {
-    target,
+    targets,
     command: values.command,
     serverMaxStartups: msu,
     serverProfile: parseServerProfile(values["server-profile"], !!target),
@@ -446,7 +519,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     : preset.stages;
   const clients = parseClients(values.clients);
   const {
-    target,
+    targets,
     command,
     serverMaxStartups,
     serverProfile,
@@ -468,7 +541,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     minRounds,
     timeoutMs,
     command,
-    target,
+    targets,
     knownHostsFile,
     acceptNewHostKeys,
     payloadBytes,
@@ -478,7 +551,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     out: values.out,
     charts: !values["no-charts"],
     ...sweepOptions(values),
-    ...linkOptions(values, target !== undefined),
+    ...linkOptions(values, targets !== undefined),
     argv: withoutOut(args),
   };
 }
@@ -514,34 +587,100 @@ function sweepOptions(
   };
 }
 
-/** `--rtt`, `--loss`, `--rate`: the emulated link (embedded server only). */
+/** A list of round-trip times in ms (`--rtt`, `--server-rtt`). */
+function rttList(flag: string, v: string): number[] {
+  return v.split(",").map((x) => x.trim()).map((x) => {
+    const n = Number(x);
+    if (x === "" || !Number.isFinite(n) || n < 0 || n > 10_000) {
+      throw new UsageError(
+        `${flag} ${v}: give round-trip times in ms from 0 to 10000, e.g. ${flag} 0,25,50`,
+      );
+    }
+    return n;
+  });
+}
+
+/**
+ * `--servers K` and `--server-rtt LIST`: a fleet of embedded servers
+ * (one value of `--server-rtt` per server; it sets K when `--servers` is
+ * absent).
+ */
+function embeddedFleet(
+  values: Flags,
+  external: boolean,
+): Pick<RunConfig, "servers" | "serverRttMs"> {
+  const k = values.servers === undefined
+    ? undefined
+    : num(values.servers, "--servers", 1, { int: true, min: 1 });
+  if (k !== undefined && k > 64) {
+    throw new UsageError(
+      `--servers ${values.servers}: at most 64 embedded servers (2 cores share them all)`,
+    );
+  }
+  const flag = values.servers !== undefined
+    ? "--servers"
+    : values["server-rtt"] !== undefined
+    ? "--server-rtt"
+    : undefined;
+  if (flag && external) {
+    throw new UsageError(
+      `${flag} starts embedded servers; drop it or drop --target/--hosts`,
+    );
+  }
+  if (values["server-rtt"] === undefined) return { servers: k };
+  if (values.rtt !== undefined) {
+    throw new UsageError(
+      "--rtt and --server-rtt exclude each other: --rtt sweeps one RTT for every server, --server-rtt gives each server its own",
+    );
+  }
+  const serverRttMs = rttList("--server-rtt", values["server-rtt"]);
+  if (k !== undefined && k !== serverRttMs.length) {
+    throw new UsageError(
+      `--server-rtt has ${serverRttMs.length} values for --servers ${k}: give one round-trip time per server`,
+    );
+  }
+  return { servers: serverRttMs.length, serverRttMs };
+}
+
+/**
+ * `--rtt`, `--loss`, `--rate` (the emulated link, embedded servers only),
+ * and the fleet of embedded servers.
+ */
 function linkOptions(
   values: Flags,
   external: boolean,
-): Pick<RunConfig, "rttMs" | "lossPct" | "rateMbit"> {
+): Pick<
+  RunConfig,
+  "rttMs" | "lossPct" | "rateMbit" | "servers" | "serverRttMs"
+> {
+  const fleet = embeddedFleet(values, external);
   if (values.rtt === undefined) {
+    if (fleet.serverRttMs) {
+      return {
+        ...fleet,
+        lossPct: values.loss === undefined
+          ? undefined
+          : num(values.loss, "--loss", 0, { min: 0 }),
+        rateMbit: values.rate === undefined
+          ? undefined
+          : num(values.rate, "--rate", 0, { min: 0.001 }),
+      };
+    }
     if (values.loss !== undefined || values.rate !== undefined) {
       throw new UsageError(
         "--loss and --rate shape the emulated link: give --rtt too (e.g. --rtt 50)",
       );
     }
-    return {};
+    return fleet;
   }
   if (external) {
     throw new UsageError(
       "--rtt emulates a network in front of the embedded server; drop it or drop --target",
     );
   }
-  const rttMs = values.rtt.split(",").map((v) => v.trim()).map((v) => {
-    const n = Number(v);
-    if (v === "" || !Number.isFinite(n) || n < 0 || n > 10_000) {
-      throw new UsageError(
-        `--rtt ${values.rtt}: give round-trip times in ms from 0 to 10000, e.g. --rtt 0,25,50`,
-      );
-    }
-    return n;
-  });
+  const rttMs = rttList("--rtt", values.rtt);
   return {
+    ...fleet,
     rttMs,
     lossPct: values.loss === undefined
       ? undefined

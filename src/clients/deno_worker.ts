@@ -10,9 +10,11 @@ import { selfCpuMs } from "../util/cpu.ts";
 import { textLines } from "../util/text_lines.ts";
 import { createClient } from "./mod.ts";
 import {
+  forSession,
   parseRoundRequest,
   PROTOCOL_VERSION,
   type RoundDone,
+  type RoundRequest,
 } from "./protocol.ts";
 import { InProcessRunner } from "./runner.ts";
 import type { Target } from "./seam.ts";
@@ -59,26 +61,15 @@ async function serve(name: string): Promise<number> {
   for await (const line of textLines(Deno.stdin.readable)) {
     if (line.trim() === "") continue;
     const req = parseRoundRequest(line);
-    const target: Target = {
-      host: req.host,
-      port: req.port,
-      user: req.user,
-      identityFile: req.identity_file,
-      publicKeyFile: req.public_key_file,
-      command: req.command,
-      knownHostsFile: req.known_hosts_file ?? undefined,
-      hostKeyBase64: req.known_hosts_file
-        ? hostKeyFor(req.known_hosts_file, req.host, req.port)
-        : undefined,
-      algorithms: req.algorithms ?? undefined,
-      agentSocket: req.auth?.kind === "agent"
-        ? req.auth.agent_socket ?? undefined
-        : undefined,
-    };
+    const targets = Array.from(
+      { length: req.hosts?.length || 1 },
+      (_, i) => targetOf(forSession(req, i + 1)),
+    );
     const r = await runner.runRound({
       round: req.round,
       sessions: req.sessions,
-      target,
+      target: targets[0],
+      targets,
       commandsPerSession: req.commands_per_session,
       timeoutMs: req.timeout_ms,
     });
@@ -94,6 +85,26 @@ async function serve(name: string): Promise<number> {
   }
   await runner.close();
   return 0;
+}
+
+/** The seam's target of a round request (one host's fields in place). */
+function targetOf(req: RoundRequest): Target {
+  return {
+    host: req.host,
+    port: req.port,
+    user: req.user,
+    identityFile: req.identity_file,
+    publicKeyFile: req.public_key_file,
+    command: req.command,
+    knownHostsFile: req.known_hosts_file ?? undefined,
+    hostKeyBase64: req.known_hosts_file
+      ? hostKeyFor(req.known_hosts_file, req.host, req.port)
+      : undefined,
+    algorithms: req.algorithms ?? undefined,
+    agentSocket: req.auth?.kind === "agent"
+      ? req.auth.agent_socket ?? undefined
+      : undefined,
+  };
 }
 
 if (import.meta.main) {

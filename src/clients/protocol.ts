@@ -35,8 +35,15 @@
 import type { AlgorithmPins, Negotiated, Status } from "./seam.ts";
 import { STATUSES } from "./seam.ts";
 
-/** Protocol version; a worker states the one it speaks in its hello. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version; a worker states the one it speaks in its hello.
+ * Version 2 added {@linkcode RoundRequest.hosts} (fleets): a worker of
+ * version 1 still runs single-host rounds.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The oldest protocol version the benchmark still speaks. */
+export const MIN_PROTOCOL = 1;
 
 /** First line of every worker. */
 export interface HelloMessage {
@@ -89,6 +96,55 @@ export interface RoundRequest {
    * absent) or `agent` (the keys of the ssh-agent at `agent_socket`).
    */
   auth?: RoundAuth;
+  /**
+   * A fleet (protocol 2): when present, session n (from 1) goes to
+   * `hosts[(n - 1) % hosts.length]`, using that entry's address, account,
+   * key and known_hosts file in place of the top-level ones (which equal
+   * `hosts[0]`). Absent or one entry: every session goes to the top-level
+   * host. Sent only when a run has more than one host.
+   */
+  hosts?: RoundHost[];
+}
+
+/** Where one host of a fleet is, and how to log in to it. */
+export interface RoundHost {
+  /** Server address. */
+  host: string;
+  /** Server port. */
+  port: number;
+  /** Remote account. */
+  user: string;
+  /** Private key file. */
+  identity_file: string;
+  /** Public key file. */
+  public_key_file: string;
+  /** known_hosts file holding this host's key (with `known_hosts` policy). */
+  known_hosts_file: string | null;
+}
+
+/**
+ * The request a session numbered `session` (from 1) runs under: the
+ * request itself, or, in a fleet, with its host's entry in place of the
+ * top-level address, account and files.
+ *
+ * @example
+ * ```ts
+ * import { forSession, type RoundRequest } from "./protocol.ts";
+ * import assert from "node:assert/strict";
+ * const h = (port: number) => ({ host: "127.0.0.1", port, user: "u",
+ *   identity_file: `k${port}`, public_key_file: `k${port}.pub`, known_hosts_file: null });
+ * const req = { type: "round", round: 1, sessions: 5, ...h(1), host_key_policy: "any",
+ *   command: "true", commands_per_session: 1, timeout_ms: 1000, algorithms: null,
+ *   hosts: [h(1), h(2)] } as RoundRequest;
+ * assert.deepEqual([1, 2, 3, 4, 5].map((n) => forSession(req, n).port), [1, 2, 1, 2, 1]);
+ * assert.equal(forSession(req, 2).identity_file, "k2");
+ * assert.equal(forSession({ ...req, hosts: undefined }, 2).port, 1);
+ * ```
+ */
+export function forSession(req: RoundRequest, session: number): RoundRequest {
+  const hosts = req.hosts;
+  if (!hosts || hosts.length === 0) return req;
+  return { ...req, ...hosts[(session - 1) % hosts.length] };
 }
 
 /** The auth of a round request. */
@@ -252,6 +308,18 @@ export function parseWorkerLine(line: string): WorkerMessage {
   );
 }
 
+/** Whether a round request's `hosts` is absent or a list of host entries. */
+function hostsOk(hosts: unknown): boolean {
+  if (hosts === undefined || hosts === null) return true;
+  return Array.isArray(hosts) &&
+    hosts.every((h) =>
+      h !== null && typeof h === "object" && typeof h.host === "string" &&
+      isNum(h.port) && typeof h.user === "string" &&
+      typeof h.identity_file === "string" &&
+      (h.known_hosts_file === null || typeof h.known_hosts_file === "string")
+    );
+}
+
 /**
  * Parses and checks a round request (the worker side of the protocol).
  *
@@ -270,6 +338,8 @@ export function parseWorkerLine(line: string): WorkerMessage {
  * const a = parseRoundRequest(JSON.stringify({ ...r, auth: { kind: "agent", agent_socket: "/s" } }));
  * assert.equal(a.auth?.agent_socket, "/s");
  * assert.throws(() => parseRoundRequest(JSON.stringify({ ...r, auth: { kind: "agent" } })), /malformed/);
+ * // hosts (a fleet) is optional; when given, every entry must be complete.
+ * assert.throws(() => parseRoundRequest(JSON.stringify({ ...r, hosts: [{ host: "h" }] })), /malformed/);
  * ```
  */
 export function parseRoundRequest(line: string): RoundRequest {
@@ -285,7 +355,7 @@ export function parseRoundRequest(line: string): RoundRequest {
     m?.type === "round" && isNum(m.round) && isNum(m.sessions) &&
     typeof m.host === "string" && isNum(m.port) &&
     typeof m.command === "string" && isNum(m.commands_per_session) &&
-    isNum(m.timeout_ms) && authOk
+    isNum(m.timeout_ms) && authOk && hostsOk(m.hosts)
   ) {
     return {
       ...m,

@@ -22,6 +22,11 @@ export interface RoundSpec {
   sessions: number;
   /** Where they go and what they run. */
   target: Target;
+  /**
+   * A fleet: session n (from 1) goes to `targets[(n - 1) % length]`;
+   * `target` is `targets[0]`. Absent: every session goes to `target`.
+   */
+  targets?: readonly Target[];
   /** Commands per session (1: once). */
   commandsPerSession: number;
   /** Per-session timeout, ms. */
@@ -185,15 +190,24 @@ export class InProcessRunner implements ClientRunner {
   }
 
   async runRound(spec: RoundSpec): Promise<RoundResult | undefined> {
-    const target = spec.commandsPerSession > 1
-      ? { ...spec.target, commandsPerSession: spec.commandsPerSession }
-      : spec.target;
+    const targets = (spec.targets?.length ? spec.targets : [spec.target]).map(
+      (t) =>
+        spec.commandsPerSession > 1
+          ? { ...t, commandsPerSession: spec.commandsPerSession }
+          : t,
+    );
     const cpu0 = this.#cpu();
     const t0 = performance.now();
     const done = await Promise.all(
       Array.from(
         { length: spec.sessions },
-        () => timedSession(this.#client, target, spec.timeoutMs, spec.signal),
+        (_, i) =>
+          timedSession(
+            this.#client,
+            targets[i % targets.length],
+            spec.timeoutMs,
+            spec.signal,
+          ),
       ),
     );
     if (spec.signal?.aborted) return undefined;

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  MIN_PROTOCOL,
   parseWorkerLine,
   PROTOCOL_VERSION,
   type RoundDone,
@@ -83,6 +84,8 @@ interface Live {
   /** Cumulative CPU at the previous round_done (or the baseline). */
   cpu: number;
   version: string;
+  /** Protocol version of its hello. */
+  protocol?: number;
 }
 
 /**
@@ -188,11 +191,14 @@ export class WorkerRunner implements ClientRunner {
           typeof hello === "string" ? hello : "no hello"
         }${last ? `: ${last}` : ""})`;
     }
-    if (hello.protocol !== PROTOCOL_VERSION) {
+    if (
+      !(hello.protocol >= MIN_PROTOCOL && hello.protocol <= PROTOCOL_VERSION)
+    ) {
       await this.#kill(live);
-      return `the worker speaks protocol ${hello.protocol}, not ${PROTOCOL_VERSION}`;
+      return `the worker speaks protocol ${hello.protocol}, not ${MIN_PROTOCOL} to ${PROTOCOL_VERSION}`;
     }
     live.version = hello.version;
+    live.protocol = hello.protocol;
     this.#version = hello.version;
     this.#live = live;
     // A round of 0 sessions: the worker's start-up cost as the baseline.
@@ -258,6 +264,16 @@ export class WorkerRunner implements ClientRunner {
     { sessions: SessionReport[]; done?: RoundDone; failure?: string }
   > {
     const t = spec.target;
+    const fleet = spec.targets && spec.targets.length > 1
+      ? spec.targets
+      : undefined;
+    if (fleet && (live.protocol ?? 1) < 2) {
+      return {
+        sessions: [],
+        failure:
+          `the worker speaks protocol ${live.protocol}: a round over several hosts needs protocol 2 (RoundRequest.hosts)`,
+      };
+    }
     const req: RoundRequest = {
       type: "round",
       round: spec.round,
@@ -276,6 +292,16 @@ export class WorkerRunner implements ClientRunner {
       auth: t.agentSocket
         ? { kind: "agent", agent_socket: t.agentSocket }
         : { kind: "key", agent_socket: null },
+      ...(fleet && {
+        hosts: fleet.map((h) => ({
+          host: h.host,
+          port: h.port,
+          user: h.user,
+          identity_file: h.identityFile,
+          public_key_file: h.publicKeyFile ?? `${h.identityFile}.pub`,
+          known_hosts_file: h.knownHostsFile ?? null,
+        })),
+      }),
     };
     const sessions: SessionReport[] = [];
     try {

@@ -34,6 +34,7 @@ import {
   type ClientCalibration,
   provenance,
   type RecordAuth,
+  type RecordHost,
   type RecordHostKeys,
   type RunRecord,
   type RunState,
@@ -117,70 +118,119 @@ function checkFileLimit(maxPool: number, log: (line: string) => void): void {
   }
 }
 
+/** One host of a place, as its sessions' rows name it. */
+interface PlaceHost {
+  /**
+   * The `host` column: `sshd-N` for the N-th embedded server, else
+   * `address:port`.
+   */
+  label: string;
+  /** Its emulated RTT, ms; undefined on loopback. */
+  rttMs?: number;
+  /** Why it could not be reached before the run (external hosts). */
+  unreachable?: string;
+}
+
 /**
- * Where a run's sessions go: the external target of `--target`, or an
- * embedded server, behind an emulated link when an RTT is asked for.
+ * Where a run's sessions go: the external hosts of `--target`/`--hosts`,
+ * or the embedded server(s), each behind an emulated link when an RTT is
+ * asked for. Sessions are spread over `targets` round-robin.
  */
 interface Place {
-  target: Target;
-  /** The host keys verified for an external target. */
+  /** One target per host, in order (at least one). */
+  targets: Target[];
+  /** The hosts, in the same order. */
+  hosts: PlaceHost[];
+  /** The host keys verified for external hosts. */
   hostKeys?: HostKeyCheck;
-  /** Temp dir of the run's own known_hosts file (external target). */
+  /** Temp dir of the run's own known_hosts file (external hosts). */
   keysDir?: string;
-  /** How the clients log in to an external target. */
+  /** How the clients log in to external hosts. */
   auth?: RecordAuth;
-  server?: EmbeddedServer;
-  link?: EmulatedLink;
-  /** The RTT asked for (undefined: loopback, no link). */
+  /** The embedded servers (none for external hosts). */
+  servers: EmbeddedServer[];
+  /** The emulated links (one per server, when there is an RTT). */
+  links: EmulatedLink[];
+  /** The RTT of `--rtt` for this place (undefined: loopback or per server). */
   rttMs?: number;
 }
 
-/** Opens the place of one RTT value (or the only place, without --rtt). */
+/** The first target, on which calibration runs (a reachable one). */
+function firstTarget(place: Place): Target {
+  return place.targets[place.hosts.findIndex((h) => !h.unreachable)] ??
+    place.targets[0];
+}
+
+/**
+ * Opens the place of one RTT value (or the only place, without --rtt):
+ * `--servers K` embedded servers, each with its own RTT under
+ * `--server-rtt`, or the external hosts.
+ */
 async function openPlace(
   cfg: RunConfig,
   maxPool: number,
   rttMs: number | undefined,
 ): Promise<Place> {
-  if (cfg.target) return await externalPlace(cfg, cfg.target);
-  const link = rttMs === undefined ? undefined : await EmulatedLink.start({
+  if (cfg.targets) return await externalPlace(cfg, cfg.targets);
+  const place: Place = {
+    targets: [],
+    hosts: [],
+    servers: [],
+    links: [],
     rttMs,
-    lossPct: cfg.lossPct,
-    rateMbit: cfg.rateMbit,
-  });
+  };
+  const k = cfg.servers ?? 1;
   try {
-    const server = await EmbeddedServer.start({
-      maxPool,
-      maxStartups: cfg.serverMaxStartups,
-      payloadBytes: cfg.payloadBytes,
-      command: cfg.command,
-      profile: cfg.serverProfile ?? "lean",
-      algorithms: cfg.algorithms,
-      wrap: link?.wrap,
-      listenAddress: link?.hostAddress,
-    });
-    return { target: server.target, server, link, rttMs };
+    for (let i = 0; i < k; i++) {
+      const rtt = cfg.serverRttMs?.[i] ?? rttMs;
+      const link = rtt === undefined ? undefined : await EmulatedLink.start({
+        rttMs: rtt,
+        lossPct: cfg.lossPct,
+        rateMbit: cfg.rateMbit,
+      });
+      if (link) place.links.push(link);
+      const server = await EmbeddedServer.start({
+        // Each server gets its share of a round's sessions.
+        maxPool: Math.ceil(maxPool / k),
+        maxStartups: cfg.serverMaxStartups,
+        payloadBytes: cfg.payloadBytes,
+        command: cfg.command,
+        profile: cfg.serverProfile ?? "lean",
+        algorithms: cfg.algorithms,
+        wrap: link?.wrap,
+        listenAddress: link?.hostAddress,
+      });
+      place.servers.push(server);
+      place.targets.push(server.target);
+      // A name that stays the same across --rtt places (each has new
+      // servers on new ports): the address is in meta.json.
+      place.hosts.push({ label: `sshd-${i + 1}`, rttMs: rtt });
+    }
+    return place;
   } catch (e) {
-    await link?.stop();
+    await closePlace(place);
     throw e;
   }
 }
 
 /**
- * The place of an external target: its host key checked against the
+ * The place of external hosts: every host key checked against the
  * known_hosts file before any session (every unknown or changed key is one
- * error), then written alone to a known_hosts file of the run's own, which
- * every client is given, so each accepts exactly that key.
+ * error; in a fleet an unreachable host is a warning, its sessions fail at
+ * connect), then written to a known_hosts file of the run's own, which
+ * every client is given, so each accepts exactly those keys.
  */
 async function externalPlace(
   cfg: RunConfig,
-  t: ExternalTarget,
+  ts: readonly ExternalTarget[],
 ): Promise<Place> {
-  const hostKeys = await checkHostKeys([t], {
+  const hostKeys = await checkHostKeys(ts, {
     knownHostsFile: cfg.knownHostsFile,
     acceptNew: cfg.acceptNewHostKeys,
     hostKeyAlgorithms: cfg.algorithms?.hostKeyAlgorithms,
+    unreachableOk: ts.length > 1,
   });
-  const verified = hostKeys.hosts[0];
+  const t = ts[0];
   const keysDir = await Deno.makeTempDir({ prefix: "ssh-bench-hostkeys-" });
   try {
     const knownHostsFile = `${keysDir}/known_hosts`;
@@ -198,19 +248,34 @@ async function externalPlace(
       kind = "decrypted_key";
     }
     const pid = t.agentSocket ? agentPid(t.agentSocket) : undefined;
-    return {
-      target: {
-        host: t.host,
-        port: t.port,
-        user: t.user,
+    const hosts: PlaceHost[] = [];
+    const targets = ts.map((h): Target => {
+      const verified = hostKeys.hosts.find((v) =>
+        v.host === h.host && v.port === h.port
+      );
+      const down = hostKeys.unreachable.find((u) =>
+        u.host === h.host && u.port === h.port
+      );
+      hosts.push({ label: `${h.host}:${h.port}`, unreachable: down?.error });
+      return {
+        host: h.host,
+        port: h.port,
+        user: h.user,
         identityFile,
         command: cfg.command!,
         knownHostsFile,
-        hostKeyBase64: verified.key,
+        // An unreachable host has no verified key: no key will do.
+        hostKeyBase64: verified?.key ?? "unverified",
         algorithms: cfg.algorithms,
         agentSocket: t.agentSocket,
         agentPid: pid,
-      },
+      };
+    });
+    return {
+      targets,
+      hosts,
+      servers: [],
+      links: [],
       hostKeys,
       keysDir,
       auth: {
@@ -238,7 +303,7 @@ function usableClients(
   place: Place,
   log: (line: string) => void,
 ): ClientRunner[] {
-  if (!place.target.agentSocket) return all;
+  if (!place.targets[0].agentSocket) return all;
   const kept = all.filter((c) => {
     const why = NO_AGENT[c.name];
     if (why === undefined) return true;
@@ -253,9 +318,11 @@ function usableClients(
       "no client left that can log in through ssh-agent; give --identity FILE instead",
     );
   }
-  if (place.target.agentPid === undefined) {
+  if (place.targets[0].agentPid === undefined) {
     log(
-      `warning: the ssh-agent at ${place.target.agentSocket} was not found among this user's processes: its signing CPU is not counted in client CPU`,
+      `warning: the ssh-agent at ${
+        place.targets[0].agentSocket
+      } was not found among this user's processes: its signing CPU is not counted in client CPU`,
     );
   }
   return kept;
@@ -277,10 +344,10 @@ function hostKeysRecord(c: HostKeyCheck, acceptNew: boolean): RecordHostKeys {
   };
 }
 
-/** Stops a place's server and link, removes its own known_hosts file. */
+/** Stops a place's servers and links, removes its own known_hosts file. */
 async function closePlace(p: Place | undefined): Promise<void> {
-  await p?.server?.stop();
-  await p?.link?.stop();
+  await Promise.all((p?.servers ?? []).map((s) => s.stop()));
+  await Promise.all((p?.links ?? []).map((l) => l.stop()));
   if (p?.keysDir) {
     await Deno.remove(p.keysDir, { recursive: true }).catch(() => {});
   }
@@ -322,6 +389,8 @@ async function newRecord(p: {
       order: cfg.order ?? "interleaved",
       precision: cfg.precision ?? null,
       rtt_ms: cfg.rttMs ?? null,
+      servers: cfg.targets ? null : cfg.servers ?? 1,
+      server_rtt_ms: cfg.serverRttMs ?? null,
       loss_pct: cfg.lossPct ?? null,
       rate_mbit: cfg.rateMbit ?? null,
     },
@@ -462,6 +531,8 @@ export async function runBenchmark(
   }
   const rtts = cfg.rttMs ?? [undefined];
   let place: Place | undefined;
+  /** Server CPU per embedded host over the places closed so far, ms. */
+  const hostCpu = new Map<string, number>();
   const started = new Date();
   const runId = `${utcStamp(started)}-${cfg.name}`;
   const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
@@ -470,16 +541,23 @@ export async function runBenchmark(
   let record: RunRecord | undefined;
   try {
     place = await openPlace(cfg, maxPool, rtts[0]);
+    for (const h of place.hosts) {
+      if (h.unreachable) {
+        log(
+          `warning: ${h.label} could not be reached to read its host key (${h.unreachable}); its sessions will be failed rows: check the host and port, or drop it from the fleet`,
+        );
+      }
+    }
     const usable = usableClients(allClients, place, log);
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists. Clients that cannot honour pinned
     // algorithms drop out.
     const { calibration, clients } = await calibrateAll(
       usable,
-      place.target,
+      firstTarget(place),
       cfg.timeoutMs,
       log,
-      place.server !== undefined,
+      place.servers.length > 0,
     );
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
@@ -489,8 +567,8 @@ export async function runBenchmark(
       runId,
       started,
       clients,
-      target: place.target,
-      server: place.server,
+      target: firstTarget(place),
+      server: place.servers[0],
       hostKeys: place.hostKeys,
       auth: place.auth,
       calibration,
@@ -505,6 +583,7 @@ export async function runBenchmark(
     try {
       for (let i = 0; i < rtts.length && outcome.status === "complete"; i++) {
         if (i > 0) {
+          addHostCpu(place, hostCpu);
           await closePlace(place);
           place = undefined;
           place = await openPlace(cfg, maxPool, rtts[i]);
@@ -532,9 +611,11 @@ export async function runBenchmark(
     throw e;
   } finally {
     sink?.close();
+    if (place) addHostCpu(place, hostCpu);
+    const hosts = place ? recordHosts(place, hostCpu) : undefined;
     await teardown(place, allClients, outcome, log);
     stderr.close();
-    if (record) await finishRecord(dir, record, outcome);
+    if (record) await finishRecord(dir, { ...record, hosts }, outcome);
   }
   const summary = summarize(outcome.results);
   return {
@@ -555,9 +636,12 @@ function stepOptions(
   place: Place,
   p: { runId: string; runStart: number; sink: CsvSink; hooks: RunHooks },
 ): Omit<SweepOptions, "onRound"> {
-  const { server, link } = place;
+  const { servers, links } = place;
+  const cpu = (s: EmbeddedServer) => s.cpuMs();
   return {
-    target: place.target,
+    target: place.targets[0],
+    targets: place.targets.length > 1 ? place.targets : undefined,
+    hosts: place.hosts,
     runId: p.runId,
     runStart: p.runStart,
     stepSeconds: cfg.stepSeconds,
@@ -567,17 +651,77 @@ function stepOptions(
     precision: cfg.precision,
     sink: p.sink,
     rttMs: place.rttMs,
-    link,
-    serverCpuMs: server ? () => server.cpuMs() : undefined,
-    settle: server ? () => settle(server.pid) : undefined,
+    link: links.length ? fleetLink(links) : undefined,
+    serverCpuMs: servers.length
+      ? () => {
+        let sum = 0;
+        for (const s of servers) {
+          const c = cpu(s);
+          if (c === undefined) return undefined;
+          sum += c;
+        }
+        return sum;
+      }
+      : undefined,
+    settle: servers.length
+      ? async () => {
+        await Promise.all(servers.map((s) => settle(s.pid)));
+      }
+      : undefined,
     signal: p.hooks.signal,
     health: () =>
-      server && !server.running
-        ? "the embedded sshd exited; see its log above"
-        : link && !link.running
-        ? "the packet forwarder of the emulated link exited"
+      servers.some((s) => !s.running)
+        ? `the embedded sshd ${
+          place.hosts[servers.findIndex((s) => !s.running)].label
+        } exited; see its log above`
+        : links.some((l) => !l.running)
+        ? "the packet forwarder of an emulated link exited"
         : undefined,
   };
+}
+
+/**
+ * The links of a place as one, for the rounds' columns: hold times are
+ * the median of the links' medians and the largest p99 (with one link:
+ * that link's), forwarder CPU the sum.
+ */
+function fleetLink(links: readonly EmulatedLink[]): SweepOptions["link"] {
+  return {
+    async achieved(o) {
+      const all = await Promise.all(links.map((l) => l.achieved(o)));
+      const p50s = all.map((a) => a.p50Ms).sort((a, b) => a - b);
+      return {
+        p50Ms: p50s.length % 2
+          ? p50s[(p50s.length - 1) / 2]
+          : (p50s[p50s.length / 2 - 1] + p50s[p50s.length / 2]) / 2,
+        p99Ms: Math.max(...all.map((a) => a.p99Ms)),
+      };
+    },
+    cpuMs: () => links.reduce((sum, l) => sum + l.cpuMs(), 0),
+  };
+}
+
+/** Adds each embedded server's CPU so far to its host's total. */
+function addHostCpu(place: Place, acc: Map<string, number>): void {
+  place.servers.forEach((s, i) => {
+    const c = s.cpuMs();
+    const label = place.hosts[i].label;
+    if (c !== undefined) acc.set(label, (acc.get(label) ?? 0) + c);
+  });
+}
+
+/** The hosts as meta.json records them. */
+function recordHosts(place: Place, cpu: Map<string, number>): RecordHost[] {
+  return place.hosts.map((h, i) => ({
+    label: h.label,
+    kind: place.servers.length ? "embedded" : "external",
+    host: place.targets[i].host,
+    port: place.targets[i].port,
+    user: place.targets[i].user,
+    rtt_ms: h.rttMs ?? null,
+    server_cpu_ms: cpu.get(h.label) ?? null,
+    unreachable: h.unreachable ?? null,
+  }));
 }
 
 /**
@@ -590,10 +734,11 @@ async function teardown(
   outcome: StagesOutcome,
   log: (line: string) => void,
 ): Promise<void> {
-  const server = place?.server;
-  if (server && outcome.status === "failed") {
+  for (const [i, server] of (place?.servers ?? []).entries()) {
+    if (outcome.status !== "failed") break;
     const tail = (await server.log()).trim().split("\n").slice(-5).join("\n");
-    if (tail) log(`sshd log (last lines):\n${tail}`);
+    const name = place!.servers.length > 1 ? ` ${place!.hosts[i].label}` : "";
+    if (tail) log(`sshd${name} log (last lines):\n${tail}`);
   }
   await closePlace(place);
   await Promise.all(clients.map((c) => c.close()));

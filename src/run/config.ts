@@ -65,8 +65,19 @@ export interface RunConfig {
   timeoutMs: number;
   /** Remote command; undefined means `cat <payload>` on the embedded server. */
   command?: string;
-  /** External server, or undefined for the embedded one. */
-  target?: ExternalTarget;
+  /**
+   * External servers (`--target`, repeatable, or `--hosts FILE`), or
+   * undefined for the embedded one(s). Sessions are spread over them
+   * round-robin.
+   */
+  targets?: ExternalTarget[];
+  /** Embedded sshd instances to start (`--servers K`, default 1). */
+  servers?: number;
+  /**
+   * Each embedded server's own emulated RTT, ms (`--server-rtt 0,0,50,200`:
+   * a mixed fleet, one value per server), instead of one `--rtt` for all.
+   */
+  serverRttMs?: number[];
   /**
    * known_hosts file the target's host key is checked against before the
    * first session (`--known-hosts`; undefined: `~/.ssh/known_hosts`).

@@ -76,8 +76,14 @@ export interface VerifiedHostKey {
 export interface HostKeyCheck {
   /** The known_hosts file checked. */
   knownHostsFile: string;
-  /** One verified key per server, in the order given. */
+  /** One verified key per server, in the order given (unreachable ones left out). */
   hosts: VerifiedHostKey[];
+  /**
+   * Servers that could not be reached to read a key (only with
+   * `unreachableOk`; otherwise they are errors): their sessions fail at
+   * connect, and none of them may accept any key.
+   */
+  unreachable: { host: string; port: number; error: string }[];
 }
 
 /** Options of {@linkcode checkHostKeys}. */
@@ -88,6 +94,12 @@ export interface CheckOptions {
   acceptNew?: boolean;
   /** Pinned host-key algorithms: the verified key must suit one of them. */
   hostKeyAlgorithms?: string[];
+  /**
+   * A fleet: a server that cannot be reached is not an error (it is
+   * listed in `unreachable`) as long as one server was verified; a key
+   * that is unknown, changed or revoked still stops the run.
+   */
+  unreachableOk?: boolean;
   /** Fetches a server's keys (default: {@linkcode scanHostKeys}). */
   scan?: (host: string, port: number) => Promise<ScanResult>;
 }
@@ -394,6 +406,13 @@ function where(h: HostToCheck): string {
  * );
  * const accepted = await checkHostKeys([{ host: "c", port: 22 }], { knownHostsFile: file, scan, acceptNew: true });
  * assert.deepEqual([accepted.hosts[0].acceptedNew, accepted.hosts[0].entry], [true, null]);
+ * // A fleet: an unreachable server is listed, not an error, when another one is verified.
+ * const down = (host: string) => host === "d" ? Promise.resolve({ keys: [], error: "refused" }) : scan(host);
+ * const fleet = await checkHostKeys([{ host: "a", port: 2222 }, { host: "d", port: 22 }],
+ *   { knownHostsFile: file, scan: down, unreachableOk: true });
+ * assert.deepEqual([fleet.hosts.length, fleet.unreachable], [1, [{ host: "d", port: 22, error: "refused" }]]);
+ * await assert.rejects(checkHostKeys([{ host: "d", port: 22 }], { knownHostsFile: file, scan: down, unreachableOk: true }),
+ *   /cannot connect to/);
  * await Deno.remove(file);
  * ```
  */
@@ -419,11 +438,21 @@ export async function checkHostKeys(
   const scans = await Promise.all(hosts.map((h) => scan(h.host, h.port)));
   const problems: string[] = [];
   const verified: VerifiedHostKey[] = [];
+  const unreachable: HostKeyCheck["unreachable"] = [];
   const pins = opts.hostKeyAlgorithms;
+  const someReached = scans.some((s) => s.keys.length > 0);
   hosts.forEach((h, i) => {
     const { keys, error } = scans[i];
     const name = hostName(h.host, h.port);
     const at = `${h.host}:${h.port}`;
+    if (keys.length === 0 && opts.unreachableOk && someReached) {
+      unreachable.push({
+        host: h.host,
+        port: h.port,
+        error: error ?? "no key",
+      });
+      return;
+    }
     if (keys.length === 0) {
       problems.push(
         `cannot connect to ${
@@ -510,7 +539,7 @@ export async function checkHostKeys(
       }`,
     );
   }
-  return { knownHostsFile: file, hosts: verified };
+  return { knownHostsFile: file, hosts: verified, unreachable };
 }
 
 /**

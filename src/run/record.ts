@@ -163,6 +163,10 @@ export interface RecordParameters {
   loss_pct?: number | null;
   /** `--rate`, Mbit/s, else null; since version 7. */
   rate_mbit?: number | null;
+  /** Embedded sshd instances (`--servers`); since version 9. */
+  servers?: number | null;
+  /** Each embedded server's RTT, ms (`--server-rtt`); since version 9. */
+  server_rtt_ms?: number[] | null;
 }
 
 /** The no-op calibration of one client, plus its own extras. */
@@ -226,6 +230,37 @@ export interface RunRecord {
   intervals?: IntervalRow[];
   /** Warnings about what the numbers measure, at the end. */
   warnings?: string[];
+  /**
+   * The hosts sessions were spread over, round-robin, in order (one entry
+   * for a single server); since version 9.
+   */
+  hosts?: RecordHost[];
+}
+
+/** One host of a run (an embedded server or an external one). */
+export interface RecordHost {
+  /** The `host` column's value: `address:port`. */
+  label: string;
+  /** `embedded` or `external`. */
+  kind: "embedded" | "external";
+  /** Address. */
+  host: string;
+  /** Port. */
+  port: number;
+  /** Account. */
+  user: string;
+  /** Its emulated RTT, ms (`--server-rtt`, or the last `--rtt`); null on loopback. */
+  rtt_ms: number | null;
+  /**
+   * CPU of its sshd over the whole run, ms (embedded servers; null for an
+   * external host); per RTT place with `--rtt`, summed.
+   */
+  server_cpu_ms: number | null;
+  /**
+   * Why no session could reach it, when its host key could not be read
+   * before the run (its sessions are failed rows); null otherwise.
+   */
+  unreachable: string | null;
 }
 
 /** Machine facts and versions that do not depend on the run. */

@@ -48,8 +48,15 @@ import type { Status } from "../clients/seam.ts";
  *   status received) no longer fails it; the status stays `ok` (or
  *   `exit_nonzero`) and the error goes there. `meta.json`'s target gains
  *   `host_keys` (the host keys verified for `--target`).
+ * - 9: fleets: `sessions.csv` gains `host` (the server the session went
+ *   to: `sshd-N` for the N-th embedded server, `address:port` for an
+ *   external one; sessions are spread over the hosts round-robin) and its
+ *   `rtt_ms` is that host's own (`--server-rtt`); `meta.json` gains
+ *   `hosts` (each host's address, RTT, server CPU and, for a host that
+ *   could not be reached, why) and the parameters `servers` and
+ *   `server_rtt_ms`.
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -205,7 +212,7 @@ export const SESSION_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "emulated round-trip time asked for (`--rtt`); empty on loopback without `--rtt`",
+      "emulated round-trip time asked for (`--rtt`, or the session's host's `--server-rtt`); empty on loopback",
     optional: true,
     since: 7,
   },
@@ -217,6 +224,15 @@ export const SESSION_COLUMNS = [
       "error while tearing down a session whose command completed (stdout read, exit status received); the status stays `ok` or `exit_nonzero`",
     optional: true,
     since: 8,
+  },
+  {
+    name: "host",
+    type: "string",
+    unit: "",
+    meaning:
+      "the server the session went to: `sshd-N` (the N-th embedded server, `--servers`) or `address:port` (`--target`, `--hosts`); sessions are spread over the hosts round-robin",
+    optional: true,
+    since: 9,
   },
 ] as const satisfies readonly Column[];
 

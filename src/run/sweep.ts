@@ -36,8 +36,18 @@ export interface RoundProgress {
 
 /** Everything a step needs besides the client and pool size. */
 export interface SweepOptions {
-  /** Target and command. */
+  /** Target and command (the first host's, in a fleet). */
   target: Target;
+  /**
+   * A fleet: session n (from 1) of every round goes to
+   * `targets[(n - 1) % length]`; absent: every session to `target`.
+   */
+  targets?: readonly Target[];
+  /**
+   * The hosts in the same order (one when there is no fleet): the `host`
+   * column, and each host's own RTT (else `rttMs`).
+   */
+  hosts?: readonly { label: string; rttMs?: number }[];
   /** Run id written in every row. */
   runId: string;
   /** `performance.now()` at run start; `started_at_ms` counts from it. */
@@ -221,6 +231,7 @@ async function runRound(
     round,
     sessions: pool,
     target: o.target,
+    targets: o.targets,
     commandsPerSession: o.commandsPerSession ?? 1,
     timeoutMs: o.timeoutMs,
     signal: o.signal,
@@ -237,10 +248,15 @@ async function runRound(
   const f1 = o.link?.cpuMs();
   const roundStart = r.startedAt - o.runStart;
   const at = { runId: o.runId, client: runner.name, pool, roundStart };
-  const sessions = r.sessions.map((s) => ({
-    ...reportToRow(s, at),
-    rtt_ms: o.rttMs,
-  }));
+  const hosts = o.hosts ?? [];
+  const sessions = r.sessions.map((s) => {
+    const h = hosts.length ? hosts[(s.session - 1) % hosts.length] : undefined;
+    return {
+      ...reportToRow(s, at),
+      rtt_ms: h?.rttMs ?? o.rttMs,
+      host: h?.label,
+    };
+  });
   const ok = sessions.filter((s) => s.status === "ok").length;
   const wall = Math.max(0, ...r.sessions.map((s) => s.end_ms));
   return {
