@@ -12,6 +12,7 @@ import {
   parseWorkerLine,
   PROTOCOL_VERSION,
   type RoundDone,
+  type RoundHost,
   type RoundRequest,
   type SessionReport,
   type WorkerMessage,
@@ -82,32 +83,21 @@ class Worker {
     return m as HelloMessage;
   }
 
+  /** Writes one request line as it is (checked or not). */
+  async send(req: unknown): Promise<void> {
+    await this.#stdin.write(
+      new TextEncoder().encode(JSON.stringify(req) + "\n"),
+    );
+  }
+
   /** Runs one round: the sessions' lines (by session number) and round_done. */
   async round(
     target: Target,
     over: Partial<RoundRequest> = {},
   ): Promise<{ sessions: SessionReport[]; done: RoundDone; wallMs: number }> {
-    const req: RoundRequest = {
-      type: "round",
-      round: ++this.#round,
-      sessions: 1,
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      identity_file: target.identityFile,
-      public_key_file: target.publicKeyFile!,
-      host_key_policy: "known_hosts",
-      known_hosts_file: target.knownHostsFile!,
-      command: target.command,
-      commands_per_session: 1,
-      timeout_ms: 20_000,
-      algorithms: null,
-      ...over,
-    };
+    const req = roundRequest(target, ++this.#round, over);
     const t0 = performance.now();
-    await this.#stdin.write(
-      new TextEncoder().encode(JSON.stringify(req) + "\n"),
-    );
+    await this.send(req);
     const sessions: SessionReport[] = [];
     for (;;) {
       const m = await this.next();
@@ -144,6 +134,31 @@ class Worker {
       // already gone
     }
   }
+}
+
+/** A round request for `target` (its known_hosts checked), with `over`. */
+function roundRequest(
+  target: Target,
+  round: number,
+  over: Partial<RoundRequest> = {},
+): RoundRequest {
+  return {
+    type: "round",
+    round,
+    sessions: 1,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    identity_file: target.identityFile,
+    public_key_file: target.publicKeyFile!,
+    host_key_policy: "known_hosts",
+    known_hosts_file: target.knownHostsFile!,
+    command: target.command,
+    commands_per_session: 1,
+    timeout_ms: 20_000,
+    algorithms: null,
+    ...over,
+  };
 }
 
 const MARKS = [
@@ -359,5 +374,200 @@ Deno.test({
     assertEquals(await worker.close(), 3, worker.stderr);
     assert(worker.stderr.includes(`install ${w.package}`), worker.stderr);
     assertEquals(worker.stderr.trim().split("\n").length, 1, worker.stderr);
+  }
+});
+
+/** A fleet entry (protocol 2) for `target`: its address, account and files. */
+function hostOf(target: Target): RoundHost {
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    identity_file: target.identityFile,
+    public_key_file: target.publicKeyFile!,
+    known_hosts_file: target.knownHostsFile!,
+  };
+}
+
+/** What `seq n` prints: bytes and lines. */
+function seqOutput(n: number): { bytes: number; lines: number } {
+  const text = Array.from({ length: n }, (_, i) => `${i + 1}\n`).join("");
+  return { bytes: text.length, lines: n };
+}
+
+/**
+ * An embedded server whose every session prints `seq n` whatever command it
+ * is sent (ForceCommand), and whose log records each accepted login. Both
+ * are the server's own evidence of where a session went: the round's
+ * top-level command names the first server's payload file, which any
+ * server on this machine could read, so a payload size alone would prove
+ * nothing. (The lean profile's `LogLevel ERROR` comes first and sshd keeps
+ * the first value of a keyword; a `Match` block overrides it.)
+ */
+async function fleetServer(n: number): Promise<EmbeddedServer> {
+  return await EmbeddedServer.start({
+    maxPool: 4,
+    payloadBytes: 1_000,
+    extraConfig: `Match all\n  LogLevel INFO\n  ForceCommand seq ${n}\n`,
+  });
+}
+
+/** Logins the server accepted so far, from its log. */
+async function acceptedLogins(server: EmbeddedServer): Promise<number> {
+  return (await server.log()).match(/^Accepted publickey for /gm)?.length ?? 0;
+}
+
+Deno.test({
+  name: "python workers: a fleet of two servers (protocol 2 hosts)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async (t) => {
+  const servers: EmbeddedServer[] = [];
+  try {
+    servers.push(await fleetServer(10));
+    servers.push(await fleetServer(100));
+    const [a, b] = servers;
+    const outA = seqOutput(10);
+    const outB = seqOutput(100);
+    // Each server has its own client key and known_hosts file: a session
+    // that used another host's files would fail its host key or its auth.
+    const fleet = [hostOf(a.target), hostOf(b.target)];
+    /** Runs `body`; the logins each server accepted meanwhile. */
+    const logins = async (body: () => Promise<void>) => {
+      const before = [await acceptedLogins(a), await acceptedLogins(b)];
+      await body();
+      return [
+        await acceptedLogins(a) - before[0],
+        await acceptedLogins(b) - before[1],
+      ];
+    };
+    for (const w of WORKERS) {
+      await t.step(w.client, async (t) => {
+        const worker = new Worker(w.file);
+        try {
+          assertEquals((await worker.hello()).protocol, 2);
+
+          await t.step("4 sessions: 1 and 3 on A, 2 and 4 on B", async () => {
+            const accepted = await logins(async () => {
+              const r = await worker.round(a.target, {
+                sessions: 4,
+                hosts: fleet,
+              });
+              const where = r.sessions.map((s) =>
+                s.bytes === outA.bytes ? "A" : s.bytes === outB.bytes ? "B" : s
+              );
+              assertEquals(where, ["A", "B", "A", "B"]);
+              for (const s of r.sessions) {
+                assertFullSession(s, s.session % 2 === 1 ? outA : outB);
+              }
+            });
+            assertEquals(accepted, [2, 2]);
+          });
+
+          await t.step(
+            "hosts empty: every session on the top-level host",
+            async () => {
+              const accepted = await logins(async () => {
+                const r = await worker.round(b.target, {
+                  sessions: 2,
+                  hosts: [],
+                });
+                for (const s of r.sessions) assertFullSession(s, outB);
+              });
+              assertEquals(accepted, [0, 2]);
+            },
+          );
+
+          await t.step(
+            "a closed port in the fleet: its sessions connect_error",
+            async () => {
+              const accepted = await logins(async () => {
+                const r = await worker.round(a.target, {
+                  sessions: 4,
+                  hosts: [fleet[0], { ...fleet[1], port: closedPort() }],
+                });
+                for (const s of r.sessions) {
+                  if (s.session % 2 === 1) {
+                    assertFullSession(s, outA);
+                  } else {
+                    assertEquals(s.status, "connect_error", s.error);
+                    assert(/refused/i.test(s.error), s.error);
+                    assertEquals([s.connect_ms, s.bytes], [null, 0]);
+                  }
+                }
+              });
+              assertEquals(accepted, [2, 0]);
+            },
+          );
+
+          await t.step(
+            "a fleet host without a known_hosts file: refused, not trusted",
+            async () => {
+              const accepted = await logins(async () => {
+                const r = await worker.round(a.target, {
+                  sessions: 2,
+                  hosts: [fleet[0], { ...fleet[1], known_hosts_file: null }],
+                });
+                assertFullSession(r.sessions[0], outA);
+                const s = r.sessions[1];
+                assertEquals(s.status, "connect_error", s.error);
+                assert(/known_hosts/.test(s.error), s.error);
+                assertEquals(s.connect_ms, null);
+              });
+              assertEquals(accepted, [1, 0]);
+            },
+          );
+
+          await t.step("stdin closed: exit 0", async () => {
+            assertEquals(await worker.close(), 0, worker.stderr);
+          });
+        } finally {
+          worker.kill();
+          await worker.close();
+        }
+
+        // A malformed fleet is a malformed request: the worker says why on
+        // stderr and exits 2 before any session, as for any bad request.
+        const malformed: [string, unknown, RegExp][] = [
+          [
+            "an entry without port",
+            [fleet[0], { host: "127.0.0.1" }],
+            /hosts\[1\] without a valid port/,
+          ],
+          [
+            "a port as text",
+            [{ ...fleet[0], port: String(a.target.port) }],
+            /hosts\[0\] without a valid port/,
+          ],
+          [
+            "a known_hosts_file number",
+            [{ ...fleet[0], known_hosts_file: 1 }],
+            /hosts\[0\]: known_hosts_file/,
+          ],
+          ["not a list", fleet[0], /hosts must be a list/],
+        ];
+        for (const [what, hosts, why] of malformed) {
+          await t.step(`malformed hosts (${what}): exit 2`, async () => {
+            const bad = new Worker(w.file);
+            try {
+              await bad.hello();
+              await bad.send({
+                ...roundRequest(a.target, 1, { sessions: 2 }),
+                hosts,
+              });
+              assertEquals(await bad.next(), null, "no session line");
+              assertEquals(await bad.close(), 2, bad.stderr);
+              assert(/bad request/.test(bad.stderr), bad.stderr);
+              assert(why.test(bad.stderr), bad.stderr);
+            } finally {
+              bad.kill();
+              await bad.close();
+            }
+          });
+        }
+      });
+    }
+  } finally {
+    for (const s of servers) await s.stop();
   }
 });

@@ -16,6 +16,10 @@ stdout read line by line to EOF -> read mark; exit status, channel closed
 K > 1: the command again K - 1 times, each on a new channel of the same
 connection (reexec_ms); connection closed -> disconnect mark. The whole session
 is bounded by asyncio.wait_for.
+
+A fleet (protocol 2, the request's `hosts`): session n goes to host
+(n - 1) % len(hosts), with that host's address, account, key and
+known_hosts file; each host's key and known hosts are read once per round.
 """
 
 import asyncio
@@ -64,11 +68,30 @@ PIN_OPTIONS = {
 }
 
 
-class Round:
-    """What every session of one round shares: the request, the key, the
-    known hosts and the connect options (each read once per round)."""
+def read_key(path):
+    """(key, None), or (None, the session error it causes)."""
+    try:
+        return asyncssh.read_private_key(path), None
+    except (OSError, asyncssh.KeyImportError) as e:
+        return None, ("auth_error", "auth: %s" % wc.os_error(e))
 
-    def __init__(self, request, t0):
+
+def read_known_hosts(path):
+    """(known hosts, None), or (None, the session error it causes)."""
+    try:
+        return asyncssh.read_known_hosts(path), None
+    except (OSError, ValueError) as e:
+        return None, ("connect_error", "known_hosts: %s" % wc.os_error(e))
+
+
+class Round:
+    """What every session of one host of a round shares (a round without a
+    fleet has one host): the request with that host's fields, the key, the
+    known hosts and the connect options. Each is read once per round:
+    `files` is the round's memo, shared by its hosts (wc.once)."""
+
+    def __init__(self, request, t0, files=None):
+        files = {} if files is None else files
         self.request = request
         self.t0 = t0
         self.error = None  # (status, message) that fails every session
@@ -80,19 +103,26 @@ class Round:
         agent = wc.agent_socket(request)
         key = None
         if not agent:
-            try:
-                key = asyncssh.read_private_key(request["identity_file"])
-            except (OSError, asyncssh.KeyImportError) as e:
-                self.error = ("auth_error", "auth: %s" % wc.os_error(e))
+            path = request["identity_file"]
+            key, self.error = wc.once(files, ("key", path), lambda: read_key(path))
+            if self.error:
                 return
         known_hosts = None
         if request["host_key_policy"] == "known_hosts":
-            try:
-                known_hosts = asyncssh.read_known_hosts(
-                    request["known_hosts_file"]
+            path = request["known_hosts_file"]
+            if path is None:
+                # A fleet host without a known_hosts file: refused, never
+                # any key.
+                self.error = (
+                    "connect_error",
+                    "known_hosts: no file for %s:%d"
+                    % (request["host"], request["port"]),
                 )
-            except (OSError, ValueError) as e:
-                self.error = ("connect_error", "known_hosts: %s" % wc.os_error(e))
+                return
+            known_hosts, self.error = wc.once(
+                files, ("known_hosts", path), lambda: read_known_hosts(path)
+            )
+            if self.error:
                 return
         timeout_s = request["timeout_ms"] / 1000
         self.options = dict(
@@ -278,10 +308,13 @@ def negotiated_of(conn):
 
 
 async def run_round(request, t0, proto):
-    rnd = Round(request, t0)
+    # One Round per host of the fleet (one for a single host), all with the
+    # same round start; session n goes to host (n - 1) % hosts.
+    files = {}
+    rounds = [Round(one, t0, files) for one in wc.host_requests(request)]
     await asyncio.gather(
         *(
-            session(rnd, number, proto)
+            session(rounds[(number - 1) % len(rounds)], number, proto)
             for number in range(1, request["sessions"] + 1)
         )
     )

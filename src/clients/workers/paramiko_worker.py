@@ -18,6 +18,10 @@ open); K > 1: the command again K - 1
 times, each on a new channel of the same transport (reexec_ms); transport
 closed -> disconnect mark. The whole session is bounded by gevent.Timeout.
 
+A fleet (protocol 2, the request's `hosts`): session n goes to host
+(n - 1) % len(hosts), with that host's address, account, key and
+known_hosts file; each host's key and known hosts are read once per round.
+
 Once the last command's exit status arrived (stdout read to its end), an
 error while closing its channel or the transport is a teardown error: the
 status stays ok (or exit_nonzero), the error goes to teardown_error. A
@@ -147,11 +151,30 @@ def load_private_key(path):
     raise paramiko.SSHException("cannot load %s (%s)" % (path, "; ".join(errors)))
 
 
-class Round:
-    """What every session of one round shares: the request, the key, the
-    known hosts, the algorithm options (each read once per round)."""
+def read_key(path):
+    """(key, None), or (None, the reason it cannot be loaded)."""
+    try:
+        return load_private_key(path), None
+    except (OSError, paramiko.SSHException) as e:
+        return None, str(e)
 
-    def __init__(self, request, t0):
+
+def read_host_keys(path):
+    """(paramiko.HostKeys, None), or (None, the reason)."""
+    try:
+        return paramiko.HostKeys(path), None
+    except OSError as e:
+        return None, "known_hosts: %s" % wc.os_error(e)
+
+
+class Round:
+    """What every session of one host of a round shares (a round without a
+    fleet has one host): the request with that host's fields, the key, the
+    known hosts, the algorithm options. Each is read once per round:
+    `files` is the round's memo, shared by its hosts (wc.once)."""
+
+    def __init__(self, request, t0, files=None):
+        files = {} if files is None else files
         self.request = request
         self.t0 = t0
         self.key = None
@@ -161,17 +184,25 @@ class Round:
             # paramiko.Agent reads the socket from the environment.
             os.environ["SSH_AUTH_SOCK"] = self.agent
         else:
-            try:
-                self.key = load_private_key(request["identity_file"])
-            except (OSError, paramiko.SSHException) as e:
-                self.key_error = str(e)
+            path = request["identity_file"]
+            self.key, self.key_error = wc.once(
+                files, ("key", path), lambda: read_key(path)
+            )
         self.host_keys = None
         self.host_keys_error = None
         if request["host_key_policy"] == "known_hosts":
-            try:
-                self.host_keys = paramiko.HostKeys(request["known_hosts_file"])
-            except OSError as e:
-                self.host_keys_error = "known_hosts: %s" % wc.os_error(e)
+            path = request["known_hosts_file"]
+            if path is None:
+                # A fleet host without a known_hosts file: refused, never
+                # any key.
+                self.host_keys_error = "known_hosts: no file for %s:%d" % (
+                    request["host"],
+                    request["port"],
+                )
+            else:
+                self.host_keys, self.host_keys_error = wc.once(
+                    files, ("known_hosts", path), lambda: read_host_keys(path)
+                )
         pins = request.get("algorithms")
         self.unsupported = wc.unsupported_pins(LABEL, pins, SUPPORTED)
         self.transport_factory = transport_factory(pins)
@@ -357,10 +388,13 @@ def negotiated_of(transport):
 
 
 def run_round(request, t0, proto):
-    rnd = Round(request, t0)
+    # One Round per host of the fleet (one for a single host), all with the
+    # same round start; session n goes to host (n - 1) % hosts.
+    files = {}
+    rounds = [Round(one, t0, files) for one in wc.host_requests(request)]
     pool = gevent.pool.Pool(request["sessions"])
     for number in range(1, request["sessions"] + 1):
-        pool.spawn(session, rnd, number, proto)
+        pool.spawn(session, rounds[(number - 1) % len(rounds)], number, proto)
     pool.join()
     proto.round_done(request["round"])
 

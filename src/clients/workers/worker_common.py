@@ -1,8 +1,9 @@
 """What the Python client workers share: the worker protocol's I/O
 (src/clients/protocol.ts: JSON lines, hello, round requests, session and
-round_done lines), the session record with its marks and statuses, the
-worker's own CPU and memory, and the algorithm helpers (pins, OpenSSH names,
-the negotiated algorithms).
+round_done lines), a round's fleet as one request per host (host_requests),
+the session record with its marks and statuses, the worker's own CPU and
+memory, and the algorithm helpers (pins, OpenSSH names, the negotiated
+algorithms).
 
 Standard library only, so that it imports before the SSH library does and
 can say which Debian package is missing when that import fails.
@@ -20,7 +21,9 @@ import struct
 import sys
 import time
 
-PROTOCOL_VERSION = 1
+#: The protocol version the workers speak (protocol.ts PROTOCOL_VERSION):
+#: 2 reads a round request's `hosts` (a fleet).
+PROTOCOL_VERSION = 2
 
 #: Exit code of a worker whose library is missing (the benchmark skips it).
 EXIT_MISSING_LIBRARY = 3
@@ -64,6 +67,26 @@ _REQUIRED = {
     "commands_per_session": int,
     "timeout_ms": (int, float),
 }
+
+#: The fields of one fleet host (protocol.ts RoundHost) that must be there,
+#: with their types; a session of that host uses them in place of the
+#: request's own.
+_HOST_REQUIRED = {
+    "host": str,
+    "port": int,
+    "user": str,
+    "identity_file": str,
+}
+
+#: Every field a fleet host entry overlays on the request.
+HOST_FIELDS = (
+    "host",
+    "port",
+    "user",
+    "identity_file",
+    "public_key_file",
+    "known_hosts_file",
+)
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +212,65 @@ def parse_request(line):
         raise ValueError("auth must be an object with kind key or agent")
     elif auth["kind"] == "agent" and not isinstance(auth.get("agent_socket"), str):
         raise ValueError("auth kind agent needs agent_socket")
+    _check_hosts(r.get("hosts"))
     return r
+
+
+def _check_hosts(hosts):
+    """Checks a round request's `hosts` (protocol 2, RoundRequest.hosts):
+    absent or null, or a list of host entries; raises ValueError naming the
+    first entry that is wrong and how."""
+    if hosts is None:
+        return
+    if not isinstance(hosts, list):
+        raise ValueError("hosts must be a list of host entries or null")
+    for i, h in enumerate(hosts):
+        if not isinstance(h, dict):
+            raise ValueError("hosts[%d] is not an object" % i)
+        for key, kind in _HOST_REQUIRED.items():
+            v = h.get(key)
+            if not isinstance(v, kind) or isinstance(v, bool):
+                raise ValueError("hosts[%d] without a valid %s" % (i, key))
+        known = h.get("known_hosts_file")
+        if known is not None and not isinstance(known, str):
+            raise ValueError(
+                "hosts[%d]: known_hosts_file must be a path or null" % i
+            )
+        pub = h.get("public_key_file")
+        if pub is not None and not isinstance(pub, str):
+            raise ValueError(
+                "hosts[%d]: public_key_file must be a path or null" % i
+            )
+
+
+def host_requests(request):
+    """The round request as one request per host of its fleet, in order:
+    each the request with that host's entry in place of the top-level
+    address, account and files (protocol.ts forSession), without `hosts`.
+    Session n (from 1) runs under host_requests(...)[(n - 1) % len]. A
+    request without hosts (absent, null or empty) is its one host:
+    [request]."""
+    hosts = request.get("hosts")
+    if not hosts:
+        return [request]
+    out = []
+    for h in hosts:
+        one = dict(request)
+        del one["hosts"]
+        for key in HOST_FIELDS:
+            if key in h:
+                one[key] = h[key]
+        out.append(one)
+    return out
+
+
+def once(files, key, read):
+    """read() the first time `key` is asked for in `files` (a dict that
+    lives for one round), then the same result: hosts of a fleet that share
+    a key or known_hosts file read it once per round."""
+    if key not in files:
+        files[key] = read()
+    return files[key]
 
 
 def agent_socket(request):
