@@ -18,6 +18,7 @@ import {
   formatRoundTrips,
   formatSummary,
 } from "../run/summary.ts";
+import { formatHostSummary } from "../run/host_summary.ts";
 import { runBenchmark } from "../run/benchmark.ts";
 
 /** The charts entry point, run as a child process. */
@@ -113,6 +114,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       const res = await runBenchmark(cfg, { signal: ac.signal });
       console.log(formatSummary(res.summary));
+      const hosts = formatHostSummary(res.hostSummary);
+      if (hosts) console.log(`\nby host:\n${hosts}`);
       const negotiated = formatNegotiated(res.negotiated);
       if (negotiated) console.log(`\n${negotiated}`);
       const trips = formatRoundTrips(res.roundTrips);

@@ -40,8 +40,11 @@ import {
   type RunState,
   writeRecord,
 } from "./record.ts";
+import { hostSummary } from "./host_summary.ts";
 import {
   columnNames,
+  HOST_COLUMNS,
+  type HostRow,
   INTERVAL_COLUMNS,
   SCHEMA_VERSION,
   SUMMARY_COLUMNS,
@@ -79,6 +82,8 @@ export interface BenchmarkResult {
   negotiated: Record<string, Negotiated | null>;
   /** Round trips per client and phase (with two or more `--rtt` values). */
   roundTrips: RoundTrips;
+  /** The summary per host (fleets; empty with one host). */
+  hostSummary: HostRow[];
 }
 
 /** Hooks for the command line and for tests. */
@@ -618,6 +623,7 @@ export async function runBenchmark(
     if (record) await finishRecord(dir, { ...record, hosts }, outcome);
   }
   const summary = summarize(outcome.results);
+  const hostRows = hostSummary(outcome.results, place?.hosts ?? []);
   return {
     runId,
     dir,
@@ -627,6 +633,7 @@ export async function runBenchmark(
     warnings: costWarnings(summary),
     negotiated: record?.negotiated ?? {},
     roundTrips: roundTrips(outcome.results),
+    hostSummary: hostRows,
   };
 }
 
@@ -755,6 +762,16 @@ async function finishRecord(
 ): Promise<void> {
   const summary = summarize(outcome.results);
   const bounds = intervals(outcome.results);
+  const byHost = hostSummary(
+    outcome.results,
+    (record.hosts ?? []).map((h) => ({ label: h.label, rttMs: h.rtt_ms })),
+  );
+  if (byHost.length) {
+    await Deno.writeTextFile(
+      `${dir}/hosts.csv`,
+      toCsv(byHost, columnNames(HOST_COLUMNS), true),
+    ).catch(() => {});
+  }
   await Deno.writeTextFile(
     `${dir}/summary.csv`,
     toCsv(summary, columnNames(SUMMARY_COLUMNS), true),
@@ -772,5 +789,6 @@ async function finishRecord(
     intervals: bounds,
     round_trips: roundTrips(outcome.results),
     warnings: costWarnings(summary),
+    ...(byHost.length && { host_summary: byHost }),
   }).catch(() => {});
 }

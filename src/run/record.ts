@@ -10,7 +10,7 @@
 import { run } from "../util/proc.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 import type { Stage } from "./presets.ts";
-import type { IntervalRow, SummaryRow } from "./schema.ts";
+import type { HostRow, IntervalRow, SummaryRow } from "./schema.ts";
 import type { AlgorithmPins, Negotiated } from "../clients/seam.ts";
 import type { ServerProfileInfo } from "../server/embedded.ts";
 
@@ -235,6 +235,8 @@ export interface RunRecord {
    * for a single server); since version 9.
    */
   hosts?: RecordHost[];
+  /** The summary per host (more than one host); since version 9. */
+  host_summary?: HostRow[];
 }
 
 /** One host of a run (an embedded server or an external one). */

@@ -54,7 +54,9 @@ import type { Status } from "../clients/seam.ts";
  *   `rtt_ms` is that host's own (`--server-rtt`); `meta.json` gains
  *   `hosts` (each host's address, RTT, server CPU and, for a host that
  *   could not be reached, why) and the parameters `servers` and
- *   `server_rtt_ms`.
+ *   `server_rtt_ms`; with more than one host the run folder gains
+ *   `hosts.csv` (the summary per host, also `host_summary` in
+ *   `meta.json`).
  */
 export const SCHEMA_VERSION = 9;
 
@@ -579,6 +581,85 @@ export const INTERVAL_COLUMNS = [
     since: 7,
   },
 ] as const satisfies readonly Column[];
+
+/**
+ * `hosts.csv` (fleets, when sessions went to more than one host): the
+ * summary per client, pool size and host, so a slow or failing host
+ * stands out.
+ */
+export const HOST_COLUMNS = [
+  ...STEP_KEY_COLUMNS,
+  {
+    name: "rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "the step's emulated round-trip time (`--rtt`); empty on loopback or with `--server-rtt`",
+    optional: true,
+  },
+  {
+    name: "host",
+    type: "string",
+    unit: "",
+    meaning: "the host, as in `sessions.csv`",
+  },
+  {
+    name: "host_rtt_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "this host's emulated round-trip time (`--server-rtt` or `--rtt`); empty on loopback",
+    optional: true,
+  },
+  {
+    name: "sessions",
+    type: "int",
+    unit: "sessions",
+    meaning: "sessions that went to this host",
+  },
+  { name: "ok", type: "int", unit: "sessions", meaning: "of them ok" },
+  {
+    name: "failed",
+    type: "int",
+    unit: "sessions",
+    meaning: "of them not ok",
+  },
+  {
+    name: "total_p50_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "median `total_ms` of this host's ok sessions",
+  },
+  {
+    name: "total_p50_ci_low_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "95 % interval of that median, low end (bootstrap over rounds)",
+  },
+  {
+    name: "total_p50_ci_high_ms",
+    type: "float",
+    unit: "ms",
+    meaning: "95 % interval of that median, high end",
+  },
+  {
+    name: "total_vs_fleet_x",
+    type: "float",
+    unit: "x",
+    meaning:
+      "this host's median total over the median total of every host's ok sessions in the step",
+  },
+  {
+    name: "slowest_pct",
+    type: "float",
+    unit: "%",
+    meaning:
+      "share of the step's rounds whose last session to end (the round's \"all hosts\" time) was on this host",
+  },
+] as const satisfies readonly Column[];
+
+/** One row of `hosts.csv`. */
+export type HostRow = Row<typeof HOST_COLUMNS>;
 
 /** One row of `intervals.csv`. */
 export type IntervalRow = Row<typeof INTERVAL_COLUMNS>;

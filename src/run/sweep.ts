@@ -115,6 +115,10 @@ export interface StepResult {
   okRounds: SessionRow[][];
   /** Slowest session of each round ("all hosts" time), ms. */
   roundWalls: number[];
+  /** Sessions and ok sessions per host (rows with a `host`). */
+  hostCounts: Record<string, { sessions: number; ok: number }>;
+  /** The host of each round's last session to end (ok or not). */
+  slowestHosts: (string | undefined)[];
   /** Client CPU over all rounds, ms. */
   clientCpuMs: number;
   /** Server CPU over all rounds, ms; NaN for an external target. */
@@ -298,7 +302,18 @@ function addRound(res: StepResult, done: RoundDone): void {
   res.sessions += done.sessions.length;
   res.ok += r.ok;
   const ok: SessionRow[] = [];
+  let last: SessionRow | undefined;
   for (const s of done.sessions) {
+    if (
+      !last || s.started_at_ms + s.total_ms > last.started_at_ms + last.total_ms
+    ) {
+      last = s;
+    }
+    if (s.host !== undefined) {
+      const c = res.hostCounts[s.host] ??= { sessions: 0, ok: 0 };
+      c.sessions++;
+      if (s.status === "ok") c.ok++;
+    }
     if (s.status === "ok") {
       res.okTotals.push(s.total_ms);
       ok.push(s);
@@ -306,6 +321,7 @@ function addRound(res: StepResult, done: RoundDone): void {
   }
   res.okRounds.push(ok);
   res.roundWalls.push(r.wall_ms);
+  res.slowestHosts.push(last?.host);
   if (Number.isFinite(r.client_cpu_ms)) res.clientCpuMs += r.client_cpu_ms;
   if (r.server_cpu_ms !== undefined) res.serverCpuMs += r.server_cpu_ms;
   res.wallMs += r.wall_ms;
@@ -327,6 +343,8 @@ function emptyStep(name: string, pool: number, o: SweepOptions): StepResult {
     okTotals: [],
     okRounds: [],
     roundWalls: [],
+    hostCounts: {},
+    slowestHosts: [],
     clientCpuMs: 0,
     serverCpuMs: o.serverCpuMs ? 0 : NaN,
     machineCpuMs: 0,
