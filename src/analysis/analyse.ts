@@ -1,5 +1,5 @@
 /**
- * A run's whole analysis in one call: tables and the five chart specs,
+ * A run's whole analysis in one call: tables and the chart specs,
  * and writing them to `<run>/charts/`.
  *
  * @module
@@ -11,6 +11,7 @@ import {
   distributionChart,
   efficiencyChart,
   failuresChart,
+  hostsChart,
   rttChart,
   scalingChart,
   type Spec,
@@ -19,6 +20,7 @@ import type { RunData, RunMeta } from "./load.ts";
 import { type ChartFiles, writeChart } from "./chart_render.ts";
 import {
   failureRates,
+  hostMedians,
   intervalMedians,
   poolIntervals,
   poolStats,
@@ -44,6 +46,8 @@ export interface Analysis {
   distribution: DataFrame;
   /** Medians against the emulated RTT, with round trips (empty without). */
   rtt: DataFrame;
+  /** Per host (fleets; empty with one host). */
+  hosts: DataFrame;
 }
 
 /**
@@ -75,6 +79,7 @@ export function analyse(run: RunData, intervalMs = 5000): Analysis {
     failures: failureRates(sessions),
     distribution: totalDistribution(sessions, DISTRIBUTION_POOLS),
     rtt: rttMedians(sessions),
+    hosts: hostMedians(sessions),
     rounds: roundStats(sessions, run.rounds),
   };
 }
@@ -91,10 +96,11 @@ export const CHART_NAMES = [
   "failures",
   "distribution",
   "rtt",
+  "hosts",
 ] as const;
 
 /**
- * The five chart specs of an analysis.
+ * The chart specs of an analysis, by {@linkcode CHART_NAMES}.
  *
  * @example
  * ```ts
@@ -121,6 +127,7 @@ export function chartSpecs(
     "failures": failuresChart(a.failures, a.pools, meta),
     "distribution": distributionChart(a.distribution, meta),
     "rtt": rttChart(a.rtt, meta),
+    "hosts": hostsChart(a.hosts, meta),
   };
 }
 

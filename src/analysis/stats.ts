@@ -509,3 +509,49 @@ export function rttMedians(sessions: DataFrame): DataFrame {
   }
   return out.length ? pl.DataFrame(out) : empty;
 }
+
+/**
+ * Per client, pool size and host (fleets): sessions, failed, the median
+ * and p90 of the total of ok sessions, and the host's emulated RTT. Empty
+ * when the run has no `host` column or one host only.
+ *
+ * @example
+ * ```ts
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * import { hostMedians } from "./stats.ts";
+ * const s = pl.DataFrame({ client: ["a", "a", "a"], pool_size: [2, 2, 2],
+ *   host: ["h1", "h2", "h2"], rtt_ms: [0, 50, 50], status: ["ok", "ok", "connect_error"],
+ *   total_ms: [40, 690, 1] });
+ * const t = hostMedians(s).toRecords();
+ * assert.deepEqual(t.map((r) => [r.host, r.sessions, r.failed, r.total_p50_ms, r.host_rtt_ms]),
+ *   [["h1", 1, 0, 40, 0], ["h2", 2, 1, 690, 50]]);
+ * assert.equal(hostMedians(s.drop("host")).height, 0);
+ * ```
+ */
+export function hostMedians(sessions: DataFrame): DataFrame {
+  const empty = pl.DataFrame({
+    client: [],
+    pool_size: [],
+    host: [],
+    host_rtt_ms: [],
+    sessions: [],
+    failed: [],
+    total_p50_ms: [],
+    total_p90_ms: [],
+  });
+  if (!sessions.columns.includes("host")) return empty;
+  const withHost = sessions.filter(pl.col("host").isNotNull());
+  if (withHost.getColumn("host").nUnique() < 2) return empty;
+  const rtt = sessions.columns.includes("rtt_ms")
+    ? pl.col("rtt_ms").cast(pl.Float64).max()
+    : pl.lit(null).cast(pl.Float64);
+  const okTotal = pl.col("total_ms").filter(OK);
+  return withHost.groupBy(["client", "pool_size", "host"]).agg(
+    rtt.alias("host_rtt_ms"),
+    pl.len().cast(pl.Int64).alias("sessions"),
+    pl.col("status").neq(pl.lit("ok")).sum().cast(pl.Int64).alias("failed"),
+    okTotal.median().alias("total_p50_ms"),
+    okTotal.quantile(0.9).alias("total_p90_ms"),
+  ).sort(["client", "pool_size", "host"]);
+}
