@@ -29,7 +29,7 @@ Deno.test("notebooks: every notebook executes; charts carry both MIME types", as
       }
       assert(JSON.stringify(nb).includes("Test CPU"), "used the given run");
     }
-    assertEquals(charts, 6); // the comparison and scaling notebooks show six of the seven charts
+    assertEquals(charts, 7); // the comparison and scaling notebooks show seven of the eight charts
   } finally {
     await Deno.remove(out, { recursive: true });
     await Deno.remove(run, { recursive: true });
