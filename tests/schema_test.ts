@@ -14,6 +14,7 @@ import { ROUND_HEADER, SESSION_HEADER } from "../src/run/csv_sink.ts";
 import { readRecord } from "../src/run/record.ts";
 import {
   type Column,
+  HOST_COLUMNS,
   INTERVAL_COLUMNS,
   markdownTable,
   ROUND_COLUMNS,
@@ -79,6 +80,7 @@ Deno.test("schema: the README's column tables are generated from the schema", ()
       ROUND_COLUMNS,
       SUMMARY_COLUMNS,
       INTERVAL_COLUMNS,
+      HOST_COLUMNS,
     ]
   ) {
     const table = markdownTable(cols);
