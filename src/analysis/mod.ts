@@ -23,3 +23,4 @@ export * from "./report_model.ts";
 export * from "./report_page.ts";
 export * from "./report_post.ts";
 export * from "./run_comparison.ts";
+export * from "./run_noise.ts";

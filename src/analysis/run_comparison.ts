@@ -1,10 +1,17 @@
 /**
  * Comparing runs, in the spirit of benchstat: per client, pool size and
  * metric, each run's median with its 95 % interval (bootstrap over whole
- * rounds), the change in %, the p-value of a Mann-Whitney U test on the
- * per-round values, and `~` where the difference is not significant at
- * alpha 0.05. Runs are matched by client and pool size; what is in only
- * some runs is listed, not dropped silently.
+ * rounds), the change in %, a p-value and `~` where the difference is not
+ * significant at alpha 0.05. Runs are matched by client and pool size;
+ * what is in only some runs is listed, not dropped silently.
+ *
+ * Two methods. Within-run: the intervals as they are and a Mann-Whitney U
+ * test on the per-round values, which is right for two clients of one run
+ * but blind to how much two runs of the same command differ. Random
+ * effects (given the between-run variation of a noise model, see
+ * `run_noise.ts`): each median's log has its within-run standard error
+ * (bootstrap) plus a between-run variance tau², and the log ratio of two
+ * medians is tested against both.
  *
  * @module
  */
@@ -14,6 +21,7 @@ import {
   clusterInterval,
   type Interval,
   mannWhitneyP,
+  normalCdf,
   smallestP,
 } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
@@ -115,15 +123,134 @@ export interface CompareRow {
   significant: boolean;
   /** Too few rounds on a side for any difference to reach significance. */
   underpowered: boolean;
+  /**
+   * `within-run`: the intervals of each run and a Mann-Whitney U test;
+   * `random-effects`: intervals widened by the between-run variation and
+   * a z test on the log ratio (see {@linkcode compareValues}).
+   */
+  method: CompareMethod;
+  /** Between-run standard deviation used (log scale); null within-run. */
+  tau: number | null;
+}
+
+/** How a row was tested (see {@linkcode CompareRow}). */
+export type CompareMethod = "within-run" | "random-effects";
+
+/**
+ * The between-run standard deviation (natural-log scale) of a metric's
+ * median for one client at one pool size, or undefined when unknown (the
+ * row is then compared within-run).
+ */
+export type BetweenRun = (
+  client: string,
+  poolSize: number,
+  metric: CompareMetric,
+) => number | undefined;
+
+/** z of a two-sided 95 % normal interval. */
+export const Z95 = 1.959964;
+
+/**
+ * A median's within-run standard error on the natural-log scale, read off
+ * its 95 % cluster-bootstrap interval: `(ln high − ln low) / (2·1.96)`.
+ * Not the standard deviation of the resampled medians: where a client's
+ * totals are bimodal (ssh2 at pool 1, the delayed-ACK stall), a few
+ * resamples' medians jump to the other mode, and that SD came out 4.6
+ * times the interval's width (8.9 % against 1.9 %) while the interval
+ * stayed put. 0 for a one-round interval; NaN when the interval reaches 0
+ * or below.
+ *
+ * @example
+ * ```ts
+ * import { intervalLogSe } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * const se = intervalLogSe({ median: 100, low: 100 / 1.02 ** 1.959964, high: 100 * 1.02 ** 1.959964, rounds: 30 });
+ * assert.ok(Math.abs(se - Math.log(1.02)) < 1e-9);
+ * assert.equal(intervalLogSe({ median: 5, low: 5, high: 5, rounds: 1 }), 0);
+ * assert.ok(Number.isNaN(intervalLogSe({ median: 1, low: 0, high: 2, rounds: 9 })));
+ * ```
+ */
+export function intervalLogSe(i: Interval): number {
+  if (!(i.low > 0 && i.high > 0)) return NaN;
+  return (Math.log(i.high) - Math.log(i.low)) / (2 * Z95);
+}
+
+/**
+ * The random-effects test of two medians: with `d = ln b − ln a`,
+ * `z = d / sqrt(seA² + seB² + 2·tau²)` and the two-sided normal p-value
+ * (NaN when there is no spread at all). `seA` and `seB` are the medians'
+ * within-run standard errors on the log scale, `tau` the between-run
+ * standard deviation of one run's median on the log scale.
+ *
+ * @example
+ * ```ts
+ * import { randomEffectsP } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * // 3 % apart, each median known to 0.5 %: significant within one run ...
+ * assert.ok(randomEffectsP(100, 103, 0.005, 0.005, 0) < 0.001);
+ * // ... but not when runs of one command differ by 2 % (tau = ln 1.02).
+ * assert.ok(randomEffectsP(100, 103, 0.005, 0.005, Math.log(1.02)) > 0.3);
+ * assert.ok(randomEffectsP(100, 100, 0.005, 0.005, 0.02) > 0.999); // no change
+ * ```
+ */
+export function randomEffectsP(
+  a: number,
+  b: number,
+  seA: number,
+  seB: number,
+  tau: number,
+): number {
+  const sd = Math.sqrt(seA ** 2 + seB ** 2 + 2 * tau ** 2);
+  const d = Math.log(b) - Math.log(a);
+  if (!(sd > 0)) return d === 0 ? 1 : NaN;
+  return Math.min(1, 2 * (1 - normalCdf(Math.abs(d) / sd)));
+}
+
+/**
+ * A median's interval widened by the between-run variation: on the log
+ * scale, `ln m ± 1.96·sqrt(se² + tau²)`.
+ *
+ * @example
+ * ```ts
+ * import { widenedInterval } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * const w = widenedInterval(100, 0, Math.log(1.02), 20);
+ * assert.ok(Math.abs(w.high - 100 * 1.02 ** 1.959964) < 1e-9);
+ * assert.ok(Math.abs(w.low * w.high - 100 * 100) < 1e-9); // symmetric in log
+ * assert.equal(w.rounds, 20);
+ * ```
+ */
+export function widenedInterval(
+  median: number,
+  se: number,
+  tau: number,
+  rounds: number,
+): Interval {
+  const h = Z95 * Math.sqrt(se ** 2 + tau ** 2);
+  return {
+    median,
+    low: median * Math.exp(-h),
+    high: median * Math.exp(h),
+    rounds,
+  };
 }
 
 /**
  * Compares two runs' values: every (client, pool size) both have, every
- * metric both have values for. A difference is significant when its
- * p-value is below alpha and it is at least `noisePct` % (a noise
- * threshold, as criterion.rs has: two runs of the same command differ by a
- * few % on a shared machine, a variation the intervals of one run cannot
- * show).
+ * metric both have values for.
+ *
+ * Without `between` (within-run): each median's 95 % cluster-bootstrap
+ * interval, a Mann-Whitney U test on per-round medians, and a change is
+ * significant when p < alpha and it is at least `noisePct` %. That is right
+ * for two sides that ran interleaved in one run; between runs it misses
+ * the run-to-run variation, which only repeated runs can measure.
+ *
+ * With `between` (random effects, for rows it knows): each side's median
+ * has its within-run standard error on the log scale
+ * ({@linkcode intervalLogSe}) and the between-run SD tau; the p-value is
+ * {@linkcode randomEffectsP}, the intervals are
+ * {@linkcode widenedInterval}s, and a change is significant when p < alpha,
+ * it is at least `noisePct` % and both sides have enough rounds (4).
  *
  * @example
  * ```ts
@@ -138,12 +265,21 @@ export interface CompareRow {
  * const [clear] = compareValues(run(same), run(slower)).rows;
  * assert.equal(clear.significant, true);
  * assert.equal(Math.round(clear.delta_pct), 50);
+ * assert.equal(clear.method, "within-run");
+ * // 3 % apart: a change within one run, noise when runs differ by 2 %.
+ * const a = Array.from({ length: 12 }, (_, i) => [100 + (i % 3) * 0.2, 100.1]);
+ * const b = a.map((r) => r.map((v) => v * 1.03));
+ * assert.equal(compareValues(run(a), run(b)).rows[0].significant, true);
+ * const [re] = compareValues(run(a), run(b), 0, () => Math.log(1.02)).rows;
+ * assert.deepEqual([re.method, re.significant], ["random-effects", false]);
+ * assert.ok(re.a.high > 102 && re.b.low < 101); // each inside the other's
  * ```
  */
 export function compareValues(
   a: RunValues,
   b: RunValues,
   noisePct = 0,
+  between?: BetweenRun,
 ): { rows: CompareRow[]; onlyA: string[]; onlyB: string[] } {
   const rows: CompareRow[] = [];
   const keys = [...a.keys()].filter((k) => b.has(k)).sort(byClientPool);
@@ -155,6 +291,31 @@ export function compareValues(
       if (ra.length === 0 || rb.length === 0) continue;
       const ia = clusterInterval(ra);
       const ib = clusterInterval(rb);
+      const seA = intervalLogSe(ia);
+      const seB = intervalLogSe(ib);
+      const delta = 100 * (ib.median - ia.median) / ia.median;
+      const underpowered = smallestP(ra.length, rb.length) >= ALPHA;
+      const tau = between?.(client, Number(pool), metric);
+      const logScale = ia.median > 0 && ib.median > 0 &&
+        Number.isFinite(seA) && Number.isFinite(seB);
+      if (tau !== undefined && Number.isFinite(tau) && logScale) {
+        const p = randomEffectsP(ia.median, ib.median, seA, seB, tau);
+        rows.push({
+          client,
+          pool_size: Number(pool),
+          metric,
+          a: widenedInterval(ia.median, seA, tau, ia.rounds),
+          b: widenedInterval(ib.median, seB, tau, ib.rounds),
+          delta_pct: delta,
+          p_value: p,
+          significant: p < ALPHA && Math.abs(delta) >= noisePct &&
+            !underpowered,
+          underpowered,
+          method: "random-effects",
+          tau,
+        });
+        continue;
+      }
       const p = mannWhitneyP(ra.map(median), rb.map(median));
       rows.push({
         client,
@@ -162,11 +323,12 @@ export function compareValues(
         metric,
         a: ia,
         b: ib,
-        delta_pct: 100 * (ib.median - ia.median) / ia.median,
+        delta_pct: delta,
         p_value: p,
-        significant: p < ALPHA &&
-          Math.abs(100 * (ib.median - ia.median) / ia.median) >= noisePct,
-        underpowered: smallestP(ra.length, rb.length) >= ALPHA,
+        significant: p < ALPHA && Math.abs(delta) >= noisePct,
+        underpowered,
+        method: "within-run",
+        tau: null,
       });
     }
   }
@@ -183,7 +345,8 @@ function byClientPool(x: string, y: string): number {
   return cx === cy ? Number(px) - Number(py) : cx < cy ? -1 : 1;
 }
 
-const UNITS: Record<CompareMetric, string> = {
+/** How each metric is named in tables. */
+export const METRIC_LABELS: Record<CompareMetric, string> = {
   total_ms: "total ms",
   commands_start_ms: "commands start ms",
   channel_read_ms: "channel read ms",
@@ -212,21 +375,24 @@ export function deltaCell(r: CompareRow): string {
  * const iv = { median: 100, low: 95, high: 105, rounds: 8 };
  * const text = formatComparison({ rows: [{ client: "ssh2", pool_size: 8, metric: "total_ms",
  *   a: iv, b: { ...iv, median: 101 }, delta_pct: 1, p_value: 0.6, significant: false,
- *   underpowered: false }], onlyA: [], onlyB: ["openssh|8"] }, ["run-a", "run-b"], "markdown");
+ *   underpowered: false, method: "within-run", tau: null }], onlyA: [], onlyB: ["openssh|8"] },
+ *   ["run-a", "run-b"], "markdown");
  * assert.match(text, /\| ssh2 \| 8 \| total ms \| 100.0 \[95.0, 105.0\] \| 101.0 \[95.0, 105.0\] \| ~ \(\+1.0%\) \| 0.600 \|/);
  * assert.match(text, /only in run-b: openssh at pool 8/);
+ * assert.match(text, /p: Mann-Whitney U/);
  * ```
  */
 export function formatComparison(
   c: { rows: CompareRow[]; onlyA: string[]; onlyB: string[] },
   names: [string, string],
   format: "table" | "markdown",
+  noisePct?: number,
 ): string {
   const head = ["client", "pool", "metric", names[0], names[1], "delta", "p"];
   const body = c.rows.map((r) => [
     r.client,
     String(r.pool_size),
-    UNITS[r.metric],
+    METRIC_LABELS[r.metric],
     fmt(r.a),
     fmt(r.b),
     deltaCell(r),
@@ -249,19 +415,37 @@ export function formatComparison(
       );
     }
   }
-  const notes = notesOf(c, names);
+  const notes = notesOf(c, names, noisePct);
   return [...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
 
 function notesOf(
   c: { rows: CompareRow[]; onlyA: string[]; onlyB: string[] },
   names: [string, string],
+  noisePct?: number,
 ): string[] {
   const where = (keys: string[]) =>
     keys.map((k) => k.replace("|", " at pool ")).join(", ");
-  const notes = [
-    "Medians with 95 % intervals (bootstrap over whole rounds); p: Mann-Whitney U on per-round values; ~: not significant at alpha 0.05, or within the noise threshold.",
-  ];
+  const threshold = noisePct === undefined
+    ? ", or within the noise threshold"
+    : noisePct > 0
+    ? `, or a change under ${noisePct} % (--noise)`
+    : "";
+  const within = c.rows.filter((r) => r.method === "within-run");
+  const notes = within.length < c.rows.length
+    ? [
+      `Medians with 95 % intervals widened by the run-to-run variation tau of the noise model (ln m ± 1.96·√(se² + tau²), se: bootstrap over whole rounds); p: random-effects z test of the log ratio (ln mB − ln mA over √(seA² + seB² + 2·tau²)); ~: not significant at alpha 0.05${threshold}.`,
+      ...(within.length
+        ? [
+          `not in the noise model, so within-run intervals and Mann-Whitney U on per-round values: ${
+            [...new Set(within.map((r) => METRIC_LABELS[r.metric]))].join(", ")
+          }.`,
+        ]
+        : []),
+    ]
+    : [
+      `Medians with 95 % intervals (bootstrap over whole rounds); p: Mann-Whitney U on per-round values; ~: not significant at alpha 0.05${threshold}.`,
+    ];
   if (c.onlyA.length) notes.push(`only in ${names[0]}: ${where(c.onlyA)}`);
   if (c.onlyB.length) notes.push(`only in ${names[1]}: ${where(c.onlyB)}`);
   const weak = [
@@ -273,7 +457,11 @@ function notesOf(
   ];
   if (weak.length) {
     notes.push(
-      `warning: too few rounds to reach significance (Mann-Whitney needs at least 4 rounds a side for p < 0.05): ${
+      `warning: too few rounds to reach significance (${
+        within.length
+          ? "Mann-Whitney needs at least 4 rounds a side for p < 0.05"
+          : "a verdict needs at least 4 rounds a side"
+      }): ${
         weak.join(", ")
       }; run longer steps (--step-seconds, --rounds) for a verdict there.`,
     );

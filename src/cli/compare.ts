@@ -2,7 +2,9 @@
  * Entry point of `deno task compare RUN_A RUN_B [RUN ...]`: per client,
  * pool size and metric, each run's median with its interval, the change,
  * a p-value and `~` where the difference is noise. With three or more
- * runs, each is compared with the first.
+ * runs, each is compared with the first. Between runs the run-to-run
+ * noise model (`data/noise.json`, from `deno task noise`) widens the
+ * intervals and the test; two clients of one run are compared within it.
  *
  * @module
  */
@@ -16,15 +18,26 @@ import {
   formatComparison,
   runValues,
 } from "../analysis/run_comparison.ts";
+import {
+  betweenRun,
+  type NoiseModel,
+  noiseProvenance,
+  readNoiseModel,
+} from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
+import { NOISE_MODEL_PATH, ROOT_DIR } from "../util/paths.ts";
 import { runMain } from "./main.ts";
 
 /**
- * Changes smaller than this (in %) between two runs are shown as `~`:
- * two runs of the same command on this machine differed by up to 3.5 %
- * (README, "Comparisons that hold up in print").
+ * Without a noise model, changes smaller than this (in %) between two runs
+ * are shown as `~` (the old stopgap: set from one pair of runs; a model
+ * from `deno task noise` replaces it, and then the default is 0).
  */
 export const NOISE_PCT = 5;
+
+/** The line printed when runs are compared without a noise model. */
+export const NO_MODEL_WARNING =
+  "warning: no noise model, so these intervals and tests are single-run ones and miss run-to-run variation (with a 5 % stopgap threshold); to measure it, run the same deno task bench command 3+ times and deno task noise the runs (writes data/noise.json, used by default).";
 
 /** Text of `--help`. */
 export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
@@ -43,10 +56,17 @@ With --clients A,B and one run, compares two clients of that run instead
 Options:
   --format F    table (default), markdown or csv
   --clients A,B compare client B with client A within one run
-  --noise PCT   changes smaller than PCT % are shown as ~ even when the test
-                finds them (default 5: two runs of the same command differed
-                by up to 3.5 % here; 0 with --clients, where both sides ran
-                interleaved in one run)
+  --noise-model FILE  the run-to-run noise model (default: data/noise.json
+                when it exists; make it with deno task noise RUN1 RUN2 RUN3
+                from 3+ runs of one command). With it, each median's
+                interval is widened by the between-run variation tau
+                (exp(ln m ± 1.96·sqrt(se² + tau²))) and p comes from a
+                random-effects z test of ln mB − ln mA over
+                sqrt(seA² + seB² + 2·tau²). --noise-model none: single-run
+                intervals and Mann-Whitney only (blind to run-to-run noise)
+  --noise PCT   also show changes smaller than PCT % as ~ (default: 0 with a
+                noise model and with --clients, where both sides ran
+                interleaved in one run; 5 without a model, as a stopgap)
   -h, --help    this text
 `;
 
@@ -65,6 +85,8 @@ const CSV_HEAD = [
   "b_ci_high",
   "a_rounds",
   "b_rounds",
+  "method",
+  "between_run_pct",
 ];
 
 function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
@@ -85,7 +107,23 @@ function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
     n(r.b.high),
     String(r.a.rounds),
     String(r.b.rounds),
+    r.method,
+    r.tau === null ? "" : n(100 * (Math.exp(r.tau) - 1)),
   ]);
+}
+
+/** How runs are compared: the noise model (if any) and the threshold. */
+export interface CompareOptions {
+  /** The noise model; without it the comparison is within-run. */
+  model?: NoiseModel;
+  /** Where the model came from (for the provenance line). */
+  modelPath?: string;
+  /** Minimum change in % (default 0 with a model, {@linkcode NOISE_PCT} without). */
+  noisePct?: number;
+}
+
+function machineOf(m: Record<string, unknown> | undefined): string {
+  return `${m?.cpu_model ?? "?"}, ${m?.cores ?? "?"} cores`;
 }
 
 /**
@@ -97,28 +135,65 @@ function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
  * import assert from "node:assert/strict";
  * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
  * const csv = compareRuns([v1, v1], "csv");
- * assert.equal(csv.split("\n")[0], "client,pool_size,metric,a_median,b_median,delta_pct,p_value,significant,a_ci_low,a_ci_high,b_ci_low,b_ci_high,a_rounds,b_rounds");
+ * assert.equal(csv.split("\n")[0], "client,pool_size,metric,a_median,b_median,delta_pct,p_value,significant,a_ci_low,a_ci_high,b_ci_low,b_ci_high,a_rounds,b_rounds,method,between_run_pct");
  * assert.ok(csv.split("\n").slice(1).filter(Boolean).every((l) => l.includes(",false,")));
+ * assert.ok(csv.split("\n")[1].endsWith(",within-run,"));
+ * // With a model: its tau widens the intervals, p is the random-effects one.
+ * const model = { made_at: "2026-11-26T06:00:00Z", command: "deno task bench", runs: [],
+ *   metrics: { total_ms: { between_run_pct: 2, tau: Math.log(1.02), cells: [] } } } as never;
+ * const text = compareRuns([v1, v1], "table", { model, modelPath: "noise.json" });
+ * assert.match(text, /^noise model: noise.json, made 2026-11-26 from 0 runs/);
+ * assert.match(text, /p: random-effects z test/);
+ * assert.ok(compareRuns([v1, v1], "csv", { model }).includes(",random-effects,2\n"));
+ * assert.match(compareRuns([v1, v1], "table"), /^warning: no noise model/);
  * ```
  */
 export function compareRuns(
   dirs: string[],
   format: "table" | "markdown" | "csv",
-  noisePct = NOISE_PCT,
+  options: CompareOptions = {},
 ): string {
+  const { model } = options;
+  const noisePct = options.noisePct ?? (model ? 0 : NOISE_PCT);
   const runs = dirs.map((d) => loadRuns([d]));
   const values = runs.map((r) => runValues(r.sessions, r.rounds));
   const names = runs.map((r, i) => r.metas[0].run_id ?? dirs[i]);
   const many = dirs.length > 2;
   const out: string[] = [];
   const csv: string[][] = [];
+  if (model) {
+    out.push(noiseProvenance(model, options.modelPath ?? "noise model"));
+    const elsewhere = runs.map((r, i) =>
+      [r.metas[0].machine, names[i]] as const
+    )
+      .filter(([m]) =>
+        m && model.machine &&
+        machineOf(m as Record<string, unknown>) !== machineOf(model.machine)
+      );
+    if (elsewhere.length) {
+      out.push(
+        `warning: the noise model was measured on ${
+          machineOf(model.machine)
+        }, ${
+          elsewhere.map(([m, n]) =>
+            `${n} ran on ${machineOf(m as Record<string, unknown>)}`
+          ).join(", ")
+        }: its between-run figures may not hold there.`,
+      );
+    }
+  } else out.push(NO_MODEL_WARNING);
+  out.push("");
+  const between = model ? betweenRun(model) : undefined;
   for (let i = 1; i < dirs.length; i++) {
-    const c = compareValues(values[0], values[i], noisePct);
+    const c = compareValues(values[0], values[i], noisePct, between);
     if (format === "csv") {
       csv.push(...csvRows(c.rows, many ? [names[0], names[i]] : []));
     } else {
       if (many) out.push(`## ${names[i]} against ${names[0]}`, "");
-      out.push(formatComparison(c, [names[0], names[i]], format), "");
+      out.push(
+        formatComparison(c, [names[0], names[i]], format, noisePct),
+        "",
+      );
     }
   }
   if (format === "csv") {
@@ -160,7 +235,7 @@ export function compareClients(
       record_delimiter: "unix",
     });
   }
-  return formatComparison(c, [a, b], format);
+  return formatComparison(c, [a, b], format, noisePct);
 }
 
 function compare(argv: string[]): number {
@@ -173,6 +248,7 @@ function compare(argv: string[]): number {
         format: { type: "string" },
         clients: { type: "string" },
         noise: { type: "string" },
+        "noise-model": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -221,12 +297,50 @@ function compare(argv: string[]): number {
       `--noise ${parsed.values.noise}: give a percentage >= 0, e.g. --noise 5`,
     );
   }
+  if (pair) {
+    if (parsed.values["noise-model"] !== undefined) {
+      throw new UsageError(
+        "--noise-model applies between runs; --clients compares two clients within one run, where they ran interleaved: leave it out",
+      );
+    }
+    console.log(compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0));
+    return 0;
+  }
+  const { model, path } = chosenModel(parsed.values["noise-model"]);
+  if (!model && f === "csv") console.error(NO_MODEL_WARNING);
   console.log(
-    pair
-      ? compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0)
-      : compareRuns(dirs, f, noise ?? NOISE_PCT),
+    compareRuns(dirs, f, { model, modelPath: path, noisePct: noise }),
   );
   return 0;
+}
+
+/**
+ * The noise model `--noise-model` asks for: a file, `none`, or (not
+ * given) data/noise.json when it exists.
+ *
+ * @throws {UsageError} one line for a missing or unreadable model file.
+ * @example
+ * ```ts
+ * import { chosenModel } from "./compare.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(chosenModel("none"), {});
+ * assert.throws(() => chosenModel("/nonexistent/noise.json"), /not found: make one with deno task noise/);
+ * ```
+ */
+export function chosenModel(
+  option: string | undefined,
+): { model?: NoiseModel; path?: string } {
+  if (option === "none") return {};
+  if (option === undefined) {
+    try {
+      Deno.statSync(NOISE_MODEL_PATH);
+    } catch {
+      return {};
+    }
+  }
+  const path = option ?? NOISE_MODEL_PATH;
+  const shown = path.startsWith(ROOT_DIR) ? path.slice(ROOT_DIR.length) : path;
+  return { model: readNoiseModel(path), path: shown };
 }
 
 /** Runs the command line; returns the exit code. */

@@ -269,8 +269,20 @@ function exactCdf(u: number, n1: number, n2: number): number {
   return below / total;
 }
 
-/** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation). */
-function normalCdf(z: number): number {
+/**
+ * Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation,
+ * absolute error below 1e-6).
+ *
+ * @example
+ * ```ts
+ * import { normalCdf } from "./inference.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(Math.abs(normalCdf(0) - 0.5) < 1e-6);
+ * assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
+ * assert.ok(Math.abs(normalCdf(-1) - 0.158655) < 1e-6);
+ * ```
+ */
+export function normalCdf(z: number): number {
   const t = 1 / (1 + 0.3275911 * Math.abs(z) / Math.SQRT2);
   const y = 1 -
     (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t -

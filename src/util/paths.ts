@@ -15,6 +15,12 @@ export const DATA_DIR: string = `${ROOT_DIR}data`;
 export const RUNS_DIR = `${DATA_DIR}/runs`;
 
 /**
+ * The run-to-run noise model written by `deno task noise` and read by
+ * `deno task compare` (data/noise.json).
+ */
+export const NOISE_MODEL_PATH = `${DATA_DIR}/noise.json`;
+
+/**
  * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
  *
  * @example
