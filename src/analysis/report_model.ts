@@ -13,7 +13,7 @@
 import { analyse, type Analysis, CHART_NAMES } from "./analyse.ts";
 import type { Spec } from "./chart_specs.ts";
 import { loadRuns, type RunData, type RunMeta } from "./load.ts";
-import { SUMMARY_COLUMNS } from "../run/schema.ts";
+import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
 import { argsFromParameters } from "../run/replay.ts";
 import { compareValues, deltaCell, runValues } from "./run_comparison.ts";
@@ -744,6 +744,68 @@ export function summaryTables(
 }
 
 /**
+ * The per-host summary of a fleet as a table (undefined without one):
+ * the columns of `hosts.csv`, named and explained by the schema.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostTable } from "./report_model.ts";
+ * const t = hostTable([{ client: "c", pool_size: 8, host: "sshd-1", host_rtt_ms: 50,
+ *   sessions: 4, ok: 4, failed: 0, total_p50_ms: 700.04, total_p50_ci_low_ms: 690,
+ *   total_p50_ci_high_ms: 710, total_vs_fleet_x: 1.5, slowest_pct: 100 }]);
+ * assert.deepEqual(t?.rows[0].slice(0, 4), ["c", "8", "sshd-1", "50"]);
+ * assert.equal(t?.rows[0][t.columns.findIndex((c) => c.key === "total_p50_ms")], "700.0 [690.0, 710.0]");
+ * assert.equal(hostTable([]), undefined);
+ * ```
+ */
+export function hostTable(rows: readonly HostRow[]): Table | undefined {
+  if (rows.length === 0) return undefined;
+  const keys = [
+    "client",
+    "pool_size",
+    "host",
+    "host_rtt_ms",
+    "sessions",
+    "failed",
+    "total_p50_ms",
+    "total_vs_fleet_x",
+    "slowest_pct",
+  ];
+  const columns = keys.map((key): TableColumn => {
+    const c = HOST_COLUMNS.find((x) => x.name === key)!;
+    return {
+      key,
+      label: key === "total_p50_ms" ? "total_p50_ms [95% CI]" : key,
+      unit: c.unit,
+      meaning: c.meaning,
+      numeric: c.type !== "string",
+    };
+  });
+  const num = (v: unknown, d: number) =>
+    typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "-";
+  return {
+    title: "By host: sessions were spread over the hosts round-robin",
+    columns,
+    rows: rows.map((r) =>
+      keys.map((k) => {
+        const v = (r as Record<string, unknown>)[k];
+        if (k === "total_p50_ms") {
+          return `${num(v, 1)} [${num(r.total_p50_ci_low_ms, 1)}, ${
+            num(r.total_p50_ci_high_ms, 1)
+          }]`;
+        }
+        if (k === "total_vs_fleet_x") return `${num(v, 2)}x`;
+        if (k === "host_rtt_ms" || k === "slowest_pct") return num(v, 0);
+        return v === undefined || v === null ? "-" : String(v);
+      })
+    ),
+    note:
+      "slowest_pct: share of rounds whose last session to end (the round's all-hosts time) was on this host.",
+  };
+}
+
+/**
  * Several runs compared as `deno task compare` does (in the spirit of
  * benchstat): per client and pool size, each run's median total with its
  * 95 % interval (bootstrap over whole rounds), the change against the
@@ -1011,6 +1073,8 @@ export function buildReport(
         meta.machine?.cores ?? navigator.hardwareConcurrency,
       );
     const { key, tables } = summaryTables(summary);
+    const byHost = hostTable(meta.host_summary ?? []);
+    if (byHost) tables.push(byHost);
     return {
       dir: dir.startsWith(ROOT_DIR) ? dir.slice(ROOT_DIR.length) : dir,
       id,
