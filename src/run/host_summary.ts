@@ -42,7 +42,8 @@ export function hostSummary(
   const out: HostRow[] = [];
   for (const r of results) {
     const fleet = median(r.okRounds.flat().map((s) => s.total_ms));
-    const rounds = r.slowestHosts.length || 1;
+    const slowest = r.slowestHosts ?? [];
+    const rounds = slowest.length || 1;
     for (const h of hosts) {
       const perRound = r.okRounds.map((round) =>
         round.filter((s) => s.host === h.label).map((s) => s.total_ms)
@@ -50,7 +51,7 @@ export function hostSummary(
       const ci = perRound.length
         ? clusterInterval(perRound)
         : { median: NaN, low: NaN, high: NaN };
-      const c = r.hostCounts[h.label] ?? { sessions: 0, ok: 0 };
+      const c = r.hostCounts?.[h.label] ?? { sessions: 0, ok: 0 };
       out.push({
         client: r.client,
         pool_size: r.pool,
@@ -64,8 +65,8 @@ export function hostSummary(
         total_p50_ci_low_ms: ci.low,
         total_p50_ci_high_ms: ci.high,
         total_vs_fleet_x: ci.median / fleet,
-        slowest_pct: 100 *
-          r.slowestHosts.filter((x) => x === h.label).length / rounds,
+        slowest_pct: 100 * slowest.filter((x) => x === h.label).length /
+          rounds,
       });
     }
   }

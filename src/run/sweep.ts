@@ -116,9 +116,9 @@ export interface StepResult {
   /** Slowest session of each round ("all hosts" time), ms. */
   roundWalls: number[];
   /** Sessions and ok sessions per host (rows with a `host`). */
-  hostCounts: Record<string, { sessions: number; ok: number }>;
+  hostCounts?: Record<string, { sessions: number; ok: number }>;
   /** The host of each round's last session to end (ok or not). */
-  slowestHosts: (string | undefined)[];
+  slowestHosts?: (string | undefined)[];
   /** Client CPU over all rounds, ms. */
   clientCpuMs: number;
   /** Server CPU over all rounds, ms; NaN for an external target. */
@@ -310,7 +310,7 @@ function addRound(res: StepResult, done: RoundDone): void {
       last = s;
     }
     if (s.host !== undefined) {
-      const c = res.hostCounts[s.host] ??= { sessions: 0, ok: 0 };
+      const c = (res.hostCounts ??= {})[s.host] ??= { sessions: 0, ok: 0 };
       c.sessions++;
       if (s.status === "ok") c.ok++;
     }
@@ -321,7 +321,7 @@ function addRound(res: StepResult, done: RoundDone): void {
   }
   res.okRounds.push(ok);
   res.roundWalls.push(r.wall_ms);
-  res.slowestHosts.push(last?.host);
+  (res.slowestHosts ??= []).push(last?.host);
   if (Number.isFinite(r.client_cpu_ms)) res.clientCpuMs += r.client_cpu_ms;
   if (r.server_cpu_ms !== undefined) res.serverCpuMs += r.server_cpu_ms;
   res.wallMs += r.wall_ms;

@@ -10,6 +10,7 @@
 import { loadRuns } from "../analysis/load.ts";
 import {
   failureRates,
+  hostMedians,
   intervalMedians,
   poolIntervals,
   poolStats,
@@ -69,6 +70,7 @@ if (import.meta.main) {
         rounds,
         distribution,
         rtt: rttMedians(sessions),
+        hosts: hostMedians(sessions),
       },
       run.metas[0],
     );
