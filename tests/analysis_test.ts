@@ -128,7 +128,7 @@ Deno.test("charts: five specs, consistent colours, SVG and PNG files", async () 
   assert(JSON.stringify(specs["comparison-time"]).includes("2 cores Test CPU"));
   const out = `${DIR}/charts`;
   const files = await renderRun(RUN, out);
-  assertEquals(files.length, 7);
+  assertEquals(files.length, CHART_NAMES.length);
   for (const f of files) {
     const svg = Deno.readTextFileSync(f.svg);
     assert(svg.startsWith("<svg") && svg.includes("</svg>"));
@@ -202,7 +202,7 @@ Deno.test("analysis: several runs compare as one series per client and run", asy
     const pools = recs(poolStats(both.sessions));
     assertEquals(pools.length, 6);
     const files = await renderRun(both, `${other}/charts`);
-    assertEquals(files.length, 7);
+    assertEquals(files.length, CHART_NAMES.length);
     const scale = colorScale(series as string[]);
     assertEquals(new Set(scale.range).size, 4); // four distinct colours
   } finally {

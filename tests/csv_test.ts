@@ -27,8 +27,8 @@ Deno.test("csv: headers are exactly the documented order", () => {
   assertEquals(
     SESSION_COLUMNS.join(","),
     // Version 1's columns, version 6's disconnect_ms right after close_ms,
-    // version 4's, 7's and 8's at the end.
-    "run_id,client,pool_size,round,session,started_at_ms,connect_ms,auth_ms,exec_ms,read_ms,close_ms,disconnect_ms,total_ms,bytes,lines,exit_code,status,error,commands,reexec_ms,rtt_ms,teardown_error",
+    // version 4's, 7's, 8's and 9's at the end.
+    "run_id,client,pool_size,round,session,started_at_ms,connect_ms,auth_ms,exec_ms,read_ms,close_ms,disconnect_ms,total_ms,bytes,lines,exit_code,status,error,commands,reexec_ms,rtt_ms,teardown_error,host",
   );
   assertEquals(
     ROUND_COLUMNS.join(","),
@@ -40,7 +40,7 @@ Deno.test("csv: phases not reached are empty, text is quoted, ms keep 3 decimals
   const text = toCsv([ROW], SESSION_COLUMNS);
   assertEquals(
     text,
-    'r1,ssh2,2,1,2,12.346,0.500,20,,,,,21.000,0,0,,exec_error,"exec: ""denied"", really,\nyes",,,,\n',
+    'r1,ssh2,2,1,2,12.346,0.500,20,,,,,21.000,0,0,,exec_error,"exec: ""denied"", really,\nyes",,,,,\n',
   );
 });
 

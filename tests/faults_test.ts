@@ -84,7 +84,7 @@ Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", a
     assert(statuses.includes("ok"));
     assert(statuses.some((s) => s !== "ok"), "sessions after the kill failed");
     const files = await renderRun(run, `${out}/run/charts`);
-    assertEquals(files.length, 7);
+    assertEquals(files.length, 8); // every chart
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -119,7 +119,7 @@ Deno.test("faults: SIGKILL mid-run leaves parseable files; sshd dies with it", a
       `sessions ${run.sessions.height}, rounds ${counted}`,
     );
     const files = await renderRun(run, `${out}/run/charts`);
-    assertEquals(files.length, 7);
+    assertEquals(files.length, 8); // every chart
     // The killed run's temp dir is still there; the next server removes it.
     assert(serverDirs().some((d) => !before.includes(d)));
     const next = await EmbeddedServer.start({ maxPool: 1, payloadBytes: 10 });

@@ -237,7 +237,7 @@ export interface PageOptions {
  * const report = buildReport(run, chartSpecs(analyse(run), run.metas[0]));
  * const html = reportHtml(report, [{ name: "x", version: "1", code: "var a = '</script>';" }]);
  * assert.match(html, /^<!DOCTYPE html>/);
- * assert.equal(html.match(/<div class="chart" id="chart-/g)?.length, 7);
+ * assert.equal(html.match(/<div class="chart" id="chart-/g)?.length, 8);
  * assert.ok(html.includes("var a = '<\\/script>';")); // inlined safely
  * assert.ok(!/(src|href)="https?:/.test(html)); // nothing to fetch
  * ```

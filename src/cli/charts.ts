@@ -36,7 +36,7 @@ Options:
  * const out = await Deno.makeTempDir();
  * const sample = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
  * const files = await chartsFor([sample], { out });
- * assert.equal(files.length, 7);
+ * assert.equal(files.length, 8);
  * assert.ok(Deno.statSync(files[0].png).size > 0);
  * await Deno.remove(out, { recursive: true });
  * ```

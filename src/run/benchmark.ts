@@ -679,8 +679,10 @@ function stepOptions(
     health: () =>
       servers.some((s) => !s.running)
         ? `the embedded sshd ${
-          place.hosts[servers.findIndex((s) => !s.running)].label
-        } exited; see its log above`
+          servers.length > 1
+            ? `${place.hosts[servers.findIndex((s) => !s.running)].label} `
+            : ""
+        }exited; see its log above`
         : links.some((l) => !l.running)
         ? "the packet forwarder of an emulated link exited"
         : undefined,
