@@ -130,7 +130,7 @@ interface PlaceHost {
    * `address:port`.
    */
   label: string;
-  /** Its emulated RTT, ms; undefined on loopback. */
+  /** Its own emulated RTT (`--server-rtt`), ms; else the place's. */
   rttMs?: number;
   /** Why it could not be reached before the run (external hosts). */
   unreachable?: string;
@@ -209,7 +209,8 @@ async function openPlace(
       place.targets.push(server.target);
       // A name that stays the same across --rtt places (each has new
       // servers on new ports): the address is in meta.json.
-      place.hosts.push({ label: `sshd-${i + 1}`, rttMs: rtt });
+      // Its own RTT only with --server-rtt; with --rtt the place's.
+      place.hosts.push({ label: `sshd-${i + 1}`, rttMs: cfg.serverRttMs?.[i] });
     }
     return place;
   } catch (e) {

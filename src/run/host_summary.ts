@@ -57,7 +57,7 @@ export function hostSummary(
         pool_size: r.pool,
         rtt_ms: r.rttMs,
         host: h.label,
-        host_rtt_ms: h.rttMs ?? r.rttMs ?? undefined,
+        host_rtt_ms: r.rttMs ?? h.rttMs ?? undefined,
         sessions: c.sessions,
         ok: c.ok,
         failed: c.sessions - c.ok,

@@ -251,7 +251,7 @@ export interface RecordHost {
   port: number;
   /** Account. */
   user: string;
-  /** Its emulated RTT, ms (`--server-rtt`, or the last `--rtt`); null on loopback. */
+  /** Its own emulated RTT, ms (`--server-rtt`); null otherwise (with `--rtt` every host has each step's). */
   rtt_ms: number | null;
   /**
    * CPU of its sshd over the whole run, ms (embedded servers; null for an
