@@ -45,10 +45,12 @@ export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
 
 Compares runs (folders written by deno task bench) per client, pool size and
 metric (total, commands start, channel read, client CPU per session): each
-run's median with its 95 % interval (bootstrap over whole rounds), the change
-in %, the Mann-Whitney U p-value on per-round values, and ~ where the
-difference is not significant at alpha 0.05. With three or more runs each is
-compared with the first.
+run's median with its 95 % interval, the change in %, a p-value and ~ where
+the difference is not significant at alpha 0.05. Between runs that is judged
+against the run-to-run noise model (see --noise-model); within one run, and
+without a model, from the run's own intervals (bootstrap over whole rounds)
+and a Mann-Whitney U test on per-round values. With three or more runs each
+is compared with the first.
 
 With --clients A,B and one run, compares two clients of that run instead
 (B against A, matched by pool size).
@@ -298,7 +300,8 @@ function compare(argv: string[]): number {
     );
   }
   if (pair) {
-    if (parsed.values["noise-model"] !== undefined) {
+    const m = parsed.values["noise-model"];
+    if (m !== undefined && m !== "none") {
       throw new UsageError(
         "--noise-model applies between runs; --clients compares two clients within one run, where they ran interleaved: leave it out",
       );
