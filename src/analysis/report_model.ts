@@ -16,7 +16,12 @@ import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
 import { argsFromParameters } from "../run/replay.ts";
-import { compareValues, deltaCell, runValues } from "./run_comparison.ts";
+import {
+  type BetweenRun,
+  compareValues,
+  deltaCell,
+  runValues,
+} from "./run_comparison.ts";
 import { ROOT_DIR } from "../util/paths.ts";
 
 /** One summary or comparison row: field name to value. */
@@ -805,6 +810,14 @@ export function hostTable(rows: readonly HostRow[]): Table | undefined {
   };
 }
 
+/** A run-to-run noise model for comparing runs, with its provenance line. */
+export interface RunNoise {
+  /** Between-run SD of ln(median) per client, pool size and metric. */
+  between: BetweenRun;
+  /** One line naming the model (see `noiseProvenance`). */
+  line: string;
+}
+
 /**
  * Several runs compared as `deno task compare` does (in the spirit of
  * benchstat): per client and pool size, each run's median total with its
@@ -827,18 +840,28 @@ export function hostTable(rows: readonly HostRow[]): Table | undefined {
 export function compareTable(
   runs: readonly RunData[],
   ids: readonly string[],
+  noise?: RunNoise,
 ): Table {
   const values = runs.map((r) => runValues(r.sessions, r.rounds));
   const rows: string[][] = [];
   const notes: string[] = [
-    `Median total with its 95 % interval (bootstrap over whole rounds); change against ${
-      ids[0]
-    }; ~: not significant at alpha 0.05 (Mann-Whitney U on per-round medians) or under 5 %, the run-to-run noise measured here.`,
+    noise
+      ? `Median total with its 95 % interval widened by the run-to-run variation of the noise model (${noise.line}); change against ${
+        ids[0]
+      }; ~: not significant at alpha 0.05 (random-effects z test of the log ratio).`
+      : `Median total with its 95 % interval (bootstrap over whole rounds); change against ${
+        ids[0]
+      }; ~: not significant at alpha 0.05 (Mann-Whitney U on per-round medians) or under 5 %. No run-to-run noise model was given: one run's intervals miss run-to-run variation (measure it with deno task noise).`,
   ];
   const fmt = (i: { median: number; low: number; high: number }) =>
     `${i.median.toFixed(1)} [${i.low.toFixed(1)}, ${i.high.toFixed(1)}]`;
   for (let k = 1; k < runs.length; k++) {
-    const c = compareValues(values[0], values[k], 5);
+    const c = compareValues(
+      values[0],
+      values[k],
+      noise ? 0 : 5,
+      noise?.between,
+    );
     for (const r of c.rows.filter((x) => x.metric === "total_ms")) {
       rows.push([
         r.client,
@@ -1061,6 +1084,7 @@ export function buildReport(
   run: RunData,
   specs: Record<typeof CHART_NAMES[number], Spec>,
   now: Date = new Date(),
+  noise?: RunNoise,
 ): Report {
   const runs: ReportRun[] = run.dirs.map((dir, i) => {
     const meta = run.metas[i] ?? {};
@@ -1099,7 +1123,11 @@ export function buildReport(
       spec: interactiveSpec(specs[name]),
     })),
     compare: runs.length > 1
-      ? compareTable(run.dirs.map((d) => loadRuns([d])), runs.map((r) => r.id))
+      ? compareTable(
+        run.dirs.map((d) => loadRuns([d])),
+        runs.map((r) => r.id),
+        noise,
+      )
       : undefined,
     legend: summaryColumns(legendRows, [], false),
     generatedAt: now.toISOString(),

@@ -512,9 +512,12 @@ function modelProblem(json: unknown): string | undefined {
 }
 
 /**
- * The model's tau for each row of a comparison: the cell's own when the
- * model has that client, pool size and metric from three or more runs,
- * else the metric's pooled tau; undefined for a metric the model lacks.
+ * The model's tau for each row of a comparison: the larger of the
+ * metric's pooled tau and the cell's own (when the model has that client,
+ * pool size and metric from three or more runs). A cell's own estimate
+ * rests on few runs and can come out 0 by chance; the pooled one is the
+ * floor, and a cell known to be noisier gets its own. Undefined for a
+ * metric the model lacks.
  *
  * @example
  * ```ts
@@ -524,6 +527,8 @@ function modelProblem(json: unknown): string | undefined {
  * const tau = betweenRun({ metrics: { total_ms: { tau: 0.02, cells: [cell] } } } as never);
  * assert.equal(tau("ssh2", 1, "total_ms"), 0.03);
  * assert.equal(tau("ssh2", 8, "total_ms"), 0.02);
+ * const quiet = betweenRun({ metrics: { total_ms: { tau: 0.02, cells: [{ ...cell, tau: 0 }] } } } as never);
+ * assert.equal(quiet("ssh2", 1, "total_ms"), 0.02); // never below the pooled tau
  * assert.equal(tau("ssh2", 1, "channel_read_ms"), undefined);
  * ```
  */
@@ -535,7 +540,7 @@ export function betweenRun(model: NoiseModel): BetweenRun {
       x.client === client && x.pool_size === poolSize &&
       x.runs >= MIN_NOISE_RUNS
     );
-    return c ? c.tau : m.tau;
+    return c ? Math.max(c.tau, m.tau) : m.tau;
   };
 }
 

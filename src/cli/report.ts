@@ -12,6 +12,8 @@ import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import { analyse, CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
 import { writeChart } from "../analysis/chart_render.ts";
 import { buildReport } from "../analysis/report_model.ts";
+import { betweenRun, noiseProvenance } from "../analysis/run_noise.ts";
+import { chosenModel } from "./compare.ts";
 import { reportHtml, vegaAssets } from "../analysis/report_page.ts";
 import { reportMarkdown } from "../analysis/report_post.ts";
 
@@ -94,7 +96,16 @@ export async function reportFor(
   if (renderedCharts) {
     for (const name of CHART_NAMES) await writeChart(specs[name], charts, name);
   }
-  const report = buildReport(run, specs, now);
+  // Several runs: compared against the run-to-run noise model, as
+  // `deno task compare` does by default.
+  const { model, path } = runs.length > 1 ? chosenModel(undefined) : {};
+  const report = buildReport(
+    run,
+    specs,
+    now,
+    model &&
+      { between: betweenRun(model), line: noiseProvenance(model, path!) },
+  );
   await Deno.mkdir(out, { recursive: true });
   const files = {
     html: `${out}/report.html`,
