@@ -10,7 +10,12 @@ import { parse } from "csv-parse/sync";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { linkResources } from "../src/net/mod.ts";
-import { benchCli, benchSshdPids, closedPort } from "./server_helpers.ts";
+import {
+  benchCli,
+  benchSshdPids,
+  closedPort,
+  waitForRounds,
+} from "./server_helpers.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -224,16 +229,7 @@ Deno.test({
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const deadline = performance.now() + 30_000;
-    for (;;) {
-      try {
-        if (rows(`${out}/cut/rounds.csv`).length >= 2) break;
-      } catch {
-        // not yet
-      }
-      assert(performance.now() < deadline, "no rounds written in 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForRounds(`${out}/cut`, 2);
     assertEquals(linkResources().forwarders.length, 3);
     child.kill("SIGINT");
     const r = await child.output();

@@ -150,7 +150,7 @@ Deno.test("noise: a 3 % change is noise when runs differ by 2 %, a 30 % one is n
   assertEquals(small.significant, false);
 });
 
-Deno.test("noise: a cell's own tau where the model has it, else the metric's pooled one", () => {
+Deno.test("noise: a cell's own tau where the model has it and it is larger, else the metric's pooled one", () => {
   const model = {
     metrics: {
       total_ms: {
@@ -158,12 +158,14 @@ Deno.test("noise: a cell's own tau where the model has it, else the metric's poo
         cells: [
           { client: "ssh2", pool_size: 1, runs: 5, tau: 0 },
           { client: "ssh2", pool_size: 8, runs: 2, tau: 0.5 },
+          { client: "libssh2", pool_size: 8, runs: 5, tau: 0.04 },
         ],
       },
     },
   } as unknown as NoiseModel;
   const tau = betweenRun(model);
-  assertEquals(tau("ssh2", 1, "total_ms"), 0);
+  assertEquals(tau("ssh2", 1, "total_ms"), 0.02); // its own 0: the pooled floor
+  assertEquals(tau("libssh2", 8, "total_ms"), 0.04); // noisier than pooled
   assertEquals(tau("ssh2", 8, "total_ms"), 0.02); // two runs: not its own
   assertEquals(tau("libssh2", 1, "total_ms"), 0.02);
   assertEquals(tau("ssh2", 1, "reexec_ms"), undefined);

@@ -7,7 +7,7 @@
 import { parse } from "csv-parse/sync";
 import { assert, assertEquals } from "./assert.ts";
 import { linkResources } from "../src/net/mod.ts";
-import { benchSshdPids } from "./server_helpers.ts";
+import { benchSshdPids, waitForRounds } from "./server_helpers.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 
@@ -100,16 +100,7 @@ async function longRun(out: string): Promise<Deno.ChildProcess> {
     "--out",
     `${out}/run`,
   ]);
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    try {
-      if (rows(`${out}/run/rounds.csv`).length >= 2) break;
-    } catch {
-      // not yet
-    }
-    assert(performance.now() < deadline, "no rounds written in 30 s");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForRounds(`${out}/run`, 2);
   return child;
 }
 

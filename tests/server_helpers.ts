@@ -89,3 +89,28 @@ export function closedPort(): number {
   l.close();
   return port;
 }
+
+/**
+ * Waits until `<runDir>/rounds.csv` holds at least `n` rounds (header
+ * aside); throws after `timeoutMs`.
+ */
+export async function waitForRounds(
+  runDir: string,
+  n: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const lines = Deno.readTextFileSync(`${runDir}/rounds.csv`).trim()
+        .split("\n");
+      if (lines.length - 1 >= n) return;
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`no ${n} rounds written in ${timeoutMs / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
