@@ -267,10 +267,10 @@ Deno.test("fleet: bad fleet flags are one line each", async () => {
           "--target",
           "ssh://u@h:22",
           "--target",
-          "ssh://u@h:22",
+          "ssh://v@h:22", // another account on the same host: still one host
           "--command",
           "x",
-        ], /given twice/],
+        ], /^error: h:22 is given twice/],
       ] as const
     ) {
       const r = await benchCli([...args], { SSH_AUTH_SOCK: "/tmp/none" });

@@ -397,9 +397,17 @@ Deno.test({
           other[1],
           "connect_error",
         ],
+        // A fleet host that could not be reached when keys were checked:
+        // not in the run's known_hosts file, no verified key.
+        [
+          "no key at all (an unverified fleet host)",
+          `[127.0.0.1]:1 ${key.keyType} ${key.key}`,
+          "unverified",
+          "connect_error",
+        ],
       ] as const
     ) {
-      const file = `${dir}/${status}`;
+      const file = `${dir}/${label.replace(/[^a-z]+/g, "-")}`;
       await Deno.writeTextFile(file, `${line}\n`);
       const target: Target = {
         ...server.target,

@@ -146,8 +146,11 @@ export function loadRuns(dirs: readonly string[]): RunData {
     // A run killed before meta.json was written still has data.
     metas.push(readRecord(dir) ?? {});
     const s = readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS);
-    // With emulated RTTs, each (client, RTT) is a series of its own.
-    const rtt = s.getColumn("rtt_ms").nullCount() < s.height;
+    const r = readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS);
+    // With emulated RTTs swept (`--rtt`), each (client, RTT) is a series of
+    // its own. The rounds say so: with `--server-rtt` the sessions' RTT is
+    // their host's, a fleet's mix within one round, not a series.
+    const rtt = r.getColumn("rtt_ms").nullCount() < r.height;
     const series = (df: DataFrame) =>
       df.withColumns(
         pl.concatString([
@@ -163,7 +166,7 @@ export function loadRuns(dirs: readonly string[]): RunData {
         ], "").alias("series"),
       );
     sessions.push(series(s));
-    rounds.push(series(readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS)));
+    rounds.push(series(r));
   }
   return {
     dirs: [...dirs],

@@ -36,6 +36,9 @@ import { clusterInterval } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
 import { UsageError } from "../util/errors.ts";
 
+/** Rounds a run needs in a cell to count in the model. */
+export const MIN_ROUNDS = 4;
+
 /** Format tag of `noise.json`. */
 export const NOISE_MODEL_KIND = "ssh-bench run-to-run noise model";
 
@@ -232,7 +235,18 @@ function meanSquare(xs: readonly number[]): number {
 /**
  * The observations of several runs: per cell and metric, each run's
  * median and the standard error of its log (from its cluster-bootstrap
- * interval; runs whose interval reaches 0 are left out of that cell).
+ * interval; runs with fewer than {@linkcode MIN_ROUNDS} rounds there, or
+ * whose interval reaches 0, are left out of that cell).
+ *
+ * @example
+ * ```ts
+ * import { noiseObservations } from "./run_noise.ts";
+ * import assert from "node:assert/strict";
+ * const run = (rounds: number[][]) => new Map([["c|1", new Map([["total_ms", rounds]])]]) as never;
+ * const four = [[10], [11], [12], [11]];
+ * const obs = noiseObservations([run(four), run(four), run([[10]])]);
+ * assert.deepEqual(obs.map((o) => [o.metric, o.medians.length]), [["total_ms", 2]]);
+ * ```
  */
 export function noiseObservations(
   runs: readonly RunValues[],
@@ -243,7 +257,9 @@ export function noiseObservations(
       const [client, pool] = key.split("|");
       for (const metric of COMPARE_METRICS) {
         const r = (rounds.get(metric) ?? []).filter((x) => x.length);
-        if (r.length === 0) continue;
+        // Too few rounds give no standard error worth the name (one round:
+        // zero), which would inflate tau²; the same floor as compare's.
+        if (r.length < MIN_ROUNDS) continue;
         const ci = clusterInterval(r);
         const se = intervalLogSe(ci);
         if (!(ci.median > 0) || !Number.isFinite(se)) continue;
@@ -465,9 +481,13 @@ export function readNoiseModel(path: string): NoiseModel {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
-  } catch {
+  } catch (e) {
     throw new UsageError(
-      `${path} not found: make one with deno task noise RUN1 RUN2 RUN3 (three or more runs of one command), or give --noise-model none`,
+      `${path} ${
+        e instanceof Deno.errors.NotFound
+          ? "not found"
+          : `cannot be read (${(e as Error).message})`
+      }: make one with deno task noise RUN1 RUN2 RUN3 (three or more runs of one command), or give --noise-model none`,
     );
   }
   const fix =

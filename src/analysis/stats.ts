@@ -543,15 +543,18 @@ export function hostMedians(sessions: DataFrame): DataFrame {
   if (!sessions.columns.includes("host")) return empty;
   const withHost = sessions.filter(pl.col("host").isNotNull());
   if (withHost.getColumn("host").nUnique() < 2) return empty;
-  const rtt = sessions.columns.includes("rtt_ms")
-    ? pl.col("rtt_ms").cast(pl.Float64).max()
-    : pl.lit(null).cast(pl.Float64);
+  // Each host at each RTT apart: with `--rtt` a host is met at every RTT
+  // of the sweep; with `--server-rtt` it has one.
+  const keyed = withHost.withColumns(
+    (sessions.columns.includes("rtt_ms")
+      ? pl.col("rtt_ms").cast(pl.Float64)
+      : pl.lit(null).cast(pl.Float64)).alias("host_rtt_ms"),
+  );
   const okTotal = pl.col("total_ms").filter(OK);
-  return withHost.groupBy(["client", "pool_size", "host"]).agg(
-    rtt.alias("host_rtt_ms"),
+  return keyed.groupBy(["client", "pool_size", "host", "host_rtt_ms"]).agg(
     pl.len().cast(pl.Int64).alias("sessions"),
     pl.col("status").neq(pl.lit("ok")).sum().cast(pl.Int64).alias("failed"),
     okTotal.median().alias("total_p50_ms"),
     okTotal.quantile(0.9).alias("total_p90_ms"),
-  ).sort(["client", "pool_size", "host"]);
+  ).sort(["client", "pool_size", "host_rtt_ms", "host"]);
 }

@@ -291,9 +291,13 @@ function fleetUrls(
     let text: string;
     try {
       text = Deno.readTextFileSync(values.hosts);
-    } catch {
+    } catch (e) {
       throw new UsageError(
-        `--hosts ${values.hosts}: no such file; give a file with one ssh://user@host:port per line`,
+        `--hosts ${values.hosts}: cannot read it (${
+          e instanceof Deno.errors.NotFound
+            ? "no such file"
+            : (e as Error).message
+        }); give a file with one ssh://user@host:port per line`,
       );
     }
     const listed = parseHostsText(text, values.hosts);
@@ -354,10 +358,11 @@ function serverOptions(
   );
   const seen = new Set<string>();
   for (const t of targets ?? []) {
-    const key = `${t.user}@${t.host}:${t.port}`;
+    // The host column names a host by address and port.
+    const key = `${t.host}:${t.port}`;
     if (seen.has(key)) {
       throw new UsageError(
-        `ssh://${key} is given twice; list each host once (a fleet's sessions are spread over distinct hosts)`,
+        `${key} is given twice; list each host once (a fleet's sessions are spread over distinct hosts)`,
       );
     }
     seen.add(key);
@@ -634,6 +639,11 @@ function embeddedFleet(
     );
   }
   const serverRttMs = rttList("--server-rtt", values["server-rtt"]);
+  if (serverRttMs.length > 64) {
+    throw new UsageError(
+      `--server-rtt has ${serverRttMs.length} values: at most 64 embedded servers (2 cores share them all)`,
+    );
+  }
   if (k !== undefined && k !== serverRttMs.length) {
     throw new UsageError(
       `--server-rtt has ${serverRttMs.length} values for --servers ${k}: give one round-trip time per server`,

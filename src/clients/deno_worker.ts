@@ -89,6 +89,10 @@ async function serve(name: string): Promise<number> {
 
 /** The seam's target of a round request (one host's fields in place). */
 function targetOf(req: RoundRequest): Target {
+  // Under the known_hosts policy, a host without a file trusts no key:
+  // an empty known_hosts file and a key no server has.
+  const strict = req.host_key_policy === "known_hosts";
+  const knownHosts = req.known_hosts_file ?? (strict ? "/dev/null" : undefined);
   return {
     host: req.host,
     port: req.port,
@@ -96,9 +100,9 @@ function targetOf(req: RoundRequest): Target {
     identityFile: req.identity_file,
     publicKeyFile: req.public_key_file,
     command: req.command,
-    knownHostsFile: req.known_hosts_file ?? undefined,
-    hostKeyBase64: req.known_hosts_file
-      ? hostKeyFor(req.known_hosts_file, req.host, req.port)
+    knownHostsFile: knownHosts,
+    hostKeyBase64: knownHosts
+      ? hostKeyFor(knownHosts, req.host, req.port)
       : undefined,
     algorithms: req.algorithms ?? undefined,
     agentSocket: req.auth?.kind === "agent"

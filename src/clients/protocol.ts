@@ -316,6 +316,7 @@ function hostsOk(hosts: unknown): boolean {
       h !== null && typeof h === "object" && typeof h.host === "string" &&
       isNum(h.port) && typeof h.user === "string" &&
       typeof h.identity_file === "string" &&
+      typeof h.public_key_file === "string" &&
       (h.known_hosts_file === null || typeof h.known_hosts_file === "string")
     );
 }

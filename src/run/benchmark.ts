@@ -539,6 +539,8 @@ export async function runBenchmark(
   let place: Place | undefined;
   /** Server CPU per embedded host over the places closed so far, ms. */
   const hostCpu = new Map<string, number>();
+  /** The hosts of the last place opened, for meta.json. */
+  let lastHosts: RecordHost[] | undefined;
   const started = new Date();
   const runId = `${utcStamp(started)}-${cfg.name}`;
   const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
@@ -554,6 +556,7 @@ export async function runBenchmark(
         );
       }
     }
+    unevenWarning(cfg, place.hosts.length, log);
     const usable = usableClients(allClients, place, log);
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists. Clients that cannot honour pinned
@@ -590,6 +593,7 @@ export async function runBenchmark(
       for (let i = 0; i < rtts.length && outcome.status === "complete"; i++) {
         if (i > 0) {
           addHostCpu(place, hostCpu);
+          lastHosts = recordHosts(place, hostCpu);
           await closePlace(place);
           place = undefined;
           place = await openPlace(cfg, maxPool, rtts[i]);
@@ -617,8 +621,15 @@ export async function runBenchmark(
     throw e;
   } finally {
     sink?.close();
-    if (place) addHostCpu(place, hostCpu);
-    const hosts = place ? recordHosts(place, hostCpu) : undefined;
+    if (place) {
+      addHostCpu(place, hostCpu);
+      lastHosts = recordHosts(place, hostCpu);
+    }
+    // The last place opened (a later one may have failed to open).
+    const hosts = lastHosts?.map((h) => ({
+      ...h,
+      server_cpu_ms: hostCpu.get(h.label) ?? h.server_cpu_ms,
+    }));
     await teardown(place, allClients, outcome, log);
     stderr.close();
     if (record) await finishRecord(dir, { ...record, hosts }, outcome);
@@ -709,6 +720,33 @@ function fleetLink(links: readonly EmulatedLink[]): SweepOptions["link"] {
     },
     cpuMs: () => links.reduce((sum, l) => sum + l.cpuMs(), 0),
   };
+}
+
+/**
+ * Warns when pool sizes are not multiples of a fleet's host count: the
+ * first hosts then get one session more in every round (round-robin
+ * starts at the first host each round).
+ */
+function unevenWarning(
+  cfg: RunConfig,
+  hosts: number,
+  log: (line: string) => void,
+): void {
+  if (hosts < 2) return;
+  const uneven = [...new Set(cfg.stages.flatMap((s) => s.pools))].filter((
+    p,
+  ) => p % hosts !== 0).sort((a, b) => a - b);
+  if (uneven.length === 0) return;
+  const shown = uneven.length > 6
+    ? `${uneven.slice(0, 6).join(", ")} and ${uneven.length - 6} more`
+    : uneven.join(", ");
+  log(
+    `warning: pool sizes ${shown} are not multiples of the ${hosts} hosts: the first hosts get one session more in every round${
+      uneven.some((p) => p < hosts)
+        ? " (and some hosts none below pool " + hosts + ")"
+        : ""
+    }, which weighs on the per-host comparison; use pool sizes that are multiples of ${hosts}`,
+  );
 }
 
 /** Adds each embedded server's CPU so far to its host's total. */

@@ -231,16 +231,16 @@ def _check_hosts(hosts):
             v = h.get(key)
             if not isinstance(v, kind) or isinstance(v, bool):
                 raise ValueError("hosts[%d] without a valid %s" % (i, key))
-        known = h.get("known_hosts_file")
-        if known is not None and not isinstance(known, str):
+        # Present in every entry (protocol.ts hostsOk), so that nothing
+        # falls back to the first host's file.
+        if "known_hosts_file" not in h or not (
+            h["known_hosts_file"] is None or isinstance(h["known_hosts_file"], str)
+        ):
             raise ValueError(
                 "hosts[%d]: known_hosts_file must be a path or null" % i
             )
-        pub = h.get("public_key_file")
-        if pub is not None and not isinstance(pub, str):
-            raise ValueError(
-                "hosts[%d]: public_key_file must be a path or null" % i
-            )
+        if not isinstance(h.get("public_key_file"), str):
+            raise ValueError("hosts[%d] without a valid public_key_file" % i)
 
 
 def host_requests(request):
