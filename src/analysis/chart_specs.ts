@@ -569,7 +569,7 @@ export function scalingChart(
  * assert.deepEqual(
  *   [...new Set(spec.data.values.map((v: Spec) => v.side))],
  *   [
- *     "client (benchmark process + children)",
+ *     "client (its worker process + children)",
  *     "server (sshd + session processes)",
  *   ],
  * );
@@ -582,7 +582,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
     {
       series: r.series,
       pool_size: r.pool_size,
-      side: "client (benchmark process + children)",
+      side: "client (its worker process + children)",
       cpu_ms: r.client_cpu_ms_per_session,
     },
     {
@@ -597,7 +597,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
   return {
     ...base("CPU per session: client and server", [
       ...caption(meta),
-      "CPU time (user + system) per session over each pool size's rounds (10 ms /proc ticks); log scale.",
+      "CPU time (user + system) per session over each pool size's rounds (worker and sshd cgroups as root, else getrusage and /proc); log scale.",
     ]),
     data: { values },
     facet: {
