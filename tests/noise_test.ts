@@ -322,3 +322,44 @@ Deno.test("noise: compare names a missing or garbled model in one line (exit 2)"
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("noise: compare takes groups of repeated runs (A1,A2,A3 B1,B2,B3) and refuses a group of different commands", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dirs = await runCopies(root, [
+      (m) => m.run_id = "a1",
+      (m) => m.run_id = "a2",
+      (m) => m.run_id = "a3",
+      (m) => m.run_id = "b1",
+      (m) => m.run_id = "b2",
+      (m) => {
+        m.run_id = "b3";
+        (m.parameters as Record<string, unknown>).payload_bytes = 2_600_000;
+      },
+    ]);
+    const [a, b] = [dirs.slice(0, 3).join(","), dirs.slice(3, 5).join(",")];
+    const r = await cli("compare", ["--noise-model", "none", a, b]);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /client +pool +metric +a1 \+2 runs +b1 \+1 runs/);
+    assertMatch(r.stdout, /^Repeated runs: each side the geometric mean/m);
+    // The same data on both sides: no change, not significant.
+    assertMatch(r.stdout, /total ms .* ~ \(\+0\.0%\) +1\.000/);
+    const csv = await cli("compare", ["--format", "csv", a, b]);
+    assertEquals(csv.code, 0, csv.stderr);
+    assert(
+      csv.stdout.trim().split("\n").slice(1).every((l) =>
+        l.includes(",false,") && /,repeats,[\d.]*$/.test(l)
+      ),
+      csv.stdout,
+    );
+    const mixed = await cli("compare", [a, dirs.slice(3).join(",")]);
+    assertEquals(mixed.code, 2);
+    assertMatch(
+      mixed.stderr,
+      /^error: parameters\.payload_bytes differs: .*run-4 has 26000, .*run-6 has 2600000; a group of repeats needs runs of one command/,
+    );
+    assertEquals(mixed.stderr.trim().split("\n").length, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

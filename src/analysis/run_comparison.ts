@@ -134,7 +134,7 @@ export interface CompareRow {
 }
 
 /** How a row was tested (see {@linkcode CompareRow}). */
-export type CompareMethod = "within-run" | "random-effects";
+export type CompareMethod = "within-run" | "random-effects" | "repeats";
 
 /**
  * The between-run standard deviation (natural-log scale) of a metric's
@@ -339,6 +339,134 @@ export function compareValues(
   };
 }
 
+/**
+ * One side of a comparison of repeated runs: the geometric mean of the
+ * runs' medians, and the variance of its log: the larger of the runs' own
+ * spread and what the model predicts for one run (tau² plus the mean
+ * squared within-run error), over the number of runs. Undefined when no
+ * run has a usable median.
+ */
+function groupSide(
+  runs: readonly (readonly (readonly number[])[])[],
+  tau: number | undefined,
+):
+  | { mean: number; variance: number; runs: number; rounds: number }
+  | undefined {
+  const logs: number[] = [];
+  const ses: number[] = [];
+  let rounds = 0;
+  for (const r of runs) {
+    const ci = clusterInterval(r);
+    const se = intervalLogSe(ci);
+    if (!(ci.median > 0) || !Number.isFinite(se)) continue;
+    logs.push(Math.log(ci.median));
+    ses.push(se);
+    rounds += ci.rounds;
+  }
+  const n = logs.length;
+  if (n === 0) return undefined;
+  const mean = logs.reduce((s, x) => s + x, 0) / n;
+  const spread = n > 1
+    ? logs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)
+    : 0;
+  const predicted = (tau ?? 0) ** 2 +
+    ses.reduce((s, x) => s + x * x, 0) / n;
+  return { mean, variance: Math.max(spread, predicted) / n, runs: n, rounds };
+}
+
+/**
+ * Compares two groups of repeated runs of one command each (benchstat's
+ * `-count`): per cell, each side is the geometric mean of its runs'
+ * medians; the variance of its log is the larger of the runs' observed
+ * spread and the noise model's prediction for one run (tau² + se²),
+ * divided by the number of runs; the p-value is the normal test of the
+ * difference of the logs, the intervals `exp(mean ± 1.96·sd)`. A change
+ * is significant when p < alpha, it is at least `noisePct` %, and each
+ * side has two or more runs or a model (one run and no model says
+ * nothing about the next run). With one run a side and a model this is
+ * the random-effects comparison of {@linkcode compareValues}.
+ *
+ * @example
+ * ```ts
+ * import { compareGroups } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * const run = (level: number) => new Map([["ssh2|8", new Map([["total_ms",
+ *   Array.from({ length: 10 }, (_, i) => [level + (i % 2)])]])]]) as never;
+ * const tau = () => Math.log(1.03); // runs of one command differ by 3 %
+ * // 6 % slower: noise between two single runs ...
+ * const [one] = compareGroups([run(100)], [run(106)], 0, tau).rows;
+ * assert.deepEqual([one.method, one.significant], ["repeats", false]);
+ * // ... but a change with eight runs a side.
+ * const a = [96, 104, 100, 98, 102, 97, 103, 100].map(run);
+ * const b = [102, 110, 106, 104, 108, 103, 109, 106].map(run);
+ * const [eight] = compareGroups(a, b, 0, tau).rows;
+ * assert.equal(eight.significant, true);
+ * assert.ok(Math.abs(eight.delta_pct - 6) < 0.2);
+ * ```
+ */
+export function compareGroups(
+  a: readonly RunValues[],
+  b: readonly RunValues[],
+  noisePct = 0,
+  between?: BetweenRun,
+): { rows: CompareRow[]; onlyA: string[]; onlyB: string[] } {
+  const inAll = (g: readonly RunValues[]) =>
+    [...g[0].keys()].filter((k) => g.every((r) => r.has(k)));
+  const keysA = inAll(a);
+  const keysB = new Set(inAll(b));
+  const rows: CompareRow[] = [];
+  for (const key of keysA.filter((k) => keysB.has(k)).sort(byClientPool)) {
+    const [client, pool] = key.split("|");
+    for (const metric of COMPARE_METRICS) {
+      const rounds = (g: readonly RunValues[]) =>
+        g.map((r) => (r.get(key)!.get(metric) ?? []).filter((x) => x.length))
+          .filter((r) => r.length > 0);
+      const tau = between?.(client, Number(pool), metric);
+      const sa = groupSide(rounds(a), tau);
+      const sb = groupSide(rounds(b), tau);
+      if (!sa || !sb) continue;
+      const d = sb.mean - sa.mean;
+      const sd = Math.sqrt(sa.variance + sb.variance);
+      const p = sd > 0
+        ? Math.min(1, 2 * (1 - normalCdf(Math.abs(d) / sd)))
+        : d === 0
+        ? 1
+        : 0;
+      const interval = (s: NonNullable<typeof sa>): Interval => {
+        const h = Z95 * Math.sqrt(s.variance);
+        return {
+          median: Math.exp(s.mean),
+          low: Math.exp(s.mean - h),
+          high: Math.exp(s.mean + h),
+          rounds: s.rounds,
+        };
+      };
+      const delta = 100 * (Math.exp(d) - 1);
+      // One run and no model: its spread across runs is unknown.
+      const underpowered = tau === undefined && (sa.runs < 2 || sb.runs < 2);
+      rows.push({
+        client,
+        pool_size: Number(pool),
+        metric,
+        a: interval(sa),
+        b: interval(sb),
+        delta_pct: delta,
+        p_value: p,
+        significant: p < ALPHA && Math.abs(delta) >= noisePct &&
+          !underpowered,
+        underpowered,
+        method: "repeats",
+        tau: tau ?? null,
+      });
+    }
+  }
+  return {
+    rows,
+    onlyA: keysA.filter((k) => !keysB.has(k)).sort(byClientPool),
+    onlyB: [...keysB].filter((k) => !keysA.includes(k)).sort(byClientPool),
+  };
+}
+
 function byClientPool(x: string, y: string): number {
   const [cx, px] = x.split("|");
   const [cy, py] = y.split("|");
@@ -432,7 +560,12 @@ function notesOf(
     ? `, or a change under ${noisePct} % (--noise)`
     : "";
   const within = c.rows.filter((r) => r.method === "within-run");
-  const notes = within.length < c.rows.length
+  const repeats = c.rows.some((r) => r.method === "repeats");
+  const notes = repeats
+    ? [
+      `Repeated runs: each side the geometric mean of its runs' medians with a 95 % interval from the larger of the runs' own spread and the noise model's one-run variance (tau² + se²), over the number of runs; p: normal test of the difference of the log means; ~: not significant at alpha 0.05${threshold}.`,
+    ]
+    : within.length < c.rows.length
     ? [
       `Medians with 95 % intervals widened by the run-to-run variation tau of the noise model (ln m ± 1.96·√(se² + tau²), se: bootstrap over whole rounds); p: random-effects z test of the log ratio (ln mB − ln mA over √(seA² + seB² + 2·tau²)); ~: not significant at alpha 0.05${threshold}.`,
       ...(within.length

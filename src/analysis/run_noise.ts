@@ -369,12 +369,13 @@ function short(s: string | undefined): string {
  */
 export function checkRepeats(
   runs: readonly (readonly [string, RunMeta | undefined])[],
+  what = "the noise model",
 ): void {
   const seen = new Set<string>();
   for (const [dir, meta] of runs) {
     if (seen.has(dir)) {
       throw new UsageError(
-        `${dir} is given twice: the model needs independent runs, each once`,
+        `${dir} is given twice: ${what} needs independent runs, each once`,
       );
     }
     seen.add(dir);
@@ -401,7 +402,7 @@ export function checkRepeats(
         throw new UsageError(
           `${name} differs: ${first} has ${short(base.get(name))}, ${dir} has ${
             short(facts.get(name))
-          }; the noise model needs runs of one command on one machine: repeat ${first} with deno task bench --like ${first} --out DIR`,
+          }; ${what} needs runs of one command on one machine: repeat ${first} with deno task bench --like ${first} --out DIR`,
         );
       }
     }

@@ -10,9 +10,10 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
-import { loadRuns } from "../analysis/load.ts";
+import { loadRuns, type RunData } from "../analysis/load.ts";
 import {
   clientSides,
+  compareGroups,
   type CompareRow,
   compareValues,
   formatComparison,
@@ -20,6 +21,7 @@ import {
 } from "../analysis/run_comparison.ts";
 import {
   betweenRun,
+  checkRepeats,
   type NoiseModel,
   noiseProvenance,
   readNoiseModel,
@@ -41,6 +43,7 @@ export const NO_MODEL_WARNING =
 
 /** Text of `--help`. */
 export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
+       deno task compare [options] A1,A2,A3 B1,B2,B3
        deno task compare --clients A,B RUN
 
 Compares runs (folders written by deno task bench) per client, pool size and
@@ -51,6 +54,12 @@ against the run-to-run noise model (see --noise-model); within one run, and
 without a model, from the run's own intervals (bootstrap over whole rounds)
 and a Mann-Whitney U test on per-round values. With three or more runs each
 is compared with the first.
+
+A comma-separated list of run folders is one side made of repeated runs of
+one command (as benchstat's -count): its median is the geometric mean of the
+runs' medians, its interval from the larger of the runs' own spread and the
+noise model's one-run variance, over the number of runs. Repeats detect
+changes that single runs cannot tell from run-to-run noise.
 
 With --clients A,B and one run, compares two clients of that run instead
 (B against A, matched by pool size).
@@ -157,16 +166,38 @@ export function compareRuns(
 ): string {
   const { model } = options;
   const noisePct = options.noisePct ?? (model ? 0 : NOISE_PCT);
-  const runs = dirs.map((d) => loadRuns([d]));
-  const values = runs.map((r) => runValues(r.sessions, r.rounds));
-  const names = runs.map((r, i) => r.metas[0].run_id ?? dirs[i]);
+  // A side is one run, or a comma-separated group of repeats.
+  const groups = dirs.map((d) =>
+    d.split(",").map((x) => x.replace(/\/+$/, "")).filter(Boolean)
+  );
+  const repeated = groups.some((g) => g.length > 1);
+  const loaded = groups.map((g) => g.map((d) => loadRuns([d])));
+  for (const [i, g] of loaded.entries()) {
+    if (g.length > 1) {
+      checkRepeats(
+        g.map((r, k) => [groups[i][k], r.metas[0]] as const),
+        "a group of repeats",
+      );
+    }
+  }
+  const runs = loaded.flat();
+  const allDirs = groups.flat();
+  const values = loaded.map((g) =>
+    g.map((r) => runValues(r.sessions, r.rounds))
+  );
+  const idOf = (r: RunData, d: string) => r.metas[0].run_id ?? d;
+  const names = loaded.map((g, i) =>
+    g.length > 1
+      ? `${idOf(g[0], groups[i][0])} +${g.length - 1} runs`
+      : idOf(g[0], groups[i][0])
+  );
   const many = dirs.length > 2;
   const out: string[] = [];
   const csv: string[][] = [];
   if (model) {
     out.push(noiseProvenance(model, options.modelPath ?? "noise model"));
     const elsewhere = runs.map((r, i) =>
-      [r.metas[0].machine, names[i]] as const
+      [r.metas[0].machine, idOf(r, allDirs[i])] as const
     )
       .filter(([m]) =>
         m && model.machine &&
@@ -187,7 +218,9 @@ export function compareRuns(
   out.push("");
   const between = model ? betweenRun(model) : undefined;
   for (let i = 1; i < dirs.length; i++) {
-    const c = compareValues(values[0], values[i], noisePct, between);
+    const c = repeated
+      ? compareGroups(values[0], values[i], noisePct, between)
+      : compareValues(values[0][0], values[i][0], noisePct, between);
     if (format === "csv") {
       csv.push(...csvRows(c.rows, many ? [names[0], names[i]] : []));
     } else {
@@ -271,7 +304,10 @@ function compare(argv: string[]): number {
   }
   const dirs = parsed.positionals.map((d) => d.replace(/\/+$/, ""));
   const pair = parsed.values.clients?.split(",").map((c) => c.trim());
-  if (pair !== undefined && (pair.length !== 2 || dirs.length !== 1)) {
+  if (
+    pair !== undefined &&
+    (pair.length !== 2 || dirs.length !== 1 || dirs[0].includes(","))
+  ) {
     throw new UsageError(
       "--clients takes two client names and one run folder, e.g. deno task compare --clients libssh2,paramiko data/runs/RUN",
     );
@@ -281,7 +317,7 @@ function compare(argv: string[]): number {
       "give two or more run folders, e.g. deno task compare data/runs/A data/runs/B",
     );
   }
-  for (const d of dirs) {
+  for (const d of dirs.flatMap((x) => x.split(",")).filter(Boolean)) {
     try {
       Deno.statSync(`${d}/sessions.csv`);
     } catch {
