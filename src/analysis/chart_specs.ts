@@ -145,6 +145,26 @@ function records(df: DataFrame): Record<string, any>[] {
   return df.toRecords() as Record<string, unknown>[];
 }
 
+/**
+ * A chart with nothing to draw for this run: its title, the caption with
+ * a line saying how to get the data, and one short text mark.
+ */
+function noteChart(
+  title: string,
+  meta: RunMeta,
+  how: string,
+  text: string,
+): Spec {
+  return {
+    ...base(title, [...caption(meta), how]),
+    width: 500,
+    height: 80,
+    data: { values: [{ text }] },
+    mark: { type: "text", fontSize: 16 },
+    encoding: { text: { field: "text" } },
+  };
+}
+
 function base(title: string, subtitle: string | string[]): Spec {
   return {
     $schema: SCHEMA,
@@ -874,17 +894,12 @@ const RTT_LABELS: Record<string, string> = {
 export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
   const rows = records(rtt);
   if (rows.length === 0) {
-    return {
-      ...base("Round trips per client", [
-        ...caption(meta),
-        "This run has no emulated round-trip times: run with --rtt 0,25,50.",
-      ]),
-      width: 500,
-      height: 80,
-      data: { values: [{ text: "no --rtt in this run" }] },
-      mark: { type: "text", fontSize: 16 },
-      encoding: { text: { field: "text" } },
-    };
+    return noteChart(
+      "Round trips per client",
+      meta,
+      "This run has no emulated round-trip times: run with --rtt 0,25,50.",
+      "no --rtt in this run",
+    );
   }
   const totals = new Map(
     rows.filter((r) => r.metric === "total_ms").map((
@@ -970,17 +985,12 @@ export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
 export function hostsChart(hosts: DataFrame, meta: RunMeta): Spec {
   const rows = records(hosts);
   if (rows.length === 0) {
-    return {
-      ...base("Time per host", [
-        ...caption(meta),
-        "This run had one host: run a fleet with --servers 4, --server-rtt 0,0,50,200, --hosts FILE or --target repeated.",
-      ]),
-      width: 500,
-      height: 80,
-      data: { values: [{ text: "one host in this run" }] },
-      mark: { type: "text", fontSize: 16 },
-      encoding: { text: { field: "text" } },
-    };
+    return noteChart(
+      "Time per host",
+      meta,
+      "This run had one host: run a fleet with --servers 4, --server-rtt 0,0,50,200, --hosts FILE or --target repeated.",
+      "one host in this run",
+    );
   }
   const values = rows.map((r) => {
     const notes = [
