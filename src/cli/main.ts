@@ -59,12 +59,15 @@ export async function runMain(
  * assert.deepEqual([p.intervalMs, p.positionals], [2000, ["runA"]]);
  * assert.throws(() => parseCommand(["--interval", "0"], "charts"), /--interval 0: expected a number of seconds > 0/);
  * assert.throws(() => parseCommand(["--bogus"], "report"), /see deno task report --help/);
+ * // A command without intervals refuses --interval.
+ * assert.throws(() => parseCommand(["--interval", "2"], "noise", {}, { interval: false }), /see deno task noise --help/);
  * ```
  */
 export function parseCommand(
   argv: string[],
   task: string,
   extra: NonNullable<ParseArgsConfig["options"]> = {},
+  { interval: hasInterval = true }: { interval?: boolean } = {},
 ): {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
@@ -78,7 +81,7 @@ export function parseCommand(
       args: argv,
       allowPositionals: true,
       options: {
-        interval: { type: "string" },
+        ...(hasInterval && { interval: { type: "string" } }),
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
         ...extra,

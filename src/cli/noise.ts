@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   formatNoiseModel,
   makeNoiseModel,
@@ -15,7 +14,7 @@ import {
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
 import { NOISE_MODEL_PATH, ROOT_DIR } from "../util/paths.ts";
-import { runMain } from "./main.ts";
+import { parseCommand, runMain } from "./main.ts";
 
 /** Text of `--help`. */
 export const NOISE_HELP = `deno task noise [--out FILE] RUN1 RUN2 RUN3 [RUN ...]
@@ -40,22 +39,8 @@ function shortPath(path: string): string {
 }
 
 function noise(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(
-      `${(e as Error).message.split("\n")[0]}; see deno task noise --help`,
-    );
-  }
-  if (parsed.values.help) {
+  const parsed = parseCommand(argv, "noise", {}, { interval: false });
+  if (parsed.help) {
     console.log(NOISE_HELP);
     return 0;
   }
@@ -74,7 +59,7 @@ function noise(argv: string[]): number {
       );
     }
   }
-  const out = parsed.values.out ?? NOISE_MODEL_PATH;
+  const out = parsed.out ?? NOISE_MODEL_PATH;
   const model = makeNoiseModel(dirs);
   Deno.writeTextFileSync(out, JSON.stringify(model, null, 2) + "\n");
   console.log(noiseProvenance(model, shortPath(out)));
