@@ -23,6 +23,7 @@ import {
   mannWhitneyP,
   normalCdf,
   smallestP,
+  studentTwoSidedP,
 } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
 
@@ -343,14 +344,21 @@ export function compareValues(
  * One side of a comparison of repeated runs: the geometric mean of the
  * runs' medians, and the variance of its log: the larger of the runs' own
  * spread and what the model predicts for one run (tau² plus the mean
- * squared within-run error), over the number of runs. Undefined when no
- * run has a usable median.
+ * squared within-run error), over the number of runs; `estimated` when
+ * the runs' own spread decided (a variance with runs − 1 degrees of
+ * freedom, not a known one). Undefined when no run has a usable median.
  */
 function groupSide(
   runs: readonly (readonly (readonly number[])[])[],
   tau: number | undefined,
 ):
-  | { mean: number; variance: number; runs: number; rounds: number }
+  | {
+    mean: number;
+    variance: number;
+    runs: number;
+    rounds: number;
+    estimated: boolean;
+  }
   | undefined {
   const logs: number[] = [];
   const ses: number[] = [];
@@ -371,7 +379,13 @@ function groupSide(
     : 0;
   const predicted = (tau ?? 0) ** 2 +
     ses.reduce((s, x) => s + x * x, 0) / n;
-  return { mean, variance: Math.max(spread, predicted) / n, runs: n, rounds };
+  return {
+    mean,
+    variance: Math.max(spread, predicted) / n,
+    runs: n,
+    rounds,
+    estimated: n > 1 && spread > predicted,
+  };
 }
 
 /**
@@ -379,8 +393,10 @@ function groupSide(
  * `-count`): per cell, each side is the geometric mean of its runs'
  * medians; the variance of its log is the larger of the runs' observed
  * spread and the noise model's prediction for one run (tau² + se²),
- * divided by the number of runs; the p-value is the normal test of the
- * difference of the logs, the intervals `exp(mean ± 1.96·sd)`. A change
+ * divided by the number of runs; the p-value is Welch's t test of the
+ * difference of the logs where a side's own spread decided its variance
+ * (Welch-Satterthwaite degrees of freedom), else the normal test; the
+ * intervals `exp(mean ± 1.96·sd)`. A change
  * is significant when p < alpha, it is at least `noisePct` %, and each
  * side has two or more runs or a model (one run and no model says
  * nothing about the next run). With one run a side and a model this is
@@ -402,6 +418,10 @@ function groupSide(
  * const [eight] = compareGroups(a, b, 0, tau).rows;
  * assert.equal(eight.significant, true);
  * assert.ok(Math.abs(eight.delta_pct - 6) < 0.2);
+ * // No model, three runs a side: their spread decides, and Welch's t with
+ * // about 4 degrees of freedom is warier than the normal would be.
+ * const [three] = compareGroups([100, 104, 96].map(run), [108, 112, 104].map(run)).rows;
+ * assert.ok(three.p_value > 0.05 && !three.significant);
  * ```
  */
 export function compareGroups(
@@ -427,11 +447,17 @@ export function compareGroups(
       if (!sa || !sb) continue;
       const d = sb.mean - sa.mean;
       const sd = Math.sqrt(sa.variance + sb.variance);
-      const p = sd > 0
-        ? Math.min(1, 2 * (1 - normalCdf(Math.abs(d) / sd)))
-        : d === 0
-        ? 1
-        : 0;
+      // Welch-Satterthwaite degrees of freedom over the sides whose
+      // variance the runs' spread estimated; normal when both are known.
+      const dfDen = [sa, sb].filter((s) => s.estimated).reduce(
+        (sum, s) => sum + s.variance ** 2 / (s.runs - 1),
+        0,
+      );
+      const p = !(sd > 0)
+        ? d === 0 ? 1 : 0
+        : dfDen > 0
+        ? studentTwoSidedP(d / sd, sd ** 4 / dfDen)
+        : Math.min(1, 2 * (1 - normalCdf(Math.abs(d) / sd)));
       const interval = (s: NonNullable<typeof sa>): Interval => {
         const h = Z95 * Math.sqrt(s.variance);
         return {
@@ -563,7 +589,7 @@ function notesOf(
   const repeats = c.rows.some((r) => r.method === "repeats");
   const notes = repeats
     ? [
-      `Repeated runs: each side the geometric mean of its runs' medians with a 95 % interval from the larger of the runs' own spread and the noise model's one-run variance (tau² + se²), over the number of runs; p: normal test of the difference of the log means; ~: not significant at alpha 0.05${threshold}.`,
+      `Repeated runs: each side the geometric mean of its runs' medians with a 95 % interval from the larger of the runs' own spread and the noise model's one-run variance (tau² + se²), over the number of runs; p: test of the difference of the log means (Welch's t where a side's own spread decided, else normal); ~: not significant at alpha 0.05${threshold}.`,
     ]
     : within.length < c.rows.length
     ? [
