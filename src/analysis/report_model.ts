@@ -22,7 +22,7 @@ import {
   deltaCell,
   runValues,
 } from "./run_comparison.ts";
-import { ROOT_DIR } from "../util/paths.ts";
+import { shownPath } from "../util/paths.ts";
 
 /** One summary or comparison row: field name to value. */
 export type ReportRow = Record<string, unknown>;
@@ -1100,7 +1100,7 @@ export function buildReport(
     const byHost = hostTable(meta.host_summary ?? []);
     if (byHost) tables.push(byHost);
     return {
-      dir: dir.startsWith(ROOT_DIR) ? dir.slice(ROOT_DIR.length) : dir,
+      dir: shownPath(dir),
       id,
       headline: headline(run, i, summary),
       summarySource: fromMeta ? "meta.json" : "analysis",

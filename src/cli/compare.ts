@@ -27,7 +27,7 @@ import {
   readNoiseModel,
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
-import { NOISE_MODEL_PATH, ROOT_DIR } from "../util/paths.ts";
+import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
 import { runMain } from "./main.ts";
 
 /**
@@ -378,7 +378,7 @@ export function chosenModel(
     }
   }
   const path = option ?? NOISE_MODEL_PATH;
-  const shown = path.startsWith(ROOT_DIR) ? path.slice(ROOT_DIR.length) : path;
+  const shown = shownPath(path);
   return { model: readNoiseModel(path), path: shown };
 }
 

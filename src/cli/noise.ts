@@ -13,7 +13,7 @@ import {
   noiseProvenance,
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
-import { NOISE_MODEL_PATH, ROOT_DIR } from "../util/paths.ts";
+import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
 import { parseCommand, runMain } from "./main.ts";
 
 /** Text of `--help`. */
@@ -33,10 +33,6 @@ Options:
                 deno task compare reads by default)
   -h, --help    this text
 `;
-
-function shortPath(path: string): string {
-  return path.startsWith(ROOT_DIR) ? path.slice(ROOT_DIR.length) : path;
-}
 
 function noise(argv: string[]): number {
   const parsed = parseCommand(argv, "noise", {}, { interval: false });
@@ -62,7 +58,7 @@ function noise(argv: string[]): number {
   const out = parsed.out ?? NOISE_MODEL_PATH;
   const model = makeNoiseModel(dirs);
   Deno.writeTextFileSync(out, JSON.stringify(model, null, 2) + "\n");
-  console.log(noiseProvenance(model, shortPath(out)));
+  console.log(noiseProvenance(model, shownPath(out)));
   console.log("");
   console.log(formatNoiseModel(model));
   console.log("");

@@ -21,6 +21,21 @@ export const RUNS_DIR = `${DATA_DIR}/runs`;
 export const NOISE_MODEL_PATH = `${DATA_DIR}/noise.json`;
 
 /**
+ * A path as shown to people: relative to the project when inside it.
+ *
+ * @example
+ * ```ts
+ * import { ROOT_DIR, shownPath } from "./paths.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(shownPath(`${ROOT_DIR}data/noise.json`), "data/noise.json");
+ * assert.equal(shownPath("/tmp/x"), "/tmp/x");
+ * ```
+ */
+export function shownPath(path: string): string {
+  return path.startsWith(ROOT_DIR) ? path.slice(ROOT_DIR.length) : path;
+}
+
+/**
  * A compact UTC timestamp for folder names, e.g. `20261125T215336Z`.
  *
  * @example
