@@ -48,7 +48,7 @@ Deno.test("args: --help", () => {
 });
 
 Deno.test("args: --target with identity and command", () => {
-  const key = Deno.makeTempFileSync();
+  const key = fakeKey();
   try {
     const c = cfg([
       "--target",
@@ -71,7 +71,7 @@ Deno.test("args: --target with identity and command", () => {
 });
 
 Deno.test("args: --known-hosts and --accept-new-host-keys go with --target", () => {
-  const key = Deno.makeTempFileSync();
+  const key = fakeKey();
   const known = Deno.makeTempFileSync();
   const target = [
     "--target",
@@ -176,7 +176,7 @@ Deno.test("args: algorithm pins and the server profile", () => {
   assertEquals(cfg(["--ciphers", "aes128-ctr"]).algorithms, {
     ciphers: ["aes128-ctr"],
   });
-  const key = Deno.makeTempFileSync();
+  const key = fakeKey();
   try {
     const t = cfg([
       "--target",
@@ -344,3 +344,11 @@ Deno.test("args: --like repeats a run's recorded arguments, flags given override
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A file that passes --identity's checks (a private key's first line, 0600). */
+function fakeKey(): string {
+  const key = Deno.makeTempFileSync();
+  Deno.writeTextFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+  Deno.chmodSync(key, 0o600);
+  return key;
+}

@@ -51,6 +51,14 @@ async function cpuMedians(dir: string): Promise<Record<string, number>> {
   );
 }
 
+/** Exactly one `error:` line, the last one, and no stack trace. */
+function oneErrorLine(stderr: string): void {
+  const lines = stderr.trim().split("\n");
+  assertEquals(lines.filter((l) => l.startsWith("error:")).length, 1, stderr);
+  assert(lines.at(-1)!.startsWith("error:"), stderr);
+  assert(!/^\s+at /m.test(stderr), stderr);
+}
+
 /** Every session row of a run is ok. */
 async function sessionsOk(dir: string): Promise<string[]> {
   const rows = (await Deno.readTextFile(`${dir}/sessions.csv`)).trim()
@@ -132,7 +140,8 @@ Deno.test({
           "--out",
           `${dir}/never`,
         ], {});
-        assert(r.code !== 0);
+        assertEquals(r.code, 2, r.stderr);
+        oneErrorLine(r.stderr);
         assert(r.stderr.includes("set SSH_BENCH_PASSPHRASE"), r.stderr);
       },
     );
@@ -147,8 +156,38 @@ Deno.test({
           "--out",
           `${dir}/never`,
         ], { SSH_BENCH_PASSPHRASE: "wrong" });
-        assert(r.code !== 0);
+        assertEquals(r.code, 2, r.stderr);
+        oneErrorLine(r.stderr);
         assert(r.stderr.includes("cannot decrypt it"), r.stderr);
+      },
+    );
+
+    await t.step(
+      "a public key, a key others can read: exit 2, one line naming the fix",
+      async () => {
+        const open = `${dir}/open`;
+        await Deno.copyFile(enc, open);
+        await Deno.chmod(open, 0o644);
+        for (
+          const [file, want] of [
+            [`${server.target.identityFile}.pub`, "this is a public key"],
+            [
+              open,
+              `permissions 0644 are too open (ssh refuses a private key others can read); chmod 600 ${open}`,
+            ],
+          ]
+        ) {
+          const r = await benchCli([
+            ...targetArgs(server, 1),
+            "--identity",
+            file,
+            "--out",
+            `${dir}/never`,
+          ], { SSH_BENCH_PASSPHRASE: "pass" });
+          assertEquals(r.code, 2, r.stderr);
+          oneErrorLine(r.stderr);
+          assert(r.stderr.includes(want), r.stderr);
+        }
       },
     );
 

@@ -61,15 +61,19 @@ export async function strangerKey(): Promise<{ key: string; dir: string }> {
 export async function benchCli(
   args: string[],
   env: Record<string, string> = {},
+  o: { cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
       new URL("../src/cli/bench.ts", import.meta.url).pathname,
       ...args,
     ],
     env,
+    cwd: o.cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -16,6 +16,8 @@ import type {
 import type { AlgorithmPins } from "../clients/seam.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 import { readRecord } from "../run/record.ts";
+import { identityProblem } from "../clients/auth.ts";
+import { hostProblem, portProblem, userProblem } from "../util/destination.ts";
 import { replayArgs } from "../run/replay.ts";
 
 /** Text of `--help`. */
@@ -49,8 +51,9 @@ Options:
   --server-rtt LIST      each embedded server's own round-trip time in ms, e.g. 0,0,50,200:
                          a mixed fleet, one value per server (sets --servers; needs root)
   --identity FILE        private key for --target; an encrypted one is decrypted once per run
-                         into a private temp copy (passphrase from the environment variable
-                         SSH_BENCH_PASSPHRASE, else a prompt on the terminal)
+                         into memory that dies with the run, never onto disk (passphrase from
+                         the environment variable SSH_BENCH_PASSPHRASE, which no child process
+                         inherits, else a prompt on the terminal)
   --agent                log in to --target with the keys of the ssh-agent at SSH_AUTH_SOCK
                          (the default when --identity is left out and SSH_AUTH_SOCK is set);
                          the agent's CPU over each round is counted as the client's
@@ -184,6 +187,17 @@ function parseClients(spec: string | undefined): string[] | undefined {
   return clients;
 }
 
+/** The URL's user, percent-decoded; a malformed escape is bad input. */
+function decodeUser(raw: string, where: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new UsageError(
+      `${where}: the user has a malformed %-escape; write it plainly, e.g. ssh://me@host:22`,
+    );
+  }
+}
+
 function parseTarget(
   url: string,
   identity: string | undefined,
@@ -209,8 +223,22 @@ function parseTarget(
   const target = {
     host: u.hostname.replace(/^\[|\]$/g, ""),
     port: u.port ? Number(u.port) : 22,
-    user: decodeURIComponent(u.username),
+    user: decodeUser(u.username, where),
   };
+  // Host and user reach ssh and ssh-keyscan command lines: nothing that
+  // could read as an option or be expanded gets that far.
+  const problem = [
+    ["host", u.hostname, hostProblem(u.hostname)],
+    ["user", target.user, userProblem(target.user)],
+    ["port", String(target.port), portProblem(target.port)],
+  ].find(([, , why]) => why);
+  if (problem) {
+    throw new UsageError(
+      `${where}: ${problem[0]} ${JSON.stringify(problem[1])}: ${
+        problem[2]
+      }; use ssh://user@host:port with a plain host name or address`,
+    );
+  }
   if (agent && identity) {
     throw new UsageError(
       "--agent and --identity exclude each other; give one way to log in",
@@ -234,6 +262,8 @@ function parseTarget(
       `--identity ${identity}: no such file; give the path of a private key (e.g. ~/.ssh/id_ed25519)`,
     );
   }
+  const bad = identityProblem(identity);
+  if (bad) throw new UsageError(`--identity ${identity}: ${bad}`);
   return { ...target, identity };
 }
 

@@ -150,7 +150,10 @@ const PIN_OPTIONS: Record<PinKind, { option: string; query: string }> = {
  * const args = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
  *   identityFile: "/k", command: "true" });
  * assert.deepEqual(args.slice(0, 2), ["-v", "-T"]);
- * assert.deepEqual(args.slice(-3), ["127.0.0.1", "--", "true"]);
+ * assert.deepEqual(args.slice(-3), ["--", "127.0.0.1", "true"]);
+ * const hostile = sshArgs({ host: "-oProxyCommand=x", port: 22, user: "me",
+ *   identityFile: "/k", command: "true" });
+ * assert.equal(hostile.indexOf("--"), hostile.indexOf("-oProxyCommand=x") - 1);
  * const embedded = sshArgs({ host: "127.0.0.1", port: 22, user: "me",
  *   identityFile: "/k", command: "true", knownHostsFile: "/kh" });
  * assert.deepEqual(embedded.slice(0, 2), ["-F", "/dev/null"]);
@@ -200,7 +203,8 @@ export function sshArgs(target: Target): string[] {
     const names = target.algorithms?.[kind as PinKind];
     if (names) args.push("-o", `${option}=${names.join(",")}`);
   }
-  return [...args, target.host, "--", target.command];
+  // `--` first: the host is never read as an option, however it looks.
+  return [...args, "--", target.host, target.command];
 }
 
 /**
@@ -218,8 +222,8 @@ export function sshArgs(target: Target): string[] {
  * assert.deepEqual(args.slice(0, 2), ["-v", "-T"]);
  * assert.ok(args.includes("-N") && args.includes("ControlPath=/tmp/d/s"));
  * assert.ok(args.includes("ControlPersist=no"));
- * assert.equal(args.at(-1), "127.0.0.1");
- * assert.ok(!args.includes("--") && !args.includes("true"));
+ * assert.deepEqual(args.slice(-2), ["--", "127.0.0.1"]);
+ * assert.ok(!args.includes("true"));
  * ```
  */
 export function masterArgs(target: Target, socket: string): string[] {
@@ -233,6 +237,7 @@ export function masterArgs(target: Target, socket: string): string[] {
     `ControlPath=${socket}`,
     "-o",
     "ControlPersist=no",
+    "--",
     target.host,
   ];
 }
@@ -251,9 +256,9 @@ export function masterArgs(target: Target, socket: string): string[] {
  *   command: "true", knownHostsFile: "/kh" };
  * const run = muxArgs(t, "/tmp/d/s", "true");
  * assert.deepEqual(run.slice(0, 2), ["-F", "/dev/null"]);
- * assert.deepEqual(run.slice(-3), ["127.0.0.1", "--", "true"]);
+ * assert.deepEqual(run.slice(-3), ["--", "127.0.0.1", "true"]);
  * assert.ok(run.includes("ControlPath=/tmp/d/s") && run.includes("ControlMaster=no"));
- * assert.deepEqual(muxArgs(t, "/tmp/d/s").slice(-3), ["-O", "exit", "127.0.0.1"]);
+ * assert.deepEqual(muxArgs(t, "/tmp/d/s").slice(-4), ["-O", "exit", "--", "127.0.0.1"]);
  * ```
  */
 export function muxArgs(
@@ -278,8 +283,8 @@ export function muxArgs(
   ];
   if (target.knownHostsFile) args.unshift("-F", "/dev/null");
   return command === undefined
-    ? [...args, "-O", "exit", target.host]
-    : [...args, target.host, "--", command];
+    ? [...args, "-O", "exit", "--", target.host]
+    : [...args, "--", target.host, command];
 }
 
 function classify(stderr: string[], phase: Phase): Status {
@@ -384,7 +389,8 @@ export class OpensshClient implements SshClient {
   /** What ssh offers of one kind (an `ssh -G` key) for `target`. */
   async #offer(target: Target, key: string): Promise<string | undefined> {
     const args = sshArgs(target).filter((a) => a !== "-v" && a !== "-T");
-    const r = await run(this.#ssh, ["-G", ...args.slice(0, -2)]);
+    // Without the command: `... -- host`.
+    const r = await run(this.#ssh, ["-G", ...args.slice(0, -1)]);
     const line = r.stdout.split("\n").find((l) => l.startsWith(`${key} `));
     return line?.slice(key.length + 1).trim();
   }

@@ -11,10 +11,12 @@ import type { ClientRunner } from "../clients/runner.ts";
 import { type Negotiated, NO_AGENT, type Target } from "../clients/seam.ts";
 import {
   agentPid,
-  decryptedCopy,
+  decryptToMemory,
   isEncrypted,
   readPassphrase,
+  takePassphraseEnv,
 } from "../clients/auth.ts";
+import type { MemoryFile } from "../util/memory_file.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
@@ -150,6 +152,8 @@ interface Place {
   hostKeys?: HostKeyCheck;
   /** Temp dir of the run's own known_hosts file (external hosts). */
   keysDir?: string;
+  /** The decrypted identity, in memory (an encrypted `--identity`). */
+  memoryKey?: MemoryFile;
   /** How the clients log in to external hosts. */
   auth?: RecordAuth;
   /** The embedded servers (none for external hosts). */
@@ -238,19 +242,25 @@ async function externalPlace(
   });
   const t = ts[0];
   const keysDir = await Deno.makeTempDir({ prefix: "ssh-bench-hostkeys-" });
+  let memoryKey: MemoryFile | undefined;
   try {
     const knownHostsFile = `${keysDir}/known_hosts`;
     await Deno.writeTextFile(knownHostsFile, knownHostsText(hostKeys.hosts));
-    // An encrypted key: decrypted once, here, into the run's private temp
-    // dir (0700, removed at the end), never once per session.
+    // An encrypted key: decrypted once, here, never once per session, into
+    // memory that dies with the run (every client opens it by its /proc
+    // path); only its public key goes to the run's temp dir.
     let identityFile = t.identity ?? "";
+    let publicKeyFile: string | undefined;
     let kind: RecordAuth["kind"] = t.agentSocket ? "agent" : "key";
     if (t.identity && await isEncrypted(t.identity)) {
-      identityFile = await decryptedCopy(
+      const d = await decryptToMemory(
         t.identity,
         readPassphrase(t.identity),
         keysDir,
       );
+      memoryKey = d.key;
+      identityFile = d.key.path;
+      publicKeyFile = d.publicKeyFile;
       kind = "decrypted_key";
     }
     const pid = t.agentSocket ? agentPid(t.agentSocket) : undefined;
@@ -268,6 +278,7 @@ async function externalPlace(
         port: h.port,
         user: h.user,
         identityFile,
+        publicKeyFile,
         command: cfg.command!,
         knownHostsFile,
         // An unreachable host has no verified key: no key will do.
@@ -284,6 +295,7 @@ async function externalPlace(
       links: [],
       hostKeys,
       keysDir,
+      memoryKey,
       auth: {
         kind,
         identity: t.identity ?? null,
@@ -294,6 +306,7 @@ async function externalPlace(
       },
     };
   } catch (e) {
+    memoryKey?.close();
     await Deno.remove(keysDir, { recursive: true }).catch(() => {});
     throw e;
   }
@@ -354,6 +367,7 @@ function hostKeysRecord(c: HostKeyCheck, acceptNew: boolean): RecordHostKeys {
 async function closePlace(p: Place | undefined): Promise<void> {
   await Promise.all((p?.servers ?? []).map((s) => s.stop()));
   await Promise.all((p?.links ?? []).map((l) => l.stop()));
+  p?.memoryKey?.close();
   if (p?.keysDir) {
     await Deno.remove(p.keysDir, { recursive: true }).catch(() => {});
   }
@@ -521,6 +535,8 @@ export async function runBenchmark(
   cfg: RunConfig,
   hooks: RunHooks = {},
 ): Promise<BenchmarkResult> {
+  // Before anything is spawned: no child inherits the passphrase.
+  takePassphraseEnv();
   const log = hooks.log ?? ((l: string) => console.error(l));
   const stderr = new WorkerLogs();
   const allClients = await loadRunners(cfg.clients, log, {

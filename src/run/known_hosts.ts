@@ -299,6 +299,7 @@ export async function scanHostKeys(
     String(port),
     "-t",
     "ed25519,ecdsa,rsa",
+    "--", // the host is never read as an option, however it looks
     host,
   ]);
   const keys: HostKey[] = [];
