@@ -28,6 +28,11 @@ const BINARY_CALLS: RegExp[] = [
 ];
 /** Shared libraries loaded by name. */
 const LIBRARY_CALLS: RegExp[] = [/Deno[.]dlopen[(]\s*"([^"]+)"/g];
+/**
+ * Source trees the code builds against, named by a string literal (Go's
+ * GOPATH sources from Debian's -dev packages).
+ */
+const SOURCE_PATHS: RegExp[] = [/"(\/usr\/share\/gocode\/src\/[^"]+)"/g];
 
 /** Packages on every system though not marked Essential. */
 const BASE_PACKAGES: Record<string, string> = {
@@ -125,9 +130,9 @@ async function essential(pkg: string): Promise<boolean> {
   return r.code === 0 && r.stdout.trim() === "yes";
 }
 
-/** One thing the code uses: a binary or a library, and who uses it. */
+/** One thing the code uses: a binary, a library or a source tree. */
 interface Need {
-  kind: "binary" | "library";
+  kind: "binary" | "library" | "source";
   name: string;
   users: string[];
 }
@@ -142,6 +147,8 @@ async function missing(needs: Need[], installed: Set<string>) {
   for (const n of needs) {
     const path = n.kind === "binary"
       ? (n.name.includes("/") ? n.name : which(n.name))
+      : n.kind === "source"
+      ? n.name
       : await libraryPath(n.name);
     const where = `${n.kind} ${n.name} (used in ${n.users.join(", ")})`;
     const exists = path !== undefined &&
@@ -171,6 +178,9 @@ function needs(): Need[] {
   for (const [name, users] of literals(files, LIBRARY_CALLS)) {
     out.push({ kind: "library", name, users });
   }
+  for (const [name, users] of literals(files, SOURCE_PATHS)) {
+    out.push({ kind: "source", name, users });
+  }
   return out;
 }
 
@@ -184,7 +194,17 @@ Deno.test({
   const found = needs();
   // The scan finds what is known to be used today (a scan that finds
   // nothing would pass vacuously).
-  for (const n of ["sshd", "ssh-keygen", "ssh", "setpriv", "libssh2.so.1"]) {
+  for (
+    const n of [
+      "sshd",
+      "ssh-keygen",
+      "ssh",
+      "setpriv",
+      "go",
+      "libssh2.so.1",
+      "/usr/share/gocode/src/golang.org/x/crypto/ssh",
+    ]
+  ) {
     assert(found.some((f) => f.name === n), `scan missed ${n}`);
   }
   const installed = setupPackages(await Deno.readTextFile(SETUP));
@@ -206,6 +226,18 @@ Deno.test({
   );
   assertEquals(problems.length, 1);
   assert(/package libssh2-1 is not installed by .ci\/setup/.test(problems[0]));
+  // A source package left out is found too.
+  const noGo = script.split("\n").map((l) =>
+    l.trimStart().startsWith("#")
+      ? l
+      : l.replace(/ golang-golang-x-crypto-dev\b/, "")
+  ).join("\n");
+  const src = await missing(
+    needs().filter((n) => n.kind === "source"),
+    setupPackages(noGo),
+  );
+  assertEquals(src.length, 1, src.join("\n"));
+  assert(/package golang-golang-x-crypto-dev is not installed/.test(src[0]));
   const ghost = await missing(
     [{ kind: "binary", name: "no-such-tool-xyz", users: ["x.ts"] }],
     setupPackages(script),

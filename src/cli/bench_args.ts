@@ -16,6 +16,7 @@ import type {
 import type { AlgorithmPins } from "../clients/seam.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 import { readRecord } from "../run/record.ts";
+import { SERVER_IMPLS, type ServerImpl } from "../server/impl.ts";
 import { identityProblem } from "../clients/auth.ts";
 import { hostProblem, portProblem, userProblem } from "../util/destination.ts";
 import { replayArgs } from "../run/replay.ts";
@@ -70,6 +71,9 @@ Options:
                          (default: sized so no pool is dropped; OpenSSH's own is 10:30:100)
   --server-profile P     embedded sshd: lean (default: no per-connection re-exec and other
                          per-login work off, same protocol) or stock (OpenSSH's defaults)
+  --server-impl I        the embedded server: openssh (default: sshd, every --server-* flag)
+                         or go (golang.org/x/crypto/ssh, about a tenth of sshd's CPU per
+                         session, so the clients, not the server, bound the run)
   --kex LIST             pin key exchange methods, comma-separated OpenSSH names
                          (e.g. curve25519-sha256; see ssh -Q kex)
   --ciphers LIST         pin ciphers (e.g. aes128-ctr; see ssh -Q cipher)
@@ -122,6 +126,7 @@ const OPTIONS = {
   "payload-bytes": { type: "string" },
   "server-max-startups": { type: "string" },
   "server-profile": { type: "string" },
+  "server-impl": { type: "string" },
   kex: { type: "string" },
   ciphers: { type: "string" },
   macs: { type: "string" },
@@ -268,6 +273,39 @@ function parseTarget(
 }
 
 /**
+ * `--server-impl`: `openssh` (the default) or `go`, embedded server only
+ * (undefined with a target); the openssh-only flags are refused with `go`.
+ */
+function parseServerImpl(
+  values: Flags,
+  external: boolean,
+): ServerImpl | undefined {
+  const v = values["server-impl"];
+  if (external) {
+    if (v === undefined) return undefined;
+    throw new UsageError(
+      "--server-impl applies to the embedded server only; drop it or drop --target",
+    );
+  }
+  if (v !== undefined && !(SERVER_IMPLS as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `--server-impl ${v}: use ${SERVER_IMPLS.join(" or ")}`,
+    );
+  }
+  const impl = (v ?? "openssh") as ServerImpl;
+  if (impl === "go") {
+    for (const flag of ["server-profile", "server-max-startups"] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(
+          `--${flag} applies to --server-impl openssh only; drop it with --server-impl go`,
+        );
+      }
+    }
+  }
+  return impl;
+}
+
+/**
  * `--server-profile`: `lean` (the default) or `stock`, embedded server only
  * (undefined with a target).
  */
@@ -355,6 +393,7 @@ function serverOptions(
   | "command"
   | "serverMaxStartups"
   | "serverProfile"
+  | "serverImpl"
   | "knownHostsFile"
   | "acceptNewHostKeys"
 > {
@@ -424,6 +463,7 @@ function serverOptions(
     command: values.command,
     serverMaxStartups: msu,
     serverProfile: parseServerProfile(values["server-profile"], !!target),
+    serverImpl: parseServerImpl(values, !!target),
     knownHostsFile: knownHosts,
     acceptNewHostKeys: values["accept-new-host-keys"] ?? false,
   };
@@ -558,6 +598,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     command,
     serverMaxStartups,
     serverProfile,
+    serverImpl,
     knownHostsFile,
     acceptNewHostKeys,
   } = serverOptions(values);
@@ -582,6 +623,7 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     payloadBytes,
     serverMaxStartups,
     serverProfile,
+    serverImpl,
     algorithms: algorithmOptions(values),
     out: values.out,
     charts: !values["no-charts"],

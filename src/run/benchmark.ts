@@ -18,6 +18,7 @@ import {
 } from "../clients/auth.ts";
 import type { MemoryFile } from "../util/memory_file.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
+import { type SshServer, startServer } from "../server/server.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
 import { childPids, raiseFileLimit } from "../util/proc.ts";
@@ -157,7 +158,7 @@ interface Place {
   /** How the clients log in to external hosts. */
   auth?: RecordAuth;
   /** The embedded servers (none for external hosts). */
-  servers: EmbeddedServer[];
+  servers: SshServer[];
   /** The emulated links (one per server, when there is an RTT). */
   links: EmulatedLink[];
   /** The RTT of `--rtt` for this place (undefined: loopback or per server). */
@@ -198,7 +199,7 @@ async function openPlace(
         rateMbit: cfg.rateMbit,
       });
       if (link) place.links.push(link);
-      const server = await EmbeddedServer.start({
+      const server = await startServer(cfg.serverImpl ?? "openssh", {
         // Each server gets its share of a round's sessions.
         maxPool: Math.ceil(maxPool / k),
         maxStartups: cfg.serverMaxStartups,
@@ -380,7 +381,7 @@ async function newRecord(p: {
   started: Date;
   clients: readonly ClientRunner[];
   target: Target;
-  server?: EmbeddedServer;
+  server?: SshServer;
   hostKeys?: HostKeyCheck;
   auth?: RecordAuth;
   calibration: Record<string, ClientCalibration>;
@@ -402,7 +403,10 @@ async function newRecord(p: {
       command: target.command,
       payload_bytes: server ? cfg.payloadBytes : null,
       server_max_startups: cfg.serverMaxStartups ?? null,
-      server_profile: server ? server.profile.name : null,
+      server_profile: server instanceof EmbeddedServer
+        ? server.profile.name
+        : null,
+      server_impl: server?.impl ?? null,
       algorithms: cfg.algorithms ?? null,
       commands_per_session: cfg.commandsPerSession ?? 1,
       clients_in_process: cfg.inProcess ?? false,
@@ -421,7 +425,8 @@ async function newRecord(p: {
       deno: prov.deno,
       v8: prov.v8,
       kernel: prov.kernel,
-      openssh_server: server?.version ?? null,
+      openssh_server: server instanceof EmbeddedServer ? server.version : null,
+      server: server?.version ?? null,
       openssh_client: (await opensshVersion("ssh")) ?? "not installed",
       clients: Object.fromEntries(p.clients.map((c) => [c.name, c.version()])),
     },
@@ -433,8 +438,11 @@ async function newRecord(p: {
       user: target.user,
       command: target.command,
       payload: server?.payload ?? null,
-      sshd_config: server?.config ?? null,
-      server_profile: server?.profile ?? null,
+      sshd_config: server instanceof EmbeddedServer ? server.config : null,
+      server_profile: server instanceof EmbeddedServer ? server.profile : null,
+      server_config: server && !(server instanceof EmbeddedServer)
+        ? server.config
+        : null,
       host_keys: p.hostKeys
         ? hostKeysRecord(p.hostKeys, cfg.acceptNewHostKeys ?? false)
         : null,
@@ -672,7 +680,7 @@ function stepOptions(
   p: { runId: string; runStart: number; sink: CsvSink; hooks: RunHooks },
 ): Omit<SweepOptions, "onRound"> {
   const { servers, links } = place;
-  const cpu = (s: EmbeddedServer) => s.cpuMs();
+  const cpu = (s: SshServer) => s.cpuMs();
   return {
     target: place.targets[0],
     targets: place.targets.length > 1 ? place.targets : undefined,
@@ -706,7 +714,7 @@ function stepOptions(
     signal: p.hooks.signal,
     health: () =>
       servers.some((s) => !s.running)
-        ? `the embedded sshd ${
+        ? `the embedded ${servers[0].impl === "go" ? "Go server" : "sshd"} ${
           servers.length > 1
             ? `${place.hosts[servers.findIndex((s) => !s.running)].label} `
             : ""

@@ -7,6 +7,7 @@
  */
 import type { AlgorithmPins } from "../clients/seam.ts";
 import type { Stage } from "./presets.ts";
+import type { ServerImpl } from "../server/impl.ts";
 
 /**
  * The embedded server's profile: `lean` turns off what costs CPU per
@@ -99,6 +100,8 @@ export interface RunConfig {
   charts: boolean;
   /** Embedded server profile (`--server-profile`, default `lean`). */
   serverProfile?: ServerProfile;
+  /** Embedded server implementation (`--server-impl`, default `openssh`). */
+  serverImpl?: ServerImpl;
   /** Pinned algorithms (`--kex`, `--ciphers`, `--macs`, `--host-key-algorithms`). */
   algorithms?: AlgorithmPins;
   /** Commands run on each authenticated connection (`--commands-per-session`, default 1). */

@@ -27,8 +27,13 @@ export interface RecordVersions {
   v8: string;
   /** Kernel release. */
   kernel: string;
-  /** `sshd -V` of the embedded server; null for `--target`. */
+  /** `sshd -V` of the embedded sshd; null for `--target` and the Go server. */
   openssh_server: string | null;
+  /**
+   * The embedded server's implementation and version (`OpenSSH_9.2p1`,
+   * `x/crypto 0.4.0 (go1.19.8)`); null for `--target`; since version 10.
+   */
+  server?: string | null;
   /** `ssh -V` of the local OpenSSH client, or "not installed". */
   openssh_client: string;
   /** Version of each client's library or binary, by client name. */
@@ -63,6 +68,8 @@ export interface RecordTarget {
   sshd_config: string | null;
   /** The embedded server's profile as run, else null; since version 3. */
   server_profile?: ServerProfileInfo | null;
+  /** The Go server's configuration (JSON text), else null; since version 10. */
+  server_config?: string | null;
   /**
    * The host keys verified before the run for `--target` (every client
    * then accepted only these), else null (the embedded server's key is
@@ -147,6 +154,11 @@ export interface RecordParameters {
   server_max_startups: string | null;
   /** `--server-profile` (embedded server), else null; since version 3. */
   server_profile?: "lean" | "stock" | null;
+  /**
+   * `--server-impl` (embedded server), else null; since version 10 (runs
+   * before it embedded openssh).
+   */
+  server_impl?: "openssh" | "go" | null;
   /** Pinned algorithms, else null; since version 3. */
   algorithms?: AlgorithmPins | null;
   /** `--commands-per-session`; since version 4. */

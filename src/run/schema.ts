@@ -57,8 +57,13 @@ import type { Status } from "../clients/seam.ts";
  *   `server_rtt_ms`; with more than one host the run folder gains
  *   `hosts.csv` (the summary per host, also `host_summary` in
  *   `meta.json`).
+ * - 10: the embedded server may be the Go server (`--server-impl go`):
+ *   `meta.json` gains the parameter `server_impl` (runs before it embedded
+ *   openssh), `versions.server` (the implementation and its version) and
+ *   `target.server_config` (the Go server's configuration);
+ *   `server_cpu_ms` is then that server's.
  */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";

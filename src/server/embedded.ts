@@ -312,6 +312,8 @@ async function removeStale(): Promise<void> {
  * ```
  */
 export class EmbeddedServer {
+  /** Always `openssh` (see `server.ts`). */
+  readonly impl = "openssh" as const;
   /** Where sessions should go; the command is `cat <payload>` by default. */
   readonly target: Target;
   /** The temp directory (removed by `stop`). */

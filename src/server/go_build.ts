@@ -1,0 +1,138 @@
+/**
+ * The Go server binary: `build/ssh-bench-server`, compiled from
+ * `src/server/go/server.go` by `.ci/setup`, or here on first use when it is
+ * missing or older than its source and `go` is installed. Offline: Go's
+ * GOPATH mode against Debian's golang-golang-x-crypto-dev sources in
+ * `/usr/share/gocode` (no module download, nothing of them copied here);
+ * x/crypto's Debian version is linked in (`-X main.xcryptoVersion`).
+ *
+ * @module
+ */
+import { UsageError } from "../util/errors.ts";
+import { ROOT_DIR } from "../util/paths.ts";
+import { run, which } from "../util/proc.ts";
+
+/** The Go server's source. */
+export const GO_SERVER_SOURCE: string =
+  new URL("./go/server.go", import.meta.url).pathname;
+/** Where it is built (git-ignored). */
+export const GO_SERVER_BIN = `${ROOT_DIR}build/ssh-bench-server`;
+/** Where Debian's golang-golang-x-crypto-dev puts its sources. */
+export const GOCODE = "/usr/share/gocode";
+/** The x/crypto package the server imports (a Debian source package's files). */
+export const XCRYPTO_SSH_SOURCE =
+  "/usr/share/gocode/src/golang.org/x/crypto/ssh";
+
+/**
+ * x/crypto's upstream version from a Debian package version
+ * (`1:0.4.0-1` is 0.4.0).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { upstreamVersion } from "./go_build.ts";
+ * assert.equal(upstreamVersion("1:0.4.0-1"), "0.4.0");
+ * assert.equal(upstreamVersion("0.14.0-1+b2"), "0.14.0");
+ * assert.equal(upstreamVersion(""), "unknown");
+ * ```
+ */
+export function upstreamVersion(debian: string): string {
+  const v = debian.trim().replace(/^\d+:/, "").replace(/-[^-]*$/, "");
+  return v || "unknown";
+}
+
+async function mtime(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).mtime?.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The environment of `go build`: GOPATH mode, no proxy, no network. */
+function goEnv(): Record<string, string> {
+  const home = Deno.env.get("HOME") ?? "/tmp";
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: home,
+    GO111MODULE: "off",
+    GOPATH: GOCODE,
+    GOPROXY: "off",
+    GOCACHE: Deno.env.get("GOCACHE") ?? `${home}/.cache/go-build`,
+  };
+}
+
+/**
+ * Path of an up-to-date Go server binary, building it first when it is
+ * missing or older than its source. Throws {@linkcode UsageError} naming
+ * `.ci/setup` when it must be built and `go` or x/crypto's sources are
+ * missing, or the build fails.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureGoServer } from "./go_build.ts";
+ * const bin = await ensureGoServer();
+ * assert.match(bin, /\/build\/ssh-bench-server$/);
+ * assert.ok(Deno.statSync(bin).isFile);
+ * ```
+ */
+export async function ensureGoServer(): Promise<string> {
+  const src = await mtime(GO_SERVER_SOURCE);
+  const bin = await mtime(GO_SERVER_BIN);
+  if (bin !== undefined && (src === undefined || bin >= src)) {
+    return GO_SERVER_BIN;
+  }
+  const why = bin === undefined
+    ? "is not built"
+    : "is older than src/server/go/server.go";
+  if (!which("go")) {
+    throw new UsageError(
+      `the Go server build/ssh-bench-server ${why} and go is not installed: run .ci/setup (installs golang-go and golang-golang-x-crypto-dev, and builds it)`,
+    );
+  }
+  try {
+    await Deno.stat(XCRYPTO_SSH_SOURCE);
+  } catch {
+    throw new UsageError(
+      `the Go server build/ssh-bench-server ${why} and golang.org/x/crypto is not in ${GOCODE}: run .ci/setup (installs golang-golang-x-crypto-dev)`,
+    );
+  }
+  const pkg = await run("dpkg-query", [
+    "-W",
+    "-f=${Version}",
+    "golang-golang-x-crypto-dev",
+  ]);
+  const version = upstreamVersion(pkg.code === 0 ? pkg.stdout : "");
+  await Deno.mkdir(`${ROOT_DIR}build`, { recursive: true });
+  // Built under a temporary name, then renamed: a concurrent run sees the
+  // old binary or the new one, never half of one.
+  const tmp = `${GO_SERVER_BIN}.${Deno.pid}.tmp`;
+  const out = await new Deno.Command("go", {
+    args: [
+      "build",
+      "-trimpath",
+      "-ldflags",
+      `-X main.xcryptoVersion=${version}`,
+      "-o",
+      tmp,
+      GO_SERVER_SOURCE,
+    ],
+    clearEnv: true,
+    env: goEnv(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    await Deno.remove(tmp).catch(() => {});
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n");
+    throw new UsageError(
+      `building the Go server failed (go build src/server/go/server.go, GOPATH=${GOCODE}): ${
+        err.find((l) => /\.go:\d+/.test(l)) ?? err[0]
+      }; run .ci/setup`,
+    );
+  }
+  await Deno.rename(tmp, GO_SERVER_BIN);
+  return GO_SERVER_BIN;
+}

@@ -1,0 +1,288 @@
+/**
+ * The embedded Go server (`--server-impl go`) against real clients: every
+ * client's sessions are ok; it refuses a key other than the run's, another
+ * user, a pty, a shell, a subsystem, and forwarding of either
+ * direction; it listens on its address only, runs as the benchmark account
+ * (as root), serves several commands per connection, and dies with a
+ * killed run.
+ */
+import { Buffer } from "node:buffer";
+import { Client } from "ssh2";
+import { assert, assertEquals } from "./assert.ts";
+import { GoServer, pinProblem } from "../src/server/go_server.ts";
+import { BENCH_USER } from "../src/server/embedded.ts";
+import { CLIENT_NAMES, loadRunners } from "../src/clients/mod.ts";
+import { pidAlive } from "../src/util/proc.ts";
+import { benchCli, strangerKey, waitForRounds } from "./server_helpers.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** An ssh2 connection to the server with `key` as `user`, or its error. */
+function connect(
+  server: GoServer,
+  o: { user?: string; key?: string } = {},
+): Promise<Client> {
+  const t = server.target;
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on("ready", () => resolve(c)).on("error", reject).connect({
+      host: t.host,
+      port: t.port,
+      username: o.user ?? t.user,
+      privateKey: Buffer.from(Deno.readFileSync(o.key ?? t.identityFile)),
+      hostVerifier: (key: Buffer) => key.toString("base64") === t.hostKeyBase64,
+      readyTimeout: 10_000,
+    });
+  });
+}
+
+/** Runs `f` with a callback and resolves with its error (or undefined). */
+function outcome(
+  f: (cb: (err: Error | undefined, x?: unknown) => void) => void,
+): Promise<Error | undefined> {
+  return new Promise((resolve) => f((err) => resolve(err ?? undefined)));
+}
+
+Deno.test({
+  name: "go server: every client's sessions are ok, K = 1 and 3",
+  ...opts,
+}, async () => {
+  const server = await GoServer.start({ maxPool: 4, payloadBytes: 26_000 });
+  const runners = await loadRunners(CLIENT_NAMES, () => {}, {
+    stderr: () => () => {},
+  });
+  try {
+    for (const runner of runners) {
+      for (const k of [1, 3]) {
+        const r = await runner.runRound({
+          round: k,
+          sessions: 4,
+          target: server.target,
+          commandsPerSession: k,
+          timeoutMs: 20_000,
+        });
+        assert(r !== undefined);
+        for (const s of r.sessions) {
+          assertEquals(
+            [s.status, s.bytes, s.lines, s.exit_code, s.commands],
+            ["ok", server.payload.bytes, server.payload.lines, 0, k],
+            `${runner.name}, K = ${k}: ${s.error}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await Promise.all(runners.map((r) => r.close()));
+    await server.stop();
+  }
+});
+
+Deno.test(
+  { name: "go server: refuses what the lean sshd refuses", ...opts },
+  async (t) => {
+    const server = await GoServer.start({ maxPool: 4, payloadBytes: 1000 });
+    const stranger = await strangerKey();
+    try {
+      await t.step("a key other than the run's, another user", async () => {
+        await connect(server, { key: stranger.key }).then(
+          () => assert(false, "a stranger's key was accepted"),
+          (e) => assert(/authentication/i.test(String(e)), String(e)),
+        );
+        await connect(server, { user: "root" }).then(
+          () => assert(false, "another user was accepted"),
+          (e) => assert(/authentication/i.test(String(e)), String(e)),
+        );
+      });
+      await t.step("pty, shell, subsystem, forwarding", async () => {
+        const c = await connect(server);
+        try {
+          const shell = await outcome((cb) => c.shell(cb));
+          assert(shell, "a shell was granted");
+          const pty = await outcome((cb) => c.exec("true", { pty: true }, cb));
+          assert(pty, "a pty was granted");
+          const sub = await outcome((cb) => c.subsys("sftp", cb));
+          assert(sub, "a subsystem was granted");
+          const fwdIn = await outcome((cb) => c.forwardIn("127.0.0.1", 0, cb));
+          assert(fwdIn, "remote forwarding was granted");
+          const fwdOut = await outcome((cb) =>
+            c.forwardOut("127.0.0.1", 1, "127.0.0.1", server.target.port, cb)
+          );
+          assert(fwdOut, "a direct-tcpip channel was opened");
+          // After all that, the connection still runs the payload.
+          const out = await new Promise<string>((resolve, reject) => {
+            c.exec(server.target.command, (err, stream) => {
+              if (err) return reject(err);
+              let text = "";
+              stream.on("data", (d: Buffer) => text += d.toString());
+              stream.on("close", () => resolve(text));
+            });
+          });
+          assertEquals(out.length, 1000);
+        } finally {
+          c.end();
+        }
+      });
+      await t.step("listens on its address only; runs as the account", () => {
+        const port = server.target.port;
+        const hex = port.toString(16).toUpperCase().padStart(4, "0");
+        const listening = [
+          ...Deno.readTextFileSync("/proc/net/tcp").split("\n"),
+          ...Deno.readTextFileSync("/proc/net/tcp6").split("\n"),
+        ].map((l) => l.trim().split(/\s+/)).filter((f) =>
+          f[1]?.endsWith(`:${hex}`) && f[3] === "0A"
+        ).map((f) => f[1]);
+        // 127.0.0.1 in /proc/net/tcp's little-endian hex.
+        assertEquals(listening, [`0100007F:${hex}`]);
+        const status = Deno.readTextFileSync(`/proc/${server.pid}/status`);
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+        if (Deno.uid() === 0) {
+          const passwd = new Deno.Command("id", { args: ["-u", BENCH_USER] })
+            .outputSync();
+          assertEquals(uid, Number(new TextDecoder().decode(passwd.stdout)));
+          assert(uid !== 0);
+        } else {
+          assertEquals(uid, Deno.uid());
+        }
+      });
+    } finally {
+      await server.stop();
+      await Deno.remove(stranger.dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("go server: a pin it cannot honour is one line naming the flag", () => {
+  const has = {
+    kex: ["curve25519-sha256"],
+    ciphers: ["aes128-ctr"],
+    macs: ["hmac-sha2-256"],
+    host_key_algorithms: ["ssh-ed25519"],
+    xcrypto: "0.4.0",
+  };
+  const why = pinProblem({ ciphers: ["3des-cbc"] }, has)!;
+  assert(why.startsWith("--ciphers 3des-cbc: the go server"), why);
+  assert(!why.includes("\n"));
+  assertEquals(
+    pinProblem({ ciphers: ["3des-cbc", "aes128-ctr"] }, has),
+    undefined,
+  );
+});
+
+Deno.test({
+  name: "go server: bad flag combinations are one line each, exit 2",
+  ...opts,
+}, async () => {
+  for (
+    const [args, want] of [
+      [
+        ["--server-impl", "dropbear"],
+        "--server-impl dropbear: use openssh or go",
+      ],
+      [
+        ["--server-impl", "go", "--server-profile", "stock"],
+        "--server-profile applies to --server-impl openssh only",
+      ],
+      [
+        ["--server-impl", "go", "--server-max-startups", "10:30:100"],
+        "--server-max-startups applies to --server-impl openssh only",
+      ],
+      [[
+        "--server-impl",
+        "go",
+        "--kex",
+        "sntrup761x25519-sha512@openssh.com",
+        "--clients",
+        "ssh2",
+      ], "--kex sntrup761x25519-sha512@openssh.com: the go server"],
+    ] as const
+  ) {
+    const r = await benchCli([
+      ...args,
+      "--pool",
+      "1",
+      "--step-seconds",
+      "0",
+      "--no-charts",
+    ]);
+    assertEquals(r.code, 2, r.stderr);
+    const errors = r.stderr.trim().split("\n").filter((l) =>
+      l.startsWith("error:")
+    );
+    assertEquals(errors.length, 1, r.stderr);
+    assert(errors[0].includes(want), r.stderr);
+  }
+});
+
+Deno.test({
+  name: "go server: no server process outlives a killed run",
+  ...opts,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/run`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        new URL("../deno.json", import.meta.url).pathname,
+        new URL("../src/cli/bench.ts", import.meta.url).pathname,
+        "--server-impl",
+        "go",
+        "--clients",
+        "ssh2",
+        "--pool",
+        "2",
+        "--rounds",
+        "100000",
+        "--step-seconds",
+        "600",
+        "--no-charts",
+        "--out",
+        out,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForRounds(out, 2, 60_000);
+    const meta = JSON.parse(await Deno.readTextFile(`${out}/meta.json`));
+    assertEquals(meta.parameters.server_impl, "go");
+    assert(
+      /^Go x\/crypto\/ssh /.test(meta.versions.server),
+      meta.versions.server,
+    );
+    const servers = goServerPids(child.pid);
+    assert(servers.length > 0);
+    child.kill("SIGKILL");
+    await child.status;
+    const deadline = performance.now() + 5000;
+    while (servers.some(pidAlive) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(servers.filter(pidAlive), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Pids of Go servers whose parent is `ppid`. */
+function goServerPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const parent = Number(
+        stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1],
+      );
+      if (argv[0].endsWith("/ssh-bench-server") && parent === ppid) {
+        out.push(Number(e.name));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
