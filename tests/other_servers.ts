@@ -10,6 +10,7 @@
  */
 import { BENCH_USER } from "../src/server/account.ts";
 import { closedPort } from "./server_helpers.ts";
+import { GoServer } from "../src/server/go_server.ts";
 
 /** A running server. */
 export interface OtherServer {
@@ -111,10 +112,25 @@ async function waitForPort(port: number, child: Deno.ChildProcess) {
   throw new Error(`server on port ${port} did not start`);
 }
 
-/** Starts `name` (`dropbear` or `tinysshd`) on a free loopback port. */
+/**
+ * Starts `name` on a free loopback port: dropbear, tinysshd, or the
+ * project's own Go server on golang.org/x/crypto/ssh (as an external
+ * server here: its commands run through /bin/sh).
+ */
 export async function startOtherServer(
-  name: "dropbear" | "tinysshd",
+  name: "dropbear" | "tinysshd" | "go",
 ): Promise<OtherServer> {
+  if (name === "go") {
+    const s = await GoServer.start({ maxPool: 3, payloadBytes: 100 });
+    return {
+      name,
+      port: s.target.port,
+      user: s.target.user,
+      identity: s.target.identityFile,
+      knownHostsFile: s.target.knownHostsFile!,
+      stop: () => s.stop(),
+    };
+  }
   const dir = await Deno.makeTempDir({ prefix: `ssh-bench-${name}-` });
   const port = closedPort();
   let child: Deno.ChildProcess | undefined;

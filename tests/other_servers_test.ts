@@ -1,6 +1,6 @@
 /**
- * Servers other than OpenSSH: every client against dropbear and tinysshd
- * (see `other_servers.ts`), each through the command line with `--target`
+ * Servers other than OpenSSH: every client against dropbear, tinysshd and
+ * the project's Go server (see `other_servers.ts`), each through the command line with `--target`
  * and `--known-hosts` from ssh-keyscan of that server, pools 1 and 3
  * (dropbear refuses unauthenticated connections beyond a small limit).
  * Each client either completes its sessions ok (a teardown error goes to
@@ -26,6 +26,7 @@ const NO_CHACHA =
 
 const EXPECTED: Record<string, Record<string, Outcome>> = {
   dropbear: Object.fromEntries(ALL.map((c) => [c, { ok: true }])),
+  go: Object.fromEntries(ALL.map((c) => [c, { ok: true }])),
   tinysshd: {
     ssh2: { ok: true },
     // libssh2 1.10 and paramiko 2.12 have no chacha20-poly1305, the only
@@ -44,7 +45,7 @@ const EXPECTED: Record<string, Record<string, Outcome>> = {
   },
 };
 
-for (const name of ["dropbear", "tinysshd"] as const) {
+for (const name of ["dropbear", "tinysshd", "go"] as const) {
   Deno.test({
     name: `other servers: every client against ${name}`,
     ignore: missing !== undefined,
