@@ -333,6 +333,9 @@ Deno.test("args: --like repeats a run's recorded arguments, flags given override
       "1,8",
       "--step-seconds",
       "5",
+      // A run recorded before --server-impl embedded openssh.
+      "--server-impl",
+      "openssh",
       "--step-seconds",
       "1",
     ]);

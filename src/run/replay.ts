@@ -95,17 +95,36 @@ export function argsFromParameters(meta: RunMeta): string[] | undefined {
 }
 
 /**
- * The arguments that repeat a run: those it recorded, else rebuilt.
+ * The arguments that repeat a run: those it recorded, else rebuilt; an
+ * embedded-server run keeps its server implementation even when the
+ * default changes (runs recorded before `--server-impl` embedded openssh).
  *
  * @example
  * ```ts
  * import { replayArgs } from "./replay.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(replayArgs({ argv: ["--pool", "1,8"] } as never), ["--pool", "1,8"]);
+ * assert.deepEqual(replayArgs({ argv: ["--pool", "1,8"] } as never),
+ *   ["--pool", "1,8", "--server-impl", "openssh"]);
+ * assert.deepEqual(replayArgs({ argv: ["--server-impl", "go"] } as never), ["--server-impl", "go"]);
+ * assert.deepEqual(
+ *   replayArgs({ argv: ["--pool", "1"], parameters: { server_impl: "go" } } as never),
+ *   ["--pool", "1", "--server-impl", "go"],
+ * );
+ * assert.deepEqual(replayArgs({ argv: ["--target", "ssh://a@h"] } as never), ["--target", "ssh://a@h"]);
  * ```
  */
 export function replayArgs(meta: RunMeta): string[] | undefined {
   const argv = (meta as { argv?: unknown }).argv;
-  if (Array.isArray(argv)) return argv.map(String);
-  return argsFromParameters(meta);
+  const args = Array.isArray(argv)
+    ? argv.map(String)
+    : argsFromParameters(meta);
+  if (!args) return undefined;
+  const external = args.some((a) =>
+    a === "--target" || a.startsWith("--target=") || a === "--hosts" ||
+    a.startsWith("--hosts=")
+  );
+  if (external || args.some((a) => /^--server-impl(=|$)/.test(a))) return args;
+  const p = (meta as { parameters?: { server_impl?: string | null } })
+    .parameters;
+  return [...args, "--server-impl", p?.server_impl ?? "openssh"];
 }
