@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { parameterDifferences } from "../analysis/parameter_diff.ts";
 import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
 import { loadRuns, type RunData } from "../analysis/load.ts";
@@ -194,6 +195,11 @@ export function compareRuns(
   const many = dirs.length > 2;
   const out: string[] = [];
   const csv: string[][] = [];
+  // First: what else differs between the runs than what is compared.
+  const differ = parameterDifferences(
+    runs.map((r, i) => [idOf(r, allDirs[i]), r.metas[0]] as const),
+  );
+  if (differ) out.push(differ);
   if (model) {
     out.push(noiseProvenance(model, options.modelPath ?? "noise model"));
     const elsewhere = runs.map((r, i) =>
