@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { parseBenchArgs } from "../src/cli/bench_args.ts";
 import { UsageError } from "../src/util/errors.ts";
 import { countSteps, getPreset, PRESETS } from "../src/run/presets.ts";
@@ -355,3 +355,135 @@ function fakeKey(): string {
   Deno.chmodSync(key, 0o600);
   return key;
 }
+
+/** The one line `parseBenchArgs(args)` refuses with (exit 2). */
+function refusal(args: string[]): string {
+  try {
+    parseBenchArgs(args);
+  } catch (e) {
+    assert(e instanceof UsageError, `${args.join(" ")}: ${e}`);
+    assertEquals(e.exitCode, 2);
+    assert(!e.message.includes("\n"), `${args.join(" ")}: ${e.message}`);
+    return e.message;
+  }
+  throw new Error(`${args.join(" ")} was accepted`);
+}
+
+Deno.test("args: a client, pool size or RTT given twice is refused, naming it", () => {
+  assertEquals(
+    refusal(["--clients", "ssh2,libssh2,ssh2"]),
+    "--clients ssh2,libssh2,ssh2: ssh2 is named twice; name each client once (its rows could not be told apart)",
+  );
+  assertEquals(
+    refusal(["--pool", "3,1,3"]),
+    "--pool 3,1,3: 3 is listed twice; give each pool size once (its rows could not be told apart)",
+  );
+  assertMatch(refusal(["--rtt", "0,25,0"]), /^--rtt 0,25,0: 0 is listed twice/);
+  // Distinct values stay accepted, in the order given.
+  assertEquals(cfg(["--pool", "3,1,10"]).stages[0].pools, [3, 1, 10]);
+  assertEquals(cfg(["--clients", "ssh2,libssh2"]).clients, ["ssh2", "libssh2"]);
+});
+
+Deno.test("args: a value that starts with '-' gets the flag's own message", () => {
+  assertEquals(
+    refusal(["--pool", "-3"]),
+    "--pool -3: each size must be at least 1 (a pool is a number of sessions started together); use e.g. --pool 1..30",
+  );
+  assertMatch(
+    refusal(["--timeout", "-1"]),
+    /^--timeout -1: expected a number >= 0\.001$/,
+  );
+  assertMatch(
+    refusal(["--rtt", "-5"]),
+    /^--rtt -5: give round-trip times in ms from 0 to 10000/,
+  );
+  assertMatch(
+    refusal(["--pool", "--clients", "ssh2"]),
+    /^--pool needs a value, but --clients follows it/,
+  );
+  assertMatch(
+    refusal(["--command", "-la"]),
+    /^--command -la: a value that starts with '-' is written --command=-la/,
+  );
+  assertMatch(
+    refusal(["--pool"]),
+    /^--pool needs a value; see deno task bench --help$/,
+  );
+  for (
+    const args of [["--pool", "-3"], ["--timeout", "-1"], [
+      "--pool",
+      "--clients",
+      "x",
+    ]]
+  ) {
+    assert(!/ambiguous/.test(refusal(args)), args.join(" "));
+  }
+});
+
+Deno.test("args: --loss is a percentage from 0 to 100", () => {
+  for (const v of ["150", "150%", "100.5", "-1", "lots", ""]) {
+    assertEquals(
+      refusal(["--rtt", "20", "--loss", v]),
+      `--loss ${v}: give a percentage from 0 to 100, e.g. --loss 1`,
+    );
+  }
+  assertEquals(cfg(["--rtt", "20", "--loss", "1.5"]).lossPct, 1.5);
+  assertEquals(cfg(["--rtt", "20", "--loss", "0.5%"]).lossPct, 0.5);
+  assertEquals(cfg(["--rtt", "20", "--loss", "100"]).lossPct, 100);
+  assertEquals(cfg(["--server-rtt", "0,20", "--loss", "2%"]).lossPct, 2);
+  assertMatch(
+    refusal(["--server-rtt", "0,20", "--loss", "101"]),
+    /from 0 to 100/,
+  );
+});
+
+Deno.test("args: --max-failures is a percentage (default 50), kept by --like", async () => {
+  assertEquals(cfg([]).maxFailuresPct, 50);
+  assertEquals(cfg(["--max-failures", "100"]).maxFailuresPct, 100);
+  assertEquals(cfg(["--max-failures", "12.5%"]).maxFailuresPct, 12.5);
+  assertEquals(cfg(["--max-failures", "0"]).maxFailuresPct, 0);
+  assertMatch(
+    refusal(["--max-failures", "101"]),
+    /^--max-failures 101: give a percentage from 0 to 100/,
+  );
+  assertMatch(
+    refusal(["--max-failures", "-1"]),
+    /^--max-failures -1: give a percentage from 0 to 100/,
+  );
+  // The committed MaxStartups run repeats with the default threshold.
+  const like = cfg(["--like", "data/runs/sample-maxstartups", "--no-charts"]);
+  assertEquals([like.serverMaxStartups, like.maxFailuresPct], [
+    "10:30:100",
+    50,
+  ]);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/meta.json`,
+      JSON.stringify({
+        schema_version: 9,
+        argv: ["--pool", "1", "--max-failures", "5"],
+      }),
+    );
+    assertEquals(cfg(["--like", dir]).maxFailuresPct, 5);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("args: --like on a meta.json that is not valid JSON says so, and where", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/meta.json`, '{"argv": ["--pool", "1"],');
+    const msg = refusal(["--like", dir]);
+    assert(
+      msg.startsWith(`--like ${dir}: ${dir}/meta.json is not valid JSON (`),
+      msg,
+    );
+    assert(!/no meta\.json there/.test(msg), msg);
+    await Deno.writeTextFile(`${dir}/meta.json`, "[1, 2]");
+    assertMatch(refusal(["--like", dir]), /meta\.json is not a run record/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

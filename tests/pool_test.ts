@@ -24,7 +24,8 @@ Deno.test("parsePool: bad input is a UsageError naming the fix", () => {
       ["1,,2", "not a whole number"],
       ["1.5", "not a whole number"],
       ["", "empty"],
-      ["-3", "not a whole number"],
+      ["-3", "must be at least 1"],
+      ["3,1,3", "3 is listed twice"],
       ["200000", "above the limit"],
     ] as const
   ) {

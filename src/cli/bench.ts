@@ -1,8 +1,11 @@
 /**
  * Entry point of `deno task bench`: parses arguments, runs the benchmark,
- * prints the summary, then renders the charts in a separate process. Bad
- * input ends with one line and exit code 2; Ctrl-C with exit code 130
- * after the files are flushed (143 for SIGTERM).
+ * prints the summary, then renders the charts in a separate process. Exit
+ * codes: 0 a complete run; 1 a run that stopped (sshd died, an error);
+ * 2 bad input (one line, before anything starts where it can be told);
+ * 3 a complete run in which more of some client's sessions failed than
+ * `--max-failures` allows; 130 after Ctrl-C (143 for SIGTERM), once the
+ * files are flushed.
  *
  * The measuring process never loads the analysis stack (polars, vega,
  * resvg): nothing here imports `src/analysis/`, and the charts come from
@@ -20,6 +23,12 @@ import {
 } from "../run/summary.ts";
 import { formatHostSummary } from "../run/host_summary.ts";
 import { runBenchmark } from "../run/benchmark.ts";
+
+/**
+ * Exit code of a complete run in which more of some client's sessions
+ * failed than `--max-failures` allows.
+ */
+export const EXIT_TOO_MANY_FAILURES = 3;
 
 /** The charts entry point, run as a child process. */
 const CHARTS_CLI = new URL("./charts.ts", import.meta.url).pathname;
@@ -121,12 +130,26 @@ export async function main(argv: string[]): Promise<number> {
       const trips = formatRoundTrips(res.roundTrips);
       if (trips) console.log(`\n${trips}`);
       for (const w of res.warnings) console.log(`\n${w}`);
-      console.log(`\nrun ${res.status}: ${res.dir}`);
+      const tooMany = res.status === "complete" && res.failures.over;
+      console.log(
+        `\nrun ${res.status}${
+          tooMany ? ", but too many sessions failed" : ""
+        }: ${res.dir}`,
+      );
       if (cfg.charts && res.summary.length > 0) await renderCharts(res.dir);
       if (res.status === "interrupted") return signalCode;
       if (res.status === "failed") {
         console.error(`error: ${res.reason}`);
         return 1;
+      }
+      if (tooMany) {
+        const worst = res.failures.clients.filter((c) =>
+          c.pct > res.failures.maxPct
+        ).map((c) => `${c.client} ${c.failed} of ${c.sessions}`).join(", ");
+        console.error(
+          `error: more sessions failed than --max-failures ${res.failures.maxPct}% allows (${worst}); see the warning above and sessions.csv in ${res.dir}`,
+        );
+        return EXIT_TOO_MANY_FAILURES;
       }
       return 0;
     }, (line) => {

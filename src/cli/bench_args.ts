@@ -19,6 +19,7 @@ import { readRecord } from "../run/record.ts";
 import { SERVER_IMPLS, type ServerImpl } from "../server/impl.ts";
 import { identityProblem } from "../clients/auth.ts";
 import { hostProblem, portProblem, userProblem } from "../util/destination.ts";
+import { DEFAULT_MAX_FAILURES_PCT } from "../run/summary.ts";
 import { replayArgs } from "../run/replay.ts";
 
 /** Text of `--help`. */
@@ -93,7 +94,7 @@ Options:
                          dimension): the embedded sshd runs in a network namespace behind
                          a packet-level delay of RTT/2 each way, for every value, 0
                          included (needs root). Without it: loopback.
-  --loss PCT             packet loss of the emulated link, % (with --rtt)
+  --loss PCT             packet loss of the emulated link, 0 to 100 % (with --rtt)
   --rate MBIT            rate limit of the emulated link, Mbit/s (with --rtt)
   --in-process           run the built-in clients in the benchmark process instead of
                          a worker process each (their CPU and RSS are then not their own)
@@ -102,8 +103,21 @@ Options:
   --name NAME            run name used in the folder name (default: the preset, or
                          custom when --pool replaces the preset's stages)
   --out DIR              write the run to DIR instead of data/runs/<stamp>-<name>
+                         (a new folder, or one that holds no run's files)
+  --max-failures PCT     exit with code 3 when more than PCT % of some client's
+                         sessions failed (default ${DEFAULT_MAX_FAILURES_PCT}; 100: never); the files are
+                         kept. Most of a client's sessions failing is a warning
+                         at any PCT
   --no-charts            do not render charts at the end
   -h, --help             this text
+
+Exit codes:
+  0    the run completed
+  1    the run stopped (sshd or a link died, an error); meta.json says failed
+  2    bad input: one error line, before anything starts where it can be told
+  3    the run completed, but more of some client's sessions failed than
+       --max-failures allows (see the warning, and sessions.csv)
+  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; the files are flushed
 `;
 
 /** The flags of `deno task bench`, as `node:util` `parseArgs` options. */
@@ -141,44 +155,93 @@ const OPTIONS = {
   like: { type: "string" },
   name: { type: "string" },
   out: { type: "string" },
+  "max-failures": { type: "string" },
   "no-charts": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The flags as `parseArgs` reads them, or its error. */
+function parseFlags(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: OPTIONS,
+  }).values;
+}
+
 /** The flags' raw values (strings and booleans, undefined when absent). */
-type Flags = ReturnType<typeof readFlags>;
+type Flags = ReturnType<typeof parseFlags>;
 
 /**
  * Reads the flags; `parseArgs`'s errors (unknown option, stray argument,
- * missing value) become one-line {@linkcode UsageError}s.
+ * missing value, a value that starts with `-`) become one-line
+ * {@linkcode UsageError}s.
  */
-function readFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: OPTIONS,
-    }).values;
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const flag = /'([^']+)'/.exec(msg)?.[1];
-    if (/Unknown option/.test(msg)) {
-      throw new UsageError(
-        `unknown option ${flag ?? ""}; see deno task bench --help`,
-      );
+function readFlags(argv: string[]): Flags {
+  let args = argv;
+  for (;;) {
+    try {
+      return parseFlags(args);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const flag = /'([^' ]+)/.exec(msg)?.[1];
+      if (/argument is ambiguous/.test(msg) && flag) {
+        args = dashValue(args, flag);
+        continue;
+      }
+      throw flagError(msg, flag);
     }
-    if (/Unexpected argument/.test(msg)) {
-      throw new UsageError(
-        `unexpected argument ${
-          flag ?? ""
-        }: every value goes with a flag; see deno task bench --help`,
-      );
-    }
-    throw new UsageError(
-      `${msg.split("\n")[0]}; see deno task bench --help`,
+  }
+}
+
+/** `parseArgs`'s error message as one line that says what to do. */
+function flagError(msg: string, flag: string | undefined): UsageError {
+  if (/argument missing/.test(msg) && flag) {
+    return new UsageError(`${flag} needs a value; see deno task bench --help`);
+  }
+  if (/Unknown option/.test(msg)) {
+    return new UsageError(
+      `unknown option ${flag ?? ""}; see deno task bench --help`,
     );
   }
+  if (/Unexpected argument/.test(msg)) {
+    return new UsageError(
+      `unexpected argument ${
+        flag ?? ""
+      }: every value goes with a flag; see deno task bench --help`,
+    );
+  }
+  return new UsageError(`${msg.split("\n")[0]}; see deno task bench --help`);
+}
+
+/**
+ * A flag whose value starts with `-` (`parseArgs` calls it ambiguous): a
+ * negative number is passed on as `--flag=-N`, so the flag's own check
+ * says what range it takes; the next option instead of a value, or
+ * another dash value, is one line saying so.
+ */
+function dashValue(argv: string[], flag: string): string[] {
+  const i = argv.findIndex((a, j) =>
+    a === flag && argv[j + 1]?.startsWith("-")
+  );
+  const v = argv[i + 1] ?? "";
+  if (i >= 0 && /^-(\d|\.\d)/.test(v)) {
+    return [...argv.slice(0, i), `${flag}=${v}`, ...argv.slice(i + 2)];
+  }
+  if (v.startsWith("--") || v === "-h") {
+    throw new UsageError(
+      `${flag} needs a value, but ${v} follows it; see deno task bench --help`,
+    );
+  }
+  throw new UsageError(
+    `${flag} ${v}: a value that starts with '-' is written ${flag}=${v}; see deno task bench --help`,
+  );
+}
+
+/** The first value of `values` that occurs twice, or undefined. */
+function repeated<T>(values: readonly T[]): T | undefined {
+  return values.find((v, i) => values.indexOf(v) !== i);
 }
 
 /** `--clients A,B` as a list; undefined when the flag is absent. */
@@ -187,6 +250,12 @@ function parseClients(spec: string | undefined): string[] | undefined {
   if (clients !== undefined && clients.length === 0) {
     throw new UsageError(
       "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh",
+    );
+  }
+  const twice = repeated(clients ?? []);
+  if (twice !== undefined) {
+    throw new UsageError(
+      `--clients ${spec}: ${twice} is named twice; name each client once (its rows could not be told apart)`,
     );
   }
   return clients;
@@ -627,6 +696,8 @@ export function parseBenchArgs(argv: string[]): RunConfig | "help" {
     algorithms: algorithmOptions(values),
     out: values.out,
     charts: !values["no-charts"],
+    maxFailuresPct: pct(values["max-failures"], "--max-failures", "20") ??
+      DEFAULT_MAX_FAILURES_PCT,
     ...sweepOptions(values),
     ...linkOptions(values, targets !== undefined),
     argv: withoutOut(args),
@@ -662,6 +733,26 @@ function sweepOptions(
     precision,
     inProcess: values["in-process"] ?? false,
   };
+}
+
+/**
+ * A percentage from 0 to 100, written `5` or `5%` (`--loss`,
+ * `--max-failures`); undefined when the flag is absent.
+ */
+function pct(
+  v: string | undefined,
+  flag: string,
+  example: string,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*%?\s*$/.exec(v);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 0 && n <= 100)) {
+    throw new UsageError(
+      `${flag} ${v}: give a percentage from 0 to 100, e.g. ${flag} ${example}`,
+    );
+  }
+  return n;
 }
 
 /** A list of round-trip times in ms (`--rtt`, `--server-rtt`). */
@@ -740,9 +831,7 @@ function linkOptions(
     if (fleet.serverRttMs) {
       return {
         ...fleet,
-        lossPct: values.loss === undefined
-          ? undefined
-          : num(values.loss, "--loss", 0, { min: 0 }),
+        lossPct: pct(values.loss, "--loss", "1"),
         rateMbit: values.rate === undefined
           ? undefined
           : num(values.rate, "--rate", 0, { min: 0.001 }),
@@ -761,12 +850,16 @@ function linkOptions(
     );
   }
   const rttMs = rttList("--rtt", values.rtt);
+  const twice = repeated(rttMs);
+  if (twice !== undefined) {
+    throw new UsageError(
+      `--rtt ${values.rtt}: ${twice} is listed twice; give each round-trip time once (its rows could not be told apart)`,
+    );
+  }
   return {
     ...fleet,
     rttMs,
-    lossPct: values.loss === undefined
-      ? undefined
-      : num(values.loss, "--loss", 0, { min: 0 }),
+    lossPct: pct(values.loss, "--loss", "1"),
     rateMbit: values.rate === undefined
       ? undefined
       : num(values.rate, "--rate", 0, { min: 0.001 }),
@@ -775,10 +868,37 @@ function linkOptions(
 
 /** The arguments a run recorded (or its parameters give), for --like. */
 function likeArgs(dir: string): string[] {
-  const record = readRecord(dir.replace(/\/+$/, ""));
+  const file = `${dir.replace(/\/+$/, "")}/meta.json`;
+  const give = "give a run folder written by deno task bench";
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (e) {
+    throw new UsageError(
+      `--like ${dir}: ${
+        e instanceof Deno.errors.NotFound
+          ? "no meta.json there"
+          : `cannot read ${file} (${(e as Error).message.split("\n")[0]})`
+      }; ${give}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(
+      `--like ${dir}: ${file} is not valid JSON (${
+        (e as Error).message.split("\n")[0]
+      }); ${give}, or repair that file`,
+    );
+  }
+  const record = typeof parsed === "object" && parsed !== null &&
+      !Array.isArray(parsed)
+    ? readRecord(dir.replace(/\/+$/, ""))
+    : undefined;
   if (!record) {
     throw new UsageError(
-      `--like ${dir}: no meta.json there; give a run folder written by deno task bench`,
+      `--like ${dir}: ${file} is not a run record; ${give}`,
     );
   }
   const args = replayArgs(record);

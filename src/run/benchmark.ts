@@ -21,7 +21,7 @@ import { EmbeddedServer } from "../server/embedded.ts";
 import { type SshServer, startServer } from "../server/server.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR, utcStamp } from "../util/paths.ts";
-import { childPids, raiseFileLimit } from "../util/proc.ts";
+import { childPids } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { calibrateAll } from "./calibration.ts";
 import type { ExternalTarget, RunConfig } from "./config.ts";
@@ -31,6 +31,8 @@ import {
   knownHostsText,
 } from "./known_hosts.ts";
 import { CsvSink, toCsv } from "./csv_sink.ts";
+import { checkFileLimit } from "./file_limit.ts";
+import { checkOutDir } from "./out_dir.ts";
 import { countSteps } from "./presets.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -57,6 +59,9 @@ import type { SweepOptions } from "./sweep.ts";
 import { EmulatedLink } from "../net/mod.ts";
 import {
   costWarnings,
+  DEFAULT_MAX_FAILURES_PCT,
+  type FailureCheck,
+  failureCheck,
   intervals,
   type RoundTrips,
   roundTrips,
@@ -79,8 +84,13 @@ export interface BenchmarkResult {
   reason?: string;
   /** One row per client and pool size. */
   summary: SummaryRow[];
-  /** Warnings about what the numbers measure (also in meta.json). */
+  /**
+   * Warnings about the run (the open-file limit), what the numbers measure
+   * and failed sessions (also in meta.json).
+   */
   warnings: string[];
+  /** Failed sessions per client against `--max-failures` (`over`: exit 3). */
+  failures: FailureCheck;
   /** What each client negotiated (from its calibration). */
   negotiated: Record<string, Negotiated | null>;
   /** Round trips per client and phase (with two or more `--rtt` values). */
@@ -112,18 +122,6 @@ function planLine(cfg: RunConfig, clients: readonly ClientRunner[]): string {
       ? `${Math.ceil(estimate)} s`
       : `${Math.ceil(estimate / 60)} min`
   } (longer if rounds outlast the step)`;
-}
-
-/** Raises the open-file limit for the largest pool, or warns. */
-function checkFileLimit(maxPool: number, log: (line: string) => void): void {
-  // Each session holds a socket (and for openssh, three pipes).
-  const want = maxPool * 4 + 256;
-  const files = raiseFileLimit(want);
-  if (files < want) {
-    log(
-      `warning: the open-file limit is ${files}, below the ${want} that pool ${maxPool} may need; sessions may fail with EMFILE. Raise it (ulimit -n) before the run.`,
-    );
-  }
 }
 
 /** One host of a place, as its sessions' rows name it. */
@@ -415,6 +413,7 @@ async function newRecord(p: {
       rtt_ms: cfg.rttMs ?? null,
       servers: cfg.targets ? null : cfg.servers ?? 1,
       server_rtt_ms: cfg.serverRttMs ?? null,
+      max_failures_pct: cfg.maxFailuresPct ?? DEFAULT_MAX_FAILURES_PCT,
       loss_pct: cfg.lossPct ?? null,
       rate_mbit: cfg.rateMbit ?? null,
     },
@@ -511,15 +510,6 @@ class WorkerLogs {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Waits (up to 200 ms) until sshd has reaped its per-connection children. */
 async function settle(pid: number): Promise<void> {
   const deadline = performance.now() + 200;
@@ -546,19 +536,25 @@ export async function runBenchmark(
   // Before anything is spawned: no child inherits the passphrase.
   takePassphraseEnv();
   const log = hooks.log ?? ((l: string) => console.error(l));
+  // Before anything starts: an unusable folder or a pool the open-file
+  // limit cannot hold is refused at no cost, and the raised limit is
+  // inherited by every worker and sshd.
+  if (cfg.out !== undefined) checkOutDir(cfg.out);
+  else checkOutDir(RUNS_DIR, { flag: "the runs folder", inside: true });
+  const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
+  // Warnings from before the run, for meta.json too.
+  const early: string[] = [];
+  const fileWarning = checkFileLimit(maxPool, cfg.clients);
+  if (fileWarning) {
+    early.push(fileWarning);
+    log(fileWarning);
+  }
   const stderr = new WorkerLogs();
   const allClients = await loadRunners(cfg.clients, log, {
     inProcess: cfg.inProcess,
     stderr: (name) => stderr.sink(name),
   });
-  const maxPool = Math.max(...cfg.stages.flatMap((s) => s.pools));
   log(planLine(cfg, allClients));
-  checkFileLimit(maxPool, log);
-  if (cfg.out !== undefined && await exists(`${cfg.out}/sessions.csv`)) {
-    throw new UsageError(
-      `${cfg.out} already holds a run; choose another --out`,
-    );
-  }
   const rtts = cfg.rttMs ?? [undefined];
   let place: Place | undefined;
   /** Server CPU per embedded host over the places closed so far, ms. */
@@ -569,6 +565,7 @@ export async function runBenchmark(
   const runId = `${utcStamp(started)}-${cfg.name}`;
   const dir = cfg.out ?? `${RUNS_DIR}/${runId}`;
   const outcome: StagesOutcome = { results: [], status: "complete" };
+  const maxFailures = cfg.maxFailuresPct ?? DEFAULT_MAX_FAILURES_PCT;
   let sink: CsvSink | undefined;
   let record: RunRecord | undefined;
   try {
@@ -656,9 +653,22 @@ export async function runBenchmark(
     }));
     await teardown(place, allClients, outcome, log);
     stderr.close();
-    if (record) await finishRecord(dir, { ...record, hosts }, outcome);
+    if (record) {
+      await finishRecord(
+        dir,
+        { ...record, hosts },
+        outcome,
+        (summary) =>
+          runWarnings(
+            early,
+            summary,
+            failureCheck(outcome.results, maxFailures),
+          ),
+      );
+    }
   }
   const summary = summarize(outcome.results);
+  const failures = failureCheck(outcome.results, maxFailures);
   const hostRows = hostSummary(outcome.results, place?.hosts ?? []);
   return {
     runId,
@@ -666,11 +676,28 @@ export async function runBenchmark(
     status: outcome.status,
     reason: outcome.reason,
     summary,
-    warnings: costWarnings(summary),
+    warnings: runWarnings(early, summary, failures),
+    failures,
     negotiated: record?.negotiated ?? {},
     roundTrips: roundTrips(outcome.results),
     hostSummary: hostRows,
   };
+}
+
+/**
+ * A run's warnings, in order: those from before it (the open-file limit),
+ * what the numbers measure, and failed sessions.
+ */
+function runWarnings(
+  early: readonly string[],
+  summary: readonly SummaryRow[],
+  failures: FailureCheck,
+): string[] {
+  return [
+    ...early,
+    ...costWarnings(summary),
+    ...(failures.warning ? [failures.warning] : []),
+  ];
 }
 
 /** What every step at one place needs besides the client and pool size. */
@@ -824,6 +851,7 @@ async function finishRecord(
   dir: string,
   record: RunRecord,
   outcome: StagesOutcome,
+  warnings: (summary: SummaryRow[]) => string[],
 ): Promise<void> {
   const summary = summarize(outcome.results);
   const bounds = intervals(outcome.results);
@@ -853,7 +881,7 @@ async function finishRecord(
     summary,
     intervals: bounds,
     round_trips: roundTrips(outcome.results),
-    warnings: costWarnings(summary),
+    warnings: warnings(summary),
     ...(byHost.length && { host_summary: byHost }),
   }).catch(() => {});
 }

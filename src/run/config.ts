@@ -128,6 +128,11 @@ export interface RunConfig {
   lossPct?: number;
   /** Rate limit of the emulated link, Mbit/s (`--rate`). */
   rateMbit?: number;
+  /**
+   * The failed share of a client's sessions above which the run exits 3,
+   * % (`--max-failures`, default 50).
+   */
+  maxFailuresPct?: number;
   /** The command-line arguments as given (kept in meta.json for --like). */
   argv?: string[];
 }

@@ -8,6 +8,11 @@ import { UsageError } from "../util/errors.ts";
 const MAX_POOL = 100_000;
 
 function int(text: string, what: string, spec: string): number {
+  if (/^-\d+$/.test(text)) {
+    throw new UsageError(
+      `--pool ${spec}: ${what} must be at least 1 (a pool is a number of sessions started together); use e.g. --pool 1..30`,
+    );
+  }
   if (!/^\d+$/.test(text)) {
     throw new UsageError(
       `--pool ${spec}: "${text}" is not a whole number; use A..B, A..B:STEP or a list like 1,10,30`,
@@ -30,7 +35,8 @@ function int(text: string, what: string, spec: string): number {
 /**
  * Parses a pool specification into the ordered list of pool sizes.
  *
- * @throws {UsageError} on bad syntax, zero, or a descending range.
+ * @throws {UsageError} on bad syntax, zero or less, a descending range,
+ * or a size listed twice (its rows could not be told apart).
  * @example
  * ```ts
  * import { parsePool } from "./pool.ts";
@@ -39,6 +45,8 @@ function int(text: string, what: string, spec: string): number {
  * assert.deepEqual(parsePool("10..30:10"), [10, 20, 30]);
  * assert.deepEqual(parsePool("1,10,100"), [1, 10, 100]);
  * assert.throws(() => parsePool("0..3"), /at least 1/);
+ * assert.throws(() => parsePool("-3"), /--pool -3: each size must be at least 1/);
+ * assert.throws(() => parsePool("3,1,3"), /--pool 3,1,3: 3 is listed twice/);
  * ```
  */
 export function parsePool(spec: string): number[] {
@@ -68,5 +76,11 @@ export function parsePool(spec: string): number[] {
     );
   }
   const list = s.split(",").map((p) => int(p.trim(), "each size", s));
+  const twice = list.find((n, i) => list.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new UsageError(
+      `--pool ${s}: ${twice} is listed twice; give each pool size once (its rows could not be told apart)`,
+    );
+  }
   return list;
 }

@@ -179,6 +179,11 @@ export interface RecordParameters {
   servers?: number | null;
   /** Each embedded server's RTT, ms (`--server-rtt`); since version 9. */
   server_rtt_ms?: number[] | null;
+  /**
+   * `--max-failures`, %: a client's failed share above it made the run
+   * exit 3; absent in runs from before the flag.
+   */
+  max_failures_pct?: number;
 }
 
 /** The no-op calibration of one client, plus its own extras. */

@@ -439,3 +439,136 @@ export function formatRoundTrips(rt: RoundTrips): string {
     })`;
   }).join("\n");
 }
+
+/** The default of `--max-failures`: the failed share of a client's sessions above which a run exits 3, %. */
+export const DEFAULT_MAX_FAILURES_PCT = 50;
+
+/** One step's session counts (a {@linkcode StepResult} is one). */
+export interface FailureCounts {
+  /** Client name. */
+  client: string;
+  /** Sessions run. */
+  sessions: number;
+  /** Sessions ok. */
+  ok: number;
+  /** Failed sessions by status, when known. */
+  failures?: Record<string, number>;
+}
+
+/** One client's failed sessions over a whole run. */
+export interface ClientFailures {
+  /** Client name. */
+  client: string;
+  /** Sessions run. */
+  sessions: number;
+  /** Sessions not ok. */
+  failed: number;
+  /** `failed` as a share of `sessions`, % (0 without sessions). */
+  pct: number;
+  /** Failed sessions by status. */
+  byStatus: Record<string, number>;
+}
+
+/** What {@linkcode failureCheck} found. */
+export interface FailureCheck {
+  /** Per client, in the order first seen. */
+  clients: ClientFailures[];
+  /** The threshold checked against, %. */
+  maxPct: number;
+  /** Whether some client's failed share is above `maxPct`: the run exits 3. */
+  over: boolean;
+  /**
+   * A warning line when most of some client's sessions failed (over 50 %)
+   * or more than `maxPct` allows; undefined otherwise.
+   */
+  warning?: string;
+}
+
+/** A share in %, as the warning shows it (one decimal, none when whole). */
+function pctText(p: number): string {
+  return `${Number(p.toFixed(1))}%`;
+}
+
+/**
+ * Checks a run's failed sessions per client against `--max-failures`: a
+ * client whose failed share is above `maxPct` makes the run exit 3 (its
+ * figures describe only the sessions that succeeded). The warning names
+ * each client above `maxPct` or above half (most sessions failed, which
+ * is worth a warning even when `--max-failures` allows it), with its
+ * counts by status.
+ *
+ * @example
+ * ```ts
+ * import { failureCheck } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const all = failureCheck([
+ *   { client: "ssh2", sessions: 3, ok: 0, failures: { exit_nonzero: 3 } },
+ *   { client: "ssh2", sessions: 3, ok: 0, failures: { exit_nonzero: 3 } },
+ *   { client: "libssh2", sessions: 6, ok: 6 },
+ * ]);
+ * assert.equal(all.over, true);
+ * assert.deepEqual(all.clients.map((c) => [c.client, c.failed, c.pct]), [["ssh2", 6, 100], ["libssh2", 0, 0]]);
+ * assert.match(all.warning!, /^warning: more sessions failed than --max-failures 50% allows: ssh2 6 of 6 \(100%; exit_nonzero 6\) \(a complete run then exits with code 3\)/);
+ * // --max-failures 100 allows it, and the warning stays.
+ * const allowed = failureCheck([{ client: "ssh2", sessions: 4, ok: 1 }], 100);
+ * assert.equal(allowed.over, false);
+ * assert.match(allowed.warning!, /^warning: most sessions failed: ssh2 3 of 4 \(75%\), within --max-failures 100%/);
+ * // A quarter failed: no warning at the default, exit 3 at 20 %.
+ * assert.deepEqual(failureCheck([{ client: "a", sessions: 4, ok: 3 }]).warning, undefined);
+ * assert.equal(failureCheck([{ client: "a", sessions: 4, ok: 3 }], 20).over, true);
+ * ```
+ */
+export function failureCheck(
+  steps: readonly FailureCounts[],
+  maxPct: number = DEFAULT_MAX_FAILURES_PCT,
+): FailureCheck {
+  const byClient = new Map<string, ClientFailures>();
+  for (const s of steps) {
+    const c = byClient.get(s.client) ??
+      { client: s.client, sessions: 0, failed: 0, pct: 0, byStatus: {} };
+    c.sessions += s.sessions;
+    c.failed += s.sessions - s.ok;
+    for (const [status, n] of Object.entries(s.failures ?? {})) {
+      c.byStatus[status] = (c.byStatus[status] ?? 0) + n;
+    }
+    c.pct = c.sessions > 0 ? 100 * c.failed / c.sessions : 0;
+    byClient.set(s.client, c);
+  }
+  const clients = [...byClient.values()];
+  const over = clients.filter((c) => c.pct > maxPct);
+  const most = clients.filter((c) => c.pct > 50 && c.pct <= maxPct);
+  const list = (cs: ClientFailures[]) =>
+    cs.map((c) => {
+      const statuses = Object.entries(c.byStatus).sort((a, b) => b[1] - a[1])
+        .map(([s, n]) => `${s} ${n}`);
+      return `${c.client} ${c.failed} of ${c.sessions} (${pctText(c.pct)}${
+        statuses.length ? `; ${statuses.join(", ")}` : ""
+      })`;
+    }).join(", ");
+  const parts = [
+    ...(over.length
+      ? [
+        `more sessions failed than --max-failures ${pctText(maxPct)} allows: ${
+          list(over)
+        } (a complete run then exits with code 3)`,
+      ]
+      : []),
+    ...(most.length
+      ? [
+        `most sessions failed: ${list(most)}, within --max-failures ${
+          pctText(maxPct)
+        }`,
+      ]
+      : []),
+  ];
+  return {
+    clients,
+    maxPct,
+    over: over.length > 0,
+    warning: parts.length
+      ? `warning: ${
+        parts.join("; ")
+      }. Their timings describe only the sessions that succeeded; the status and error columns of sessions.csv say why the others failed.`
+      : undefined,
+  };
+}
