@@ -180,9 +180,9 @@ export function intervals(results: readonly StepResult[]): IntervalRow[] {
 }
 
 /**
- * Hyperfine-style warnings about what the numbers measure: for each
- * client's largest pool, whether sshd's CPU per session exceeds the
- * client's and the run is near the machine's CPU limit (server-bound);
+ * Hyperfine-style warnings about what the numbers measure: the pool sizes
+ * where the server's CPU per session exceeds the client's and the run is
+ * near the machine's CPU limit (server-bound; see {@linkcode boundPerPool});
  * and every step during which the machine was over
  * {@linkcode SATURATED_PCT} % busy (saturated: wall times there include
  * waiting for a core).
@@ -198,7 +198,7 @@ export function intervals(results: readonly StepResult[]): IntervalRow[] {
  *   unattributed_cpu_ms_per_session: 3.5, machine_busy_pct: 95, sessions_per_s: 100,
  *   limit_sessions_per_s: 105, pct_of_limit: 95,  client_rss_max_mb: 90 } as SummaryRow;
  * const [bound, busy] = costWarnings([row]);
- * assert.match(bound, /^warning: server-bound: ssh2 at pool 30 used 14.0 ms of sshd CPU/);
+ * assert.match(bound, /^warning: server-bound \(every client at pool 30\): ssh2 at pool 30 used 14.0 ms of server CPU/);
  * assert.match(busy, /^warning: the machine was over 90% busy: ssh2 at pool 30 \(95%\)/);
  * assert.equal(costWarnings([{ ...row, machine_busy_pct: 60 }]).length, 1);
  * ```
@@ -223,32 +223,84 @@ function saturated(rows: readonly SummaryRow[]): string[] {
   ];
 }
 
+/**
+ * Whether a step was bound by the server: it spent more CPU per session
+ * than the client, with the machine at half its CPU limit or more.
+ */
+function boundByServer(r: SummaryRow): boolean {
+  return Number.isFinite(r.server_cpu_ms_per_session) &&
+    r.server_cpu_ms_per_session > r.client_cpu_ms_per_session &&
+    r.pct_of_limit >= 50;
+}
+
+/**
+ * What bounded each pool size's wall times: `server` when every client's
+ * step there was bound by the server ({@linkcode costWarnings}' rule),
+ * `clients` when none was, `mixed` otherwise; pool sizes without server
+ * CPU (an external target) are left out.
+ *
+ * @example
+ * ```ts
+ * import { boundPerPool, type SummaryRow } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const r = (client: string, pool: number, server: number, client_cpu: number) => ({
+ *   client, pool_size: pool, server_cpu_ms_per_session: server,
+ *   client_cpu_ms_per_session: client_cpu, pct_of_limit: 90 }) as SummaryRow;
+ * assert.deepEqual(boundPerPool([r("a", 1, 1, 5), r("b", 1, 1, 3), r("a", 10, 9, 5), r("b", 10, 9, 3),
+ *   r("a", 30, 4, 5), r("b", 30, 4, 3)]), [
+ *   { pool: 1, by: "clients" }, { pool: 10, by: "server" }, { pool: 30, by: "mixed" }]);
+ * ```
+ */
+export function boundPerPool(
+  rows: readonly SummaryRow[],
+): { pool: number; by: "server" | "clients" | "mixed" }[] {
+  const pools = [...new Set(rows.map((r) => r.pool_size))].sort((a, b) =>
+    a - b
+  );
+  const out: { pool: number; by: "server" | "clients" | "mixed" }[] = [];
+  for (const pool of pools) {
+    const at = rows.filter((r) =>
+      r.pool_size === pool && Number.isFinite(r.server_cpu_ms_per_session)
+    );
+    if (at.length === 0) continue;
+    const n = at.filter(boundByServer).length;
+    out.push({
+      pool,
+      by: n === at.length ? "server" : n === 0 ? "clients" : "mixed",
+    });
+  }
+  return out;
+}
+
 function serverBound(rows: readonly SummaryRow[]): string[] {
+  const bound = rows.filter(boundByServer);
+  if (bound.length === 0) return [];
+  const per = boundPerPool(rows);
+  const pools = (by: string) =>
+    per.filter((p) => p.by === by).map((p) => p.pool);
+  const all = pools("server");
+  const some = pools("mixed");
+  // The largest pool of each bound client, as an example of the figures.
   const last = new Map<string, SummaryRow>();
-  for (const r of rows) {
+  for (const r of bound) {
     const prev = last.get(r.client);
     if (!prev || r.pool_size >= prev.pool_size) last.set(r.client, r);
   }
-  const out: string[] = [];
-  const bound = [...last.values()].filter((r) =>
-    Number.isFinite(r.server_cpu_ms_per_session) &&
-    r.server_cpu_ms_per_session > r.client_cpu_ms_per_session &&
-    r.pct_of_limit >= 50
-  );
-  if (bound.length > 0) {
-    out.push(
-      `warning: server-bound: ${
-        bound.map((r) =>
-          `${r.client} at pool ${r.pool_size} used ${
-            r.server_cpu_ms_per_session.toFixed(1)
-          } ms of sshd CPU per session vs ${
-            r.client_cpu_ms_per_session.toFixed(1)
-          } ms of client CPU, at ${r.pct_of_limit.toFixed(0)}% of the CPU limit`
-        ).join("; ")
-      }. Wall times there mostly measure the server on this machine: compare clients by client CPU per session (efficiency chart), or put the server on another machine with --target.`,
-    );
-  }
-  return out;
+  const where = [
+    all.length ? `every client at pool ${all.join(", ")}` : "",
+    some.length ? `some clients at pool ${some.join(", ")}` : "",
+  ].filter(Boolean).join("; ");
+  return [
+    `warning: server-bound (${where}): ${
+      [...last.values()].map((r) =>
+        `${r.client} at pool ${r.pool_size} used ${
+          r.server_cpu_ms_per_session.toFixed(1)
+        } ms of server CPU per session vs ${
+          r.client_cpu_ms_per_session.toFixed(1)
+        } ms of client CPU, at ${r.pct_of_limit.toFixed(0)}% of the CPU limit`
+      ).join("; ")
+    }. Wall times there mostly measure the server on this machine: compare clients by client CPU per session (efficiency chart), run the embedded Go server (--server-impl go, about a tenth of sshd's CPU per session), or put the server on another machine with --target.`,
+  ];
 }
 
 /**
