@@ -32,9 +32,11 @@ function mountTmpfs(size: string): { dir?: string; why?: string } {
     }).outputSync();
     if (r.code === 0) return { dir };
     Deno.removeSync(dir);
-    return {
-      why: new TextDecoder().decode(r.stderr).trim() || `exit ${r.code}`,
-    };
+    const why = new TextDecoder().decode(r.stderr).trim().replace(
+      /\s*\n\s*/g,
+      " ",
+    );
+    return { why: why || `mount exited ${r.code}` };
   } catch (e) {
     Deno.removeSync(dir);
     return { why: (e as Error).message };
