@@ -148,7 +148,7 @@ Deno.test("charts: a run without failures still has a valid failures chart", asy
   const clean = RUN.sessions.filter(pl.col("status").eq(pl.lit("ok")));
   const a = analyse({ ...RUN, sessions: clean });
   assertEquals(a.failures.height, 0);
-  const svg = await toSvg(chartSpecs(a, {}).failures);
+  const svg = await toSvg(chartSpecs(a, {}).failures!);
   assert(svg.includes("no failed sessions"));
   assert(toPng(svg).length > 1000);
 });

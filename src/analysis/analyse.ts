@@ -1,6 +1,7 @@
 /**
  * A run's whole analysis in one call: tables and the chart specs,
- * and writing them to `<run>/charts/`.
+ * and writing them to `<run>/charts/`. A chart the run has nothing to
+ * show in is left out, with the reason ({@linkcode chartsLeftOut}).
  *
  * @module
  */
@@ -99,8 +100,148 @@ export const CHART_NAMES = [
   "hosts",
 ] as const;
 
+/** One of {@linkcode CHART_NAMES}. */
+export type ChartName = typeof CHART_NAMES[number];
+
 /**
- * The chart specs of an analysis, by {@linkcode CHART_NAMES}.
+ * The specs of the charts a run has something to show in, by name, in
+ * {@linkcode CHART_NAMES} order; the others are absent
+ * (see {@linkcode chartsLeftOut}).
+ */
+export type ChartSpecs = Partial<Record<ChartName, Spec>>;
+
+/** A chart left out because the run has nothing for it to show. */
+export interface LeftOutChart {
+  /** The chart. */
+  name: ChartName;
+  /** Why, starting in lower case (e.g. `no session ended ok (...)`). */
+  reason: string;
+}
+
+/** The charts drawn from ok sessions' timings. */
+const TIMING_CHARTS: readonly ChartName[] = [
+  "comparison-time",
+  "comparison-pool",
+  "scaling",
+  "distribution",
+];
+
+/**
+ * The charts an analysis has nothing to show in, and why, in
+ * {@linkcode CHART_NAMES} order. With no session at all, every chart; with
+ * no ok session, the timing charts and the notes on what the run lacks
+ * (`rtt`, `hosts`), which only make sense beside timings; the failures
+ * chart stays, it is what such a run has. Otherwise `distribution` when no
+ * ok session ran at {@linkcode DISTRIBUTION_POOLS}, and `efficiency` when
+ * no round has a CPU figure. A chart is never drawn empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { analyse, chartsLeftOut } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * const run = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
+ * assert.deepEqual(chartsLeftOut(analyse(run)), []);
+ * // Every session failed: the timing charts are left out, failures stay.
+ * const failed = { ...run, sessions: run.sessions.head(3).withColumns(
+ *   pl.lit("timeout").alias("status"),
+ * ) };
+ * const out = chartsLeftOut(analyse(failed));
+ * assert.deepEqual(out.map((c) => c.name), [
+ *   "comparison-time", "comparison-pool", "scaling", "distribution", "rtt", "hosts",
+ * ]);
+ * assert.equal(out[0].reason, "no session ended ok (3 sessions: 3 timeout)");
+ * ```
+ */
+export function chartsLeftOut(a: Analysis): LeftOutChart[] {
+  const sessions = Number(a.pools.getColumn("sessions").sum() ?? 0);
+  const ok = Number(a.pools.getColumn("ok").sum() ?? 0);
+  const why = new Map<ChartName, string>();
+  if (sessions === 0) {
+    for (const name of CHART_NAMES) why.set(name, "no session was recorded");
+  } else if (ok === 0) {
+    const reason = `no session ended ok (${sessions} session${
+      sessions === 1 ? "" : "s"
+    }: ${statusCounts(a.failures)})`;
+    for (const name of [...TIMING_CHARTS, "rtt", "hosts"] as const) {
+      why.set(name, reason);
+    }
+  } else if (a.distribution.height === 0) {
+    why.set(
+      "distribution",
+      `no ok session at pool ${DISTRIBUTION_POOLS.join(" or ")}`,
+    );
+  }
+  if (!why.has("efficiency") && !hasCpuFigures(a.rounds)) {
+    why.set("efficiency", "no round has a CPU figure");
+  }
+  return CHART_NAMES.filter((n) => why.has(n)).map((name) => ({
+    name,
+    reason: why.get(name)!,
+  }));
+}
+
+/** "2 exit_nonzero, 1 timeout": failed sessions by status, most first. */
+function statusCounts(failures: DataFrame): string {
+  const by = new Map<string, number>();
+  for (const r of failures.toRecords()) {
+    const s = String(r.status);
+    by.set(s, (by.get(s) ?? 0) + Number(r.count));
+  }
+  return [...by].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
+    .map(([s, n]) => `${n} ${s}`).join(", ");
+}
+
+/** Whether any pool size has a client or server CPU figure above 0. */
+function hasCpuFigures(rounds: DataFrame): boolean {
+  return rounds.toRecords().some((r) =>
+    Number(r.client_cpu_ms_per_session) > 0 ||
+    Number(r.server_cpu_ms_per_session) > 0
+  );
+}
+
+/**
+ * The charts left out, as sentences, one per reason (e.g. `No session
+ * ended ok (3 sessions: 3 exit_nonzero): comparison-time, ... and hosts
+ * are left out.`); empty when none is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { leftOutLines } from "./analyse.ts";
+ * assert.deepEqual(
+ *   leftOutLines([
+ *     { name: "scaling", reason: "no session ended ok (1 session: 1 timeout)" },
+ *     { name: "rtt", reason: "no session ended ok (1 session: 1 timeout)" },
+ *     { name: "efficiency", reason: "no round has a CPU figure" },
+ *   ]),
+ *   [
+ *     "No session ended ok (1 session: 1 timeout): the scaling and rtt charts are left out.",
+ *     "No round has a CPU figure: the efficiency chart is left out.",
+ *   ],
+ * );
+ * assert.deepEqual(leftOutLines([]), []);
+ * ```
+ */
+export function leftOutLines(leftOut: readonly LeftOutChart[]): string[] {
+  const by = Map.groupBy(leftOut, (c) => c.reason);
+  return [...by].map(([reason, charts]) => {
+    const names = charts.map((c) => c.name);
+    const list = names.length === 1
+      ? names[0]
+      : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+    return `${reason[0].toUpperCase()}${reason.slice(1)}: the ${list} chart${
+      names.length === 1 ? " is" : "s are"
+    } left out.`;
+  });
+}
+
+/**
+ * The chart specs of an analysis, by {@linkcode CHART_NAMES}, less the
+ * charts it has nothing to show in ({@linkcode chartsLeftOut}).
  *
  * @example
  * ```ts
@@ -118,21 +259,67 @@ export function chartSpecs(
   a: Analysis,
   meta: RunMeta,
   intervalMs = 5000,
-): Record<typeof CHART_NAMES[number], Spec> {
-  return {
-    "comparison-time": comparisonByTime(a.intervals, meta, intervalMs),
-    "comparison-pool": comparisonByPool(a.pools, meta),
-    "scaling": scalingChart(a.pools, meta),
-    "efficiency": efficiencyChart(a.rounds, meta),
-    "failures": failuresChart(a.failures, a.pools, meta),
-    "distribution": distributionChart(a.distribution, meta),
-    "rtt": rttChart(a.rtt, meta),
-    "hosts": hostsChart(a.hosts, meta),
+): ChartSpecs {
+  const make: Record<ChartName, () => Spec> = {
+    "comparison-time": () => comparisonByTime(a.intervals, meta, intervalMs),
+    "comparison-pool": () => comparisonByPool(a.pools, meta),
+    "scaling": () => scalingChart(a.pools, meta),
+    "efficiency": () => efficiencyChart(a.rounds, meta),
+    "failures": () => failuresChart(a.failures, a.pools, meta),
+    "distribution": () => distributionChart(a.distribution, meta),
+    "rtt": () => rttChart(a.rtt, meta),
+    "hosts": () => hostsChart(a.hosts, meta),
   };
+  const left = new Set(chartsLeftOut(a).map((c) => c.name));
+  return Object.fromEntries(
+    CHART_NAMES.filter((n) => !left.has(n)).map((n) => [n, make[n]()]),
+  );
+}
+
+/** The charts written, and those left out. */
+export interface RenderedCharts {
+  /** The charts written, in {@linkcode CHART_NAMES} order. */
+  files: ChartFiles[];
+  /** The charts left out, and why. */
+  leftOut: LeftOutChart[];
 }
 
 /**
- * Analyses a loaded run and writes the charts to `outDir`.
+ * Writes an analysis' charts to `outDir`; a chart it has nothing to show
+ * in is left out (not drawn empty), and returned with its reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { analyse, renderAnalysis } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * const run = loadRuns([
+ *   new URL("../../tests/fixtures/v1-run", import.meta.url).pathname,
+ * ]);
+ * const dir = await Deno.makeTempDir();
+ * const r = await renderAnalysis(analyse(run), run.metas[0], dir);
+ * assert.equal(r.files.length + r.leftOut.length, 8);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function renderAnalysis(
+  a: Analysis,
+  meta: RunMeta,
+  outDir: string,
+  intervalMs = 5000,
+): Promise<RenderedCharts> {
+  const specs = chartSpecs(a, meta, intervalMs);
+  const files: ChartFiles[] = [];
+  for (const name of CHART_NAMES) {
+    const spec = specs[name];
+    if (spec) files.push(await writeChart(spec, outDir, name));
+  }
+  return { files, leftOut: chartsLeftOut(a) };
+}
+
+/**
+ * Analyses a loaded run and writes the charts it has something to show in
+ * to `outDir` ({@linkcode renderAnalysis}); returns the files written.
  *
  * @example
  * ```ts
@@ -157,10 +344,6 @@ export async function renderRun(
   intervalMs = 5000,
 ): Promise<ChartFiles[]> {
   const a = analyse(run, intervalMs);
-  const specs = chartSpecs(a, run.metas[0] ?? {}, intervalMs);
-  const out: ChartFiles[] = [];
-  for (const name of CHART_NAMES) {
-    out.push(await writeChart(specs[name], outDir, name));
-  }
-  return out;
+  return (await renderAnalysis(a, run.metas[0] ?? {}, outDir, intervalMs))
+    .files;
 }

@@ -1,10 +1,13 @@
 /**
  * Loading run folders (`sessions.csv`, `rounds.csv`, `meta.json`) into
  * polars DataFrames with a typed schema: integers as Int64, milliseconds as
- * Float64, empty cells (phases not reached) as null.
+ * Float64, empty cells (phases not reached) as null. A last row cut short
+ * as it was written (a full disk, a kill mid-write) is dropped, with a
+ * warning that says so.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
 import type { DataFrame, DataType } from "nodejs-polars";
 import { readRecord, type RunRecord } from "../run/record.ts";
@@ -62,6 +65,11 @@ export interface RunData {
   sessions: DataFrame;
   /** Every round row, plus `series`. */
   rounds: DataFrame;
+  /**
+   * What loading had to do to the files, one sentence each, naming the
+   * file: e.g. a torn last row dropped. Empty for whole files.
+   */
+  warnings: string[];
 }
 
 function readHeader(path: string): string[] {
@@ -79,10 +87,94 @@ function readHeader(path: string): string[] {
   }
 }
 
+/** Bytes read at a time by {@linkcode wholeLength}. */
+const SCAN_CHUNK = 1 << 20;
+
+/**
+ * The length of a CSV file's whole records: the bytes up to and including
+ * the last record delimiter (a newline outside quotes). The writer ends
+ * every record with a newline, so anything after that is a record cut
+ * short as it was written. Quoted cells may hold newlines and doubled
+ * quotes, so quotes are followed from the start.
+ *
+ * @example
+ * ```ts
+ * import { wholeLength } from "./load.ts";
+ * import assert from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const check = (text: string) => {
+ *   Deno.writeTextFileSync(`${dir}/x.csv`, text);
+ *   return wholeLength(`${dir}/x.csv`);
+ * };
+ * assert.deepEqual(check("a,b\n1,2\n"), { whole: 8, size: 8 });
+ * assert.deepEqual(check("a,b\n1,2\n3,"), { whole: 8, size: 10 });
+ * // Cut after a newline inside a quoted cell.
+ * assert.deepEqual(check('a,b\n1,"x\n'), { whole: 4, size: 9 });
+ * assert.deepEqual(check('a,b\n1,"x\n""y"""\n'), { whole: 16, size: 16 });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function wholeLength(path: string): { whole: number; size: number } {
+  using f = Deno.openSync(path);
+  const buf = new Uint8Array(SCAN_CHUNK);
+  const QUOTE = 0x22;
+  const NL = 0x0a;
+  let pos = 0;
+  let quoted = false;
+  let whole = 0;
+  for (;;) {
+    const n = f.readSync(buf);
+    if (n === null || n === 0) break;
+    const chunk = buf.subarray(0, n);
+    let i = 0;
+    while (i < n) {
+      const q = chunk.indexOf(QUOTE, i);
+      const stop = q === -1 ? n : q;
+      if (!quoted && stop > i) {
+        // The last newline in [i, stop) ends a whole record.
+        const nl = chunk.subarray(i, stop).lastIndexOf(NL);
+        if (nl !== -1) whole = pos + i + nl + 1;
+      }
+      if (q === -1) break;
+      quoted = !quoted;
+      i = q + 1;
+    }
+    pos += n;
+  }
+  return { whole, size: pos };
+}
+
+/**
+ * A CSV file's whole records as a buffer when its last record was cut
+ * short (and the warning that says so), else undefined (read the file).
+ */
+function dropTornRow(
+  path: string,
+): { body: Buffer; warning: string } | undefined {
+  const { whole, size } = wholeLength(path);
+  // No whole header: left to the header check.
+  if (whole === size || whole === 0) return undefined;
+  const bytes = new Uint8Array(whole);
+  using f = Deno.openSync(path);
+  let off = 0;
+  while (off < whole) {
+    const n = f.readSync(bytes.subarray(off));
+    if (n === null || n === 0) break;
+    off += n;
+  }
+  return {
+    body: Buffer.from(bytes.buffer, 0, off),
+    warning:
+      `${path}: its last row was cut short (a full disk, or the run killed while writing it): 1 torn row dropped`,
+  };
+}
+
 /**
  * Reads a CSV written in any schema version: its header must be the
  * current columns in order, less columns added by later versions (those
- * come back as nulls), so every column has its current type and place.
+ * come back as nulls), so every column has its current type and place. A
+ * last row cut short as it was written is dropped, and a warning naming
+ * the file is pushed onto `warnings`.
  *
  * @throws {UsageError} for a missing file or an unknown header.
  * @example
@@ -90,11 +182,17 @@ function readHeader(path: string): string[] {
  * import { readCsv } from "./load.ts";
  * import { ROUND_COLUMNS } from "../run/schema.ts";
  * import assert from "node:assert/strict";
- * const df = readCsv(new URL("../../data/runs/sample-seed/rounds.csv", import.meta.url).pathname, ROUND_COLUMNS);
+ * const warnings: string[] = [];
+ * const df = readCsv(new URL("../../data/runs/sample-seed/rounds.csv", import.meta.url).pathname, ROUND_COLUMNS, warnings);
  * assert.equal(df.columns.length, ROUND_COLUMNS.length);
+ * assert.deepEqual(warnings, []);
  * ```
  */
-export function readCsv(path: string, cols: readonly Column[]): DataFrame {
+export function readCsv(
+  path: string,
+  cols: readonly Column[],
+  warnings: string[] = [],
+): DataFrame {
   const header = readHeader(path);
   const present = cols.filter((c) => header.includes(c.name));
   const missingOld = cols.filter((c) =>
@@ -110,7 +208,9 @@ export function readCsv(path: string, cols: readonly Column[]): DataFrame {
       } (or an older version of it; is this a run folder of deno task bench?)`,
     );
   }
-  const df = pl.readCSV(path, {
+  const torn = dropTornRow(path);
+  if (torn) warnings.push(torn.warning);
+  const df = pl.readCSV(torn?.body ?? path, {
     // deno-lint-ignore no-explicit-any
     schema: polarsSchema(present) as any,
     hasHeader: true,
@@ -134,6 +234,7 @@ export function readCsv(path: string, cols: readonly Column[]): DataFrame {
  * assert.equal(run.metas[0].schema_version, 1);
  * assert.equal(run.sessions.height, 2 * 980);
  * assert.equal(run.sessions.getColumn("series").get(0), "ssh2 (20261125T211412Z-maxstartups-default)");
+ * assert.deepEqual(run.warnings, []); // whole files
  * ```
  */
 export function loadRuns(dirs: readonly string[]): RunData {
@@ -142,11 +243,12 @@ export function loadRuns(dirs: readonly string[]): RunData {
   const metas: RunMeta[] = [];
   const sessions: DataFrame[] = [];
   const rounds: DataFrame[] = [];
+  const warnings: string[] = [];
   for (const dir of dirs) {
     // A run killed before meta.json was written still has data.
     metas.push(readRecord(dir) ?? {});
-    const s = readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS);
-    const r = readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS);
+    const s = readCsv(`${dir}/sessions.csv`, SESSION_COLUMNS, warnings);
+    const r = readCsv(`${dir}/rounds.csv`, ROUND_COLUMNS, warnings);
     // With emulated RTTs swept (`--rtt`), each (client, RTT) is a series of
     // its own. The rounds say so: with `--server-rtt` the sessions' RTT is
     // their host's, a fleet's mix within one round, not a series.
@@ -173,6 +275,7 @@ export function loadRuns(dirs: readonly string[]): RunData {
     metas,
     sessions: many ? pl.concat(sessions) : sessions[0],
     rounds: many ? pl.concat(rounds) : rounds[0],
+    warnings,
   };
 }
 

@@ -10,7 +10,15 @@
  *
  * @module
  */
-import { analyse, type Analysis, CHART_NAMES } from "./analyse.ts";
+import {
+  analyse,
+  type Analysis,
+  CHART_NAMES,
+  chartsLeftOut,
+  type ChartSpecs,
+  type LeftOutChart,
+  leftOutLines,
+} from "./analyse.ts";
 import type { Spec } from "./chart_specs.ts";
 import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
@@ -98,6 +106,10 @@ export interface ReportRun {
   provenance: Section[];
 }
 
+/** What a run with no session shows instead of its key figures. */
+export const NO_FIGURES =
+  "No session was recorded: there are no figures to show.";
+
 /** One chart of a report. */
 export interface ReportChart {
   /** Chart name (file stem in `charts/`). */
@@ -114,8 +126,13 @@ export interface Report {
   title: string;
   /** Runs, in the order given. */
   runs: ReportRun[];
-  /** Charts, in {@linkcode CHART_NAMES} order. */
+  /** Charts drawn, in {@linkcode CHART_NAMES} order. */
   charts: ReportChart[];
+  /**
+   * Why the charts that are not drawn were left out (the run had nothing
+   * for them to show), one sentence per reason; empty when all are drawn.
+   */
+  chartNotes: string[];
   /** Several runs: median total per client and pool size, run by run. */
   compare?: Table;
   /** The summary columns' units and meanings. */
@@ -957,6 +974,17 @@ function runWarnings(
 }
 
 /**
+ * The charts absent from `specs`, with the reason the analysis gives
+ * (computed only when one is absent).
+ */
+function leftOutOf(run: RunData, specs: ChartSpecs): LeftOutChart[] {
+  const missing = CHART_NAMES.filter((n) => !specs[n]);
+  if (missing.length === 0) return [];
+  const why = new Map(chartsLeftOut(analyse(run)).map((c) => [c.name, c]));
+  return missing.map((name) => why.get(name) ?? { name, reason: "not drawn" });
+}
+
+/**
  * A Vega-Lite spec made interactive for a page: every unit with encoded
  * fields gets a tooltip (the counts and intervals in its data are added to
  * an existing one), the first colour legend toggles its series (click one,
@@ -1062,7 +1090,8 @@ export function interactiveSpec(spec: Spec): Spec {
 /**
  * Builds a report of one or several loaded runs from their analysis and
  * chart specs. A run whose `meta.json` has no summary gets one computed
- * from its data.
+ * from its data. A chart absent from `specs` is left out of the report,
+ * which says why ({@linkcode chartsLeftOut}).
  *
  * @example
  * ```ts
@@ -1076,13 +1105,14 @@ export function interactiveSpec(spec: Spec): Spec {
  * const r = buildReport(run, chartSpecs(a, run.metas[0]));
  * assert.equal(r.runs[0].summarySource, "meta.json");
  * assert.equal(r.charts.length, CHART_NAMES.length);
+ * assert.deepEqual(r.chartNotes, []);
  * assert.equal(r.compare, undefined);
  * assert.ok(r.runs[0].provenance.some((s) => s.title === "Versions"));
  * ```
  */
 export function buildReport(
   run: RunData,
-  specs: Record<typeof CHART_NAMES[number], Spec>,
+  specs: ChartSpecs,
   now: Date = new Date(),
   noise?: RunNoise,
 ): Report {
@@ -1105,7 +1135,13 @@ export function buildReport(
       headline: headline(run, i, summary),
       summarySource: fromMeta ? "meta.json" : "analysis",
       summary,
-      warnings: runWarnings(meta, summary, fromMeta),
+      warnings: [
+        ...runWarnings(meta, summary, fromMeta),
+        // What loading did to this run's files (e.g. a torn row dropped).
+        ...run.warnings.filter((w) => w.startsWith(`${dir}/`)).map((w) =>
+          w.replace(`${dir}/`, "")
+        ),
+      ],
       key,
       tables,
       provenance: provenanceSections(meta),
@@ -1117,11 +1153,17 @@ export function buildReport(
       ? `SSH clients under concurrency: run ${runs[0].id}`
       : `SSH clients under concurrency: ${runs.length} runs compared`,
     runs,
-    charts: CHART_NAMES.map((name) => ({
-      name,
-      title: String(specs[name]?.title?.text ?? name),
-      spec: interactiveSpec(specs[name]),
-    })),
+    charts: CHART_NAMES.flatMap((name) => {
+      const spec = specs[name];
+      return spec
+        ? [{
+          name,
+          title: String(spec.title?.text ?? name),
+          spec: interactiveSpec(spec),
+        }]
+        : [];
+    }),
+    chartNotes: leftOutLines(leftOutOf(run, specs)),
     compare: runs.length > 1
       ? compareTable(
         run.dirs.map((d) => loadRuns([d])),

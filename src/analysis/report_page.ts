@@ -9,7 +9,13 @@
  */
 import { ROOT_DIR } from "../util/paths.ts";
 import { UsageError } from "../util/errors.ts";
-import type { Field, Report, Section, Table } from "./report_model.ts";
+import {
+  type Field,
+  NO_FIGURES,
+  type Report,
+  type Section,
+  type Table,
+} from "./report_model.ts";
 
 /** One script inlined into the page. */
 export interface Asset {
@@ -292,9 +298,11 @@ export function reportHtml(
     `<section id="key-figures"><h2>Key figures</h2>\n${
       report.runs.map((r) =>
         `${many ? `<p class="lede">${escapeHtml(r.id)}</p>` : ""}${
-          tableHtml(r.key)
+          r.key.rows.length === 0
+            ? `<p class="note">${escapeHtml(NO_FIGURES)}</p>`
+            : tableHtml(r.key)
         }${
-          r.summarySource === "analysis"
+          r.key.rows.length > 0 && r.summarySource === "analysis"
             ? `<p class="note">meta.json has no summary: these figures were computed from sessions.csv and rounds.csv.</p>`
             : ""
         }`
@@ -303,8 +311,11 @@ export function reportHtml(
   );
   nav.push(["charts", "Charts"]);
   parts.push(`<section id="charts"><h2>Charts</h2>
-<p class="hint">Hover a point for its values. Click a legend entry to show that series alone, shift-click to add others, double-click an empty spot of the chart to show all again. The ⋯ menu beside a chart saves it as SVG or PNG.</p>
-${
+${report.chartNotes.map((n) => `<p class="note">${inline(n)}</p>\n`).join("")}${
+    report.charts.length
+      ? `<p class="hint">Hover a point for its values. Click a legend entry to show that series alone, shift-click to add others, double-click an empty spot of the chart to show all again. The ⋯ menu beside a chart saves it as SVG or PNG.</p>\n`
+      : ""
+  }${
     report.charts.map((c) =>
       `<figure id="figure-${c.name}">
 <div class="chart" id="chart-${c.name}" data-chart="${c.name}" role="img" aria-label="${
@@ -319,30 +330,33 @@ ${
     ).join("\n")
   }
 </section>`);
-  nav.push(["summary", "Summary"]);
-  parts.push(`<section id="summary"><h2>Summary per client and pool size</h2>
+  // A run with no session has no summary to show (its key figures say so).
+  if (report.runs.some((r) => r.tables.length > 0)) {
+    nav.push(["summary", "Summary"]);
+    parts.push(`<section id="summary"><h2>Summary per client and pool size</h2>
 ${
-    report.runs.map((r) =>
-      `${many ? `<h3>${escapeHtml(r.id)}</h3>` : ""}${
-        r.tables.map((t) =>
-          `<details class="more"><summary>${escapeHtml(t.title)}</summary>\n${
-            tableHtml(t, "")
-          }</details>`
-        ).join("\n")
-      }`
-    ).join("\n")
-  }
+      report.runs.map((r) =>
+        `${many ? `<h3>${escapeHtml(r.id)}</h3>` : ""}${
+          r.tables.map((t) =>
+            `<details class="more"><summary>${escapeHtml(t.title)}</summary>\n${
+              tableHtml(t, "")
+            }</details>`
+          ).join("\n")
+        }`
+      ).join("\n")
+    }
 <h3>Columns</h3>
 <dl class="prov">${
-    report.legend.map((c) =>
-      `<dt><code>${escapeHtml(c.key)}</code></dt><dd>${
-        c.unit ? `${escapeHtml(c.unit)}: ` : ""
-      }${
-        inline(c.meaning || "(not described by this version of the tool)")
-      }</dd>`
-    ).join("\n")
-  }</dl>
+      report.legend.map((c) =>
+        `<dt><code>${escapeHtml(c.key)}</code></dt><dd>${
+          c.unit ? `${escapeHtml(c.unit)}: ` : ""
+        }${
+          inline(c.meaning || "(not described by this version of the tool)")
+        }</dd>`
+      ).join("\n")
+    }</dl>
 </section>`);
+  }
   nav.push(["provenance", "Provenance"]);
   parts.push(
     `<section id="provenance"><h2>Provenance</h2>\n${

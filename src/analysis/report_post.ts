@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { Field, Report, Section, Table } from "./report_model.ts";
+import {
+  type Field,
+  NO_FIGURES,
+  type Report,
+  type Section,
+  type Table,
+} from "./report_model.ts";
 
 /**
  * Escapes text for markdown outside code: the characters that would start
@@ -181,6 +187,10 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
   }
   out.push("## Key figures", "");
   for (const r of report.runs) {
+    if (r.key.rows.length === 0) {
+      out.push(`${many ? `${escapeMarkdown(r.id)}: ` : ""}${NO_FIGURES}`, "");
+      continue;
+    }
     out.push(
       `${many ? `${escapeMarkdown(r.id)}: ` : ""}${
         escapeMarkdown(r.key.title)
@@ -198,6 +208,7 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
     }
   }
   out.push("## Charts", "");
+  for (const n of report.chartNotes) out.push(inline(n), "");
   for (const c of report.charts) {
     out.push(
       `### ${escapeMarkdown(c.title)}`,
@@ -206,13 +217,17 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
       "",
     );
   }
-  out.push(
-    `Interactive versions (tooltips with the exact values, legends that toggle a series) are in \`report.html\` beside this file; each chart's Vega-Lite spec, data included, is \`${charts}/<name>.vl.json\`.`,
-    "",
-    "## Summary per client and pool size",
-    "",
-  );
+  if (report.charts.length) {
+    out.push(
+      `Interactive versions (tooltips with the exact values, legends that toggle a series) are in \`report.html\` beside this file; each chart's Vega-Lite spec, data included, is \`${charts}/<name>.vl.json\`.`,
+      "",
+    );
+  }
+  // A run with no session has no summary to show (its key figures say so).
+  const summaries = report.runs.some((r) => r.tables.length > 0);
+  if (summaries) out.push("## Summary per client and pool size", "");
   for (const r of report.runs) {
+    if (!summaries) break;
     if (many) out.push(`### ${escapeMarkdown(r.id)}`, "");
     for (const t of r.tables) {
       out.push(
@@ -225,30 +240,34 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
       );
     }
   }
-  out.push(
-    "Columns:",
-    "",
-    markdownTableOf({
-      title: "",
-      note: "",
-      columns: [
-        { key: "k", label: "column", unit: "", meaning: "", numeric: false },
-        { key: "u", label: "unit", unit: "", meaning: "", numeric: false },
-        { key: "m", label: "meaning", unit: "", meaning: "", numeric: false },
-      ],
-      rows: report.legend.map((c) => [
-        c.key,
-        c.unit,
-        (c.meaning || "(not described by this version of the tool)").replace(
-          /`/g,
-          "",
-        ),
-      ]),
-    }),
-    "",
-    "## Provenance",
-    "",
-  );
+  if (report.legend.length === 0) {
+    out.push("## Provenance", "");
+  } else {
+    out.push(
+      "Columns:",
+      "",
+      markdownTableOf({
+        title: "",
+        note: "",
+        columns: [
+          { key: "k", label: "column", unit: "", meaning: "", numeric: false },
+          { key: "u", label: "unit", unit: "", meaning: "", numeric: false },
+          { key: "m", label: "meaning", unit: "", meaning: "", numeric: false },
+        ],
+        rows: report.legend.map((c) => [
+          c.key,
+          c.unit,
+          (c.meaning || "(not described by this version of the tool)").replace(
+            /`/g,
+            "",
+          ),
+        ]),
+      }),
+      "",
+      "## Provenance",
+      "",
+    );
+  }
   for (const r of report.runs) {
     if (many) out.push(`### ${escapeMarkdown(r.id)}`, "");
     out.push(

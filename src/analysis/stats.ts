@@ -354,7 +354,18 @@ export function poolIntervals(sessions: DataFrame): DataFrame {
     g = end;
   }
   if (out.length === 0) {
-    return pl.DataFrame({ series: [], client: [], pool_size: [] });
+    // No ok session: typed like the columns it is joined on.
+    return pl.DataFrame({ series: [], client: [], pool_size: [] }).select(
+      pl.col("series").cast(pl.Utf8),
+      pl.col("client").cast(pl.Utf8),
+      pl.col("pool_size").cast(pl.Int64),
+      ...INTERVAL_KEYS.flatMap((k) => {
+        const name = k.replace(/_ms$/, "");
+        return [`${name}_ci_low_ms`, `${name}_ci_high_ms`].map((c) =>
+          pl.lit(null).cast(pl.Float64).alias(c)
+        );
+      }),
+    );
   }
   return pl.DataFrame(out).withColumns(pl.col("pool_size").cast(pl.Int64));
 }

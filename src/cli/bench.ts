@@ -72,6 +72,10 @@ async function renderCharts(dir: string): Promise<boolean> {
         console.log(
           `${step.name}:\n${files.map((f) => `  ${f}`).join("\n")}`,
         );
+        // What the step says about the run (charts left out, torn rows).
+        for (const l of dec.decode(out.stderr).split("\n")) {
+          if (/^(note|warning): /.test(l)) console.log(`  ${l}`);
+        }
         continue;
       }
       const why = dec.decode(out.stderr).trim().split("\n").at(-1) ?? "";

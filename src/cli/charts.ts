@@ -8,8 +8,12 @@
 import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
 import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
-import { renderRun } from "../analysis/analyse.ts";
-import type { ChartFiles } from "../analysis/chart_render.ts";
+import {
+  analyse,
+  leftOutLines,
+  renderAnalysis,
+  type RenderedCharts,
+} from "../analysis/analyse.ts";
 
 /** Text of `--help`. */
 export const CHARTS_HELP = `deno task charts [options] [RUN_DIR ...]
@@ -19,6 +23,8 @@ and failure charts of a run as SVG, PNG (2x) and Vega-Lite JSON into
 RUN_DIR/charts/. Without RUN_DIR: the newest run under data/runs/ (the
 committed sample when there is none). With several RUN_DIRs the runs are
 compared, one series per client and run, into data/comparisons/<time>/.
+A chart the run has nothing to show in (e.g. the timing charts of a run in
+which no session ended ok) is left out, with a note on stderr saying why.
 
 Options:
   --interval S    interval length for the medians over time, seconds (default 5)
@@ -27,7 +33,9 @@ Options:
 `;
 
 /**
- * Renders charts for the given runs; returns the files written.
+ * Renders charts for the given runs; returns the files written, the
+ * charts left out and what loading had to do to the files (e.g. a torn
+ * row dropped).
  *
  * @example
  * ```ts
@@ -35,8 +43,10 @@ Options:
  * import assert from "node:assert/strict";
  * const out = await Deno.makeTempDir();
  * const sample = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
- * const files = await chartsFor([sample], { out });
+ * const { files, leftOut, warnings } = await chartsFor([sample], { out });
  * assert.equal(files.length, 8);
+ * assert.deepEqual(leftOut, []);
+ * assert.deepEqual(warnings, []);
  * assert.ok(Deno.statSync(files[0].png).size > 0);
  * await Deno.remove(out, { recursive: true });
  * ```
@@ -44,13 +54,21 @@ Options:
 export async function chartsFor(
   dirs: readonly string[],
   opts: { intervalMs?: number; out?: string } = {},
-): Promise<ChartFiles[]> {
+): Promise<RenderedCharts & { warnings: string[] }> {
   const runs = resolveRunDirs(dirs);
   const out = opts.out ??
     (runs.length === 1
       ? `${runs[0]}/charts`
       : `${DATA_DIR}/comparisons/${utcStamp(new Date())}`);
-  return await renderRun(loadRuns(runs), out, opts.intervalMs ?? 5000);
+  const intervalMs = opts.intervalMs ?? 5000;
+  const run = loadRuns(runs);
+  const rendered = await renderAnalysis(
+    analyse(run, intervalMs),
+    run.metas[0] ?? {},
+    out,
+    intervalMs,
+  );
+  return { ...rendered, warnings: run.warnings };
 }
 
 /** Parses the arguments and renders; returns the exit code. */
@@ -60,11 +78,13 @@ async function charts(argv: string[]): Promise<number> {
     console.log(CHARTS_HELP);
     return 0;
   }
-  const files = await chartsFor(parsed.positionals, {
+  const { files, leftOut, warnings } = await chartsFor(parsed.positionals, {
     intervalMs: parsed.intervalMs,
     out: parsed.out,
   });
+  for (const w of warnings) console.error(`warning: ${w}`);
   for (const f of files) console.log(`${f.png}\n${f.svg}\n${f.spec}`);
+  for (const line of leftOutLines(leftOut)) console.error(`note: ${line}`);
   return 0;
 }
 

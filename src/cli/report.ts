@@ -44,6 +44,8 @@ export interface ReportFiles {
   charts: string;
   /** Whether the charts were rendered now (they were missing). */
   renderedCharts: boolean;
+  /** What loading had to do to the runs' files (e.g. a torn row dropped). */
+  warnings: string[];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -89,12 +91,15 @@ export async function reportFor(
     intervalMs,
   );
   const charts = `${out}/charts`;
+  // Only the charts the run has something to show in (the others are
+  // left out, and the report says why).
+  const drawn = CHART_NAMES.filter((n) => specs[n]);
   const have = await Promise.all(
-    CHART_NAMES.map((n) => exists(`${charts}/${n}.png`)),
+    drawn.map((n) => exists(`${charts}/${n}.png`)),
   );
   const renderedCharts = !have.every(Boolean);
   if (renderedCharts) {
-    for (const name of CHART_NAMES) await writeChart(specs[name], charts, name);
+    for (const name of drawn) await writeChart(specs[name]!, charts, name);
   }
   // Several runs: compared against the run-to-run noise model, as
   // `deno task compare` does by default.
@@ -112,6 +117,7 @@ export async function reportFor(
     md: `${out}/report.md`,
     charts,
     renderedCharts,
+    warnings: run.warnings,
   };
   await Deno.writeTextFile(files.html, reportHtml(report, assets));
   await Deno.writeTextFile(files.md, reportMarkdown(report));
@@ -129,6 +135,7 @@ async function report(argv: string[]): Promise<number> {
     intervalMs: parsed.intervalMs,
     out: parsed.out,
   });
+  for (const w of files.warnings) console.error(`warning: ${w}`);
   console.log(`${files.html}\n${files.md}`);
   return 0;
 }

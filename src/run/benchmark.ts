@@ -33,6 +33,7 @@ import {
 import { CsvSink, toCsv } from "./csv_sink.ts";
 import { checkFileLimit } from "./file_limit.ts";
 import { checkOutDir } from "./out_dir.ts";
+import { writeError } from "./write_error.ts";
 import { countSteps } from "./presets.ts";
 import { Progress } from "./progress.ts";
 import {
@@ -568,6 +569,7 @@ export async function runBenchmark(
   const maxFailures = cfg.maxFailuresPct ?? DEFAULT_MAX_FAILURES_PCT;
   let sink: CsvSink | undefined;
   let record: RunRecord | undefined;
+  let thrown: unknown;
   try {
     place = await openPlace(cfg, maxPool, rtts[0]);
     for (const h of place.hosts) {
@@ -637,11 +639,22 @@ export async function runBenchmark(
       progress.done();
     }
   } catch (e) {
+    thrown = e;
     outcome.status = hooks.signal?.aborted ? "interrupted" : "failed";
     outcome.reason = e instanceof Error ? e.message : String(e);
     throw e;
   } finally {
-    sink?.close();
+    // A flush that fails (a full disk) fails the run, after the teardown.
+    let flush: unknown;
+    try {
+      sink?.close();
+    } catch (e) {
+      flush = e;
+      if (thrown === undefined) {
+        outcome.status = "failed";
+        outcome.reason = e instanceof Error ? e.message : String(e);
+      }
+    }
     if (place) {
       addHostCpu(place, hostCpu);
       lastHosts = recordHosts(place, hostCpu);
@@ -653,8 +666,8 @@ export async function runBenchmark(
     }));
     await teardown(place, allClients, outcome, log);
     stderr.close();
-    if (record) {
-      await finishRecord(
+    const unsaved = record
+      ? await finishRecord(
         dir,
         { ...record, hosts },
         outcome,
@@ -664,6 +677,23 @@ export async function runBenchmark(
             summary,
             failureCheck(outcome.results, maxFailures),
           ),
+        log,
+      )
+      : undefined;
+    // One error line: what stopped the run, and whether meta.json says so.
+    const failure = thrown ?? flush;
+    if (
+      unsaved && failure instanceof Error &&
+      !failure.message.includes(`${dir}/meta.json`)
+    ) {
+      failure.message +=
+        "; meta.json could not be updated either, so it does not say how the run ended";
+    }
+    if (thrown === undefined && (flush ?? unsaved)) {
+      // deno-lint-ignore no-unsafe-finally
+      throw flush ?? new UsageError(
+        `${unsaved!.message}; meta.json does not say how the run ended`,
+        1,
       );
     }
   }
@@ -844,35 +874,28 @@ async function teardown(
 }
 
 /**
- * Writes the record's final state, summary, intervals and warnings, and
- * the summary as `summary.csv` and `intervals.csv`.
+ * Writes the record's final state, summary, intervals and warnings, then
+ * the summary as `summary.csv` and `intervals.csv` (and `hosts.csv`).
+ * Returns the error when `meta.json` could not be written (see
+ * {@linkcode writeRecord}); a summary file that could not be written is
+ * removed (never left empty or cut short) and, unless the run failed
+ * anyway, warned about.
  */
 async function finishRecord(
   dir: string,
   record: RunRecord,
   outcome: StagesOutcome,
   warnings: (summary: SummaryRow[]) => string[],
-): Promise<void> {
+  log: (line: string) => void,
+): Promise<Error | undefined> {
   const summary = summarize(outcome.results);
   const bounds = intervals(outcome.results);
   const byHost = hostSummary(
     outcome.results,
     (record.hosts ?? []).map((h) => ({ label: h.label, rttMs: h.rtt_ms })),
   );
-  if (byHost.length) {
-    await Deno.writeTextFile(
-      `${dir}/hosts.csv`,
-      toCsv(byHost, columnNames(HOST_COLUMNS), true),
-    ).catch(() => {});
-  }
-  await Deno.writeTextFile(
-    `${dir}/summary.csv`,
-    toCsv(summary, columnNames(SUMMARY_COLUMNS), true),
-  ).catch(() => {});
-  await Deno.writeTextFile(
-    `${dir}/intervals.csv`,
-    toCsv(bounds, columnNames(INTERVAL_COLUMNS), true),
-  ).catch(() => {});
+  let unsaved: Error | undefined;
+  // meta.json first: on a full disk, how the run ended matters most.
   await writeRecord(dir, {
     ...record,
     status: outcome.status,
@@ -883,5 +906,29 @@ async function finishRecord(
     round_trips: roundTrips(outcome.results),
     warnings: warnings(summary),
     ...(byHost.length && { host_summary: byHost }),
-  }).catch(() => {});
+  }).catch((e) => unsaved = e);
+  const files: [string, string][] = [
+    [`${dir}/summary.csv`, toCsv(summary, columnNames(SUMMARY_COLUMNS), true)],
+    [
+      `${dir}/intervals.csv`,
+      toCsv(bounds, columnNames(INTERVAL_COLUMNS), true),
+    ],
+  ];
+  if (byHost.length) {
+    files.unshift([
+      `${dir}/hosts.csv`,
+      toCsv(byHost, columnNames(HOST_COLUMNS), true),
+    ]);
+  }
+  for (const [path, text] of files) {
+    try {
+      await Deno.writeTextFile(path, text);
+    } catch (e) {
+      await Deno.remove(path).catch(() => {});
+      if (outcome.status !== "failed") {
+        log(`warning: ${writeError(path, e).message}`);
+      }
+    }
+  }
+  return unsaved;
 }

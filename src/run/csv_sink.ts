@@ -1,7 +1,8 @@
 /**
  * The raw-data files of a run: `sessions.csv` and `rounds.csv`, written
  * through csv-stringify and appended once per round, so that killing the
- * process loses at most the round in flight.
+ * process loses at most the round in flight, and a write that fails (a
+ * full disk) takes the round back out, so both files end at a round.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
   SESSION_COLUMNS,
   type SessionRow,
 } from "./schema.ts";
+import { writeError } from "./write_error.ts";
 
 /** Header of `sessions.csv`, in order (from the schema). */
 export const SESSION_HEADER: readonly (keyof SessionRow & string)[] =
@@ -57,10 +59,17 @@ export function toCsv<T extends object>(
   return stringify(records, { record_delimiter: "unix" });
 }
 
-function writeAll(file: Deno.FsFile, text: string): void {
-  const bytes = new TextEncoder().encode(text);
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+/** One of the sink's files: where it is and how long its whole rounds are. */
+interface SinkFile {
+  path: string;
+  file: Deno.FsFile;
+  /** Bytes of the header and the rounds written whole. */
+  length: number;
 }
 
 /**
@@ -80,51 +89,113 @@ function writeAll(file: Deno.FsFile, text: string): void {
  * ```
  */
 export class CsvSink {
-  #sessions: Deno.FsFile;
-  #rounds: Deno.FsFile;
+  #sessions: SinkFile;
+  #rounds: SinkFile;
   #closed = false;
+  #enc = new TextEncoder();
 
-  private constructor(sessions: Deno.FsFile, rounds: Deno.FsFile) {
+  private constructor(sessions: SinkFile, rounds: SinkFile) {
     this.#sessions = sessions;
     this.#rounds = rounds;
   }
 
-  /** Creates both files in `dir` (which must exist) and writes headers. */
+  /**
+   * Creates both files in `dir` (which must exist) and writes headers.
+   *
+   * @throws {UsageError} (exit code 1) naming the file that could not be
+   * written, e.g. on a full disk.
+   * @example
+   * ```ts
+   * import { CsvSink } from "./csv_sink.ts";
+   * import assert from "node:assert/strict";
+   * assert.throws(
+   *   () => CsvSink.create("/nonexistent"),
+   *   /could not write \/nonexistent\/sessions\.csv: No such file or directory/,
+   * );
+   * ```
+   */
   static create(dir: string): CsvSink {
-    const open = (name: string, columns: readonly string[]) => {
-      const f = Deno.openSync(`${dir}/${name}`, {
-        write: true,
-        createNew: true,
-      });
-      writeAll(f, toCsv([], columns as never[], true));
-      return f;
+    const enc = new TextEncoder();
+    const open = (name: string, columns: readonly string[]): SinkFile => {
+      const path = `${dir}/${name}`;
+      let f: Deno.FsFile | undefined;
+      try {
+        f = Deno.openSync(path, { write: true, createNew: true });
+        const header = enc.encode(toCsv([], columns as never[], true));
+        writeAll(f, header);
+        return { path, file: f, length: header.length };
+      } catch (e) {
+        f?.close();
+        throw writeError(path, e);
+      }
     };
-    return new CsvSink(
-      open("sessions.csv", SESSION_HEADER),
-      open("rounds.csv", ROUND_HEADER),
-    );
+    const sessions = open("sessions.csv", SESSION_HEADER);
+    try {
+      return new CsvSink(sessions, open("rounds.csv", ROUND_HEADER));
+    } catch (e) {
+      sessions.file.close();
+      throw e;
+    }
   }
 
   /**
    * Appends one round: its session rows, then its round row, each file in
-   * a single write so a kill never leaves half a row behind.
+   * a single write so a kill never leaves half a row behind. When a write
+   * fails (a full disk), both files are cut back to where the round began
+   * (no torn row, no session without its round) and the error names the
+   * file.
+   *
+   * @throws {UsageError} (exit code 1) naming the file and the fix.
    */
   write(sessions: readonly SessionRow[], round: RoundRow): void {
     if (this.#closed) throw new Error("CsvSink is closed");
-    writeAll(this.#sessions, toCsv(sessions, SESSION_HEADER));
-    writeAll(this.#rounds, toCsv([round], ROUND_HEADER));
+    const rows = this.#enc.encode(toCsv(sessions, SESSION_HEADER));
+    const row = this.#enc.encode(toCsv([round], ROUND_HEADER));
+    for (
+      const [f, bytes] of [[this.#sessions, rows], [this.#rounds, row]] as const
+    ) {
+      try {
+        writeAll(f.file, bytes);
+      } catch (e) {
+        this.#rewind();
+        throw writeError(f.path, e);
+      }
+    }
+    this.#sessions.length += rows.length;
+    this.#rounds.length += row.length;
   }
 
-  /** Flushes to disk and closes both files. */
+  /** Cuts both files back to their whole rounds (never needs space). */
+  #rewind(): void {
+    for (const f of [this.#sessions, this.#rounds]) {
+      try {
+        f.file.truncateSync(f.length);
+        f.file.seekSync(f.length, Deno.SeekMode.Start);
+      } catch {
+        // The loader drops a torn last row in any case.
+      }
+    }
+  }
+
+  /**
+   * Flushes to disk and closes both files.
+   *
+   * @throws {UsageError} (exit code 1) naming a file whose flush failed,
+   * after closing both.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    let failed: Error | undefined;
     for (const f of [this.#sessions, this.#rounds]) {
       try {
-        f.syncSync();
+        f.file.syncSync();
+      } catch (e) {
+        failed ??= writeError(f.path, e);
       } finally {
-        f.close();
+        f.file.close();
       }
     }
+    if (failed) throw failed;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { run } from "../util/proc.ts";
 import { ROOT_DIR } from "../util/paths.ts";
+import { isDiskFull, writeError } from "./write_error.ts";
 import type { Stage } from "./presets.ts";
 import type { HostRow, IntervalRow, SummaryRow } from "./schema.ts";
 import type { AlgorithmPins, Negotiated } from "../clients/seam.ts";
@@ -336,8 +337,18 @@ export async function provenance(): Promise<Provenance> {
 
 /**
  * Writes `meta.json` atomically (temp file + rename), so a kill never
- * leaves it half-written.
+ * leaves it half-written, and never leaves the temp file behind.
  *
+ * On a full disk (no room for the temp copy) an existing `meta.json` is
+ * rewritten in place instead, compact, when that fits in the bytes it
+ * already has (so no new block is needed): first the whole record, else
+ * the record without its summary tables (`summary`, `intervals`,
+ * `round_trips`, `host_summary`, which the analysis recomputes from the
+ * CSV files), with a warning saying so. A run that fills the disk is
+ * still marked as it ended.
+ *
+ * @throws {UsageError} (exit code 1) naming `meta.json`, the cause and
+ * the fix, when neither can be written; the old `meta.json` is then kept.
  * @example
  * ```ts
  * import { readRecord, writeRecord } from "./record.ts";
@@ -345,6 +356,11 @@ export async function provenance(): Promise<Provenance> {
  * const dir = await Deno.makeTempDir();
  * await writeRecord(dir, { schema_version: 2, run_id: "x" } as never);
  * assert.equal(readRecord(dir)?.run_id, "x");
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["meta.json"]);
+ * await assert.rejects(
+ *   writeRecord(`${dir}/missing`, { run_id: "y" } as never),
+ *   /^UsageError: could not write .*\/missing\/meta\.json: No such file or directory/,
+ * );
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -352,9 +368,55 @@ export async function writeRecord(
   dir: string,
   record: RunRecord,
 ): Promise<void> {
+  const path = `${dir}/meta.json`;
   const tmp = `${dir}/.meta.json.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n");
-  await Deno.rename(tmp, `${dir}/meta.json`);
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n");
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    // A failed write may have left the temp file, empty or cut short.
+    await Deno.remove(tmp).catch(() => {});
+    if (isDiskFull(e) && writeInPlace(path, record)) return;
+    throw writeError(path, e);
+  }
+}
+
+/**
+ * Overwrites `path` with the record, compact, when it fits in the file's
+ * current length (see {@linkcode writeRecord}); false when it does not fit
+ * or the file cannot be opened.
+ */
+function writeInPlace(path: string, record: RunRecord): boolean {
+  let size: number;
+  try {
+    size = Deno.statSync(path).size;
+  } catch {
+    return false;
+  }
+  const enc = new TextEncoder();
+  const slim: RunRecord = {
+    ...record,
+    summary: undefined,
+    intervals: undefined,
+    round_trips: undefined,
+    host_summary: undefined,
+    warnings: [
+      ...(record.warnings ?? []),
+      "meta.json was rewritten in place on a full disk, without its summary tables: the analysis computes them from sessions.csv and rounds.csv",
+    ],
+  };
+  const bytes = [record, slim].map((r) => enc.encode(JSON.stringify(r) + "\n"))
+    .find((b) => b.length <= size);
+  if (!bytes) return false;
+  try {
+    using f = Deno.openSync(path, { write: true });
+    let off = 0;
+    while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+    f.truncateSync(bytes.length);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Summary field names of schema version 1, and their names since 2. */
