@@ -176,7 +176,7 @@ Deno.test({
     const [args, want] of [
       [
         ["--server-impl", "dropbear"],
-        "--server-impl dropbear: use openssh or go",
+        "--server-impl dropbear: use go or openssh",
       ],
       [
         ["--server-impl", "go", "--server-profile", "stock"],

@@ -16,7 +16,11 @@ import type {
 import type { AlgorithmPins } from "../clients/seam.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 import { readRecord } from "../run/record.ts";
-import { SERVER_IMPLS, type ServerImpl } from "../server/impl.ts";
+import {
+  DEFAULT_SERVER_IMPL,
+  SERVER_IMPLS,
+  type ServerImpl,
+} from "../server/impl.ts";
 import { identityProblem } from "../clients/auth.ts";
 import { hostProblem, portProblem, userProblem } from "../util/destination.ts";
 import { DEFAULT_MAX_FAILURES_PCT } from "../run/summary.ts";
@@ -72,9 +76,10 @@ Options:
                          (default: sized so no pool is dropped; OpenSSH's own is 10:30:100)
   --server-profile P     embedded sshd: lean (default: no per-connection re-exec and other
                          per-login work off, same protocol) or stock (OpenSSH's defaults)
-  --server-impl I        the embedded server: openssh (default: sshd, every --server-* flag)
-                         or go (golang.org/x/crypto/ssh, about a tenth of sshd's CPU per
-                         session, so the clients, not the server, bound the run)
+  --server-impl I        the embedded server: go (default: golang.org/x/crypto/ssh, about
+                         a fifteenth of sshd's CPU per session, so the clients, not the
+                         server, bound the run) or openssh (sshd, with --server-profile and
+                         --server-max-startups, which choose it when given alone)
   --kex LIST             pin key exchange methods, comma-separated OpenSSH names
                          (e.g. curve25519-sha256; see ssh -Q kex)
   --ciphers LIST         pin ciphers (e.g. aes128-ctr; see ssh -Q cipher)
@@ -361,7 +366,10 @@ function parseServerImpl(
       `--server-impl ${v}: use ${SERVER_IMPLS.join(" or ")}`,
     );
   }
-  const impl = (v ?? "openssh") as ServerImpl;
+  const sshdOnly = values["server-profile"] !== undefined ||
+    values["server-max-startups"] !== undefined;
+  const impl =
+    (v ?? (sshdOnly ? "openssh" : DEFAULT_SERVER_IMPL)) as ServerImpl;
   if (impl === "go") {
     for (const flag of ["server-profile", "server-max-startups"] as const) {
       if (values[flag] !== undefined) {

@@ -100,7 +100,7 @@ export interface RunConfig {
   charts: boolean;
   /** Embedded server profile (`--server-profile`, default `lean`). */
   serverProfile?: ServerProfile;
-  /** Embedded server implementation (`--server-impl`, default `openssh`). */
+  /** Embedded server implementation (`--server-impl`; the command line defaults to `go`; undefined here: `openssh`). */
   serverImpl?: ServerImpl;
   /** Pinned algorithms (`--kex`, `--ciphers`, `--macs`, `--host-key-algorithms`). */
   algorithms?: AlgorithmPins;
