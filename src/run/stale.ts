@@ -19,7 +19,14 @@
  *
  * @module
  */
-import { cleanupStale as removeStaleLinks } from "../net/netns.ts";
+import {
+  cleanupStale as removeStaleLinks,
+  forwarderPids,
+  linkNamespaces,
+  ownerAlive,
+  parseLinkName,
+  pidsInNamespace,
+} from "../net/netns.ts";
 import { removeStaleCgroups } from "../util/cpu_cgroup.ts";
 import { removeDeadDirs } from "../util/owned_dirs.ts";
 
@@ -31,7 +38,7 @@ export interface StaleReport {
   cgroups: string[];
   /** Temp folders removed. */
   dirs: string[];
-  /** Processes killed in cgroups and by their temp folders. */
+  /** Processes killed: in namespaces and cgroups, using temp folders. */
   processes: number;
 }
 
@@ -58,6 +65,14 @@ export interface StaleReport {
 export async function removeStale(): Promise<StaleReport> {
   // Namespaces first: killing what runs inside ends the dead link's sshd
   // sessions, which also empties their cgroups.
+  let inLinks = 0;
+  for (const name of linkNamespaces()) {
+    const n = parseLinkName(name);
+    if (n && !ownerAlive(n)) {
+      inLinks += new Set([...pidsInNamespace(name), ...forwarderPids(name)])
+        .size;
+    }
+  }
   const namespaces = await removeStaleLinks();
   const cg = await removeStaleCgroups();
   const d = removeDeadDirs();
@@ -65,7 +80,7 @@ export async function removeStale(): Promise<StaleReport> {
     namespaces,
     cgroups: cg.removed,
     dirs: d.dirs,
-    processes: cg.killed + d.killed.length,
+    processes: inLinks + cg.killed + d.killed.length,
   };
 }
 
