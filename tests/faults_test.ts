@@ -1,17 +1,44 @@
 /**
  * Faults and interruption against a real sshd: the server killed mid-run,
- * the benchmark killed with SIGKILL. Nothing may be left behind.
+ * the benchmark killed with SIGKILL, Ctrl-C in every phase (calibration,
+ * mid-round, a second one during teardown). Nothing may be left behind:
+ * each check looks at the run's own processes, namespaces, cgroups and
+ * folders (other runs may be going on on this machine meanwhile).
  */
 import { assert, assertEquals } from "./assert.ts";
 import { loadRuns } from "../src/analysis/load.ts";
 import { renderRun } from "../src/analysis/analyse.ts";
-import { descendants } from "../src/util/proc.ts";
-import { EmbeddedServer } from "../src/server/embedded.ts";
+import { descendants, which } from "../src/util/proc.ts";
+import { removeStale } from "../src/run/stale.ts";
+import { BenchChild, csvRows, until } from "./bench_child.ts";
 import {
-  assertNoNewDirs,
-  benchSshdPids,
-  serverDirs,
-} from "./server_helpers.ts";
+  type Footprint,
+  footprint,
+  killLeft,
+  leftOf,
+  newFootprint,
+  ownerAlive,
+} from "./footprint.ts";
+
+const CAN_LINK = Deno.uid() === 0 && which("ip") !== undefined &&
+  (() => {
+    try {
+      return Deno.statSync("/dev/net/tun") !== undefined;
+    } catch {
+      return false;
+    }
+  })();
+
+/** The run's own sshd listener(s), from its process tree. */
+function ownSshd(pid: number): number[] {
+  return descendants(pid).filter((p) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${p}/cmdline`).includes("[listener]");
+    } catch {
+      return false;
+    }
+  });
+}
 
 function spawnBench(out: string, extra: string[] = []): Deno.ChildProcess {
   // Extra arguments come last, so they override the defaults here.
@@ -48,8 +75,8 @@ async function waitForRounds(dir: string, n: number): Promise<void> {
 }
 
 Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", async () => {
-  const before = serverDirs();
   const out = await Deno.makeTempDir();
+  let f: Footprint | undefined;
   try {
     // Sessions that last ~1 s, so the kill lands in the middle of a round.
     const child = spawnBench(`${out}/run`, [
@@ -60,9 +87,12 @@ Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", a
       "--rounds",
       "100",
     ]);
+    f = newFootprint(child.pid);
     await waitForRounds(`${out}/run`, 1);
     await new Promise((r) => setTimeout(r, 400));
-    const [sshd] = benchSshdPids();
+    footprint(f);
+    // This run's sshd only: other runs may be going on on this machine.
+    const [sshd] = ownSshd(child.pid);
     assert(sshd, "the run's sshd is running");
     const kids = descendants(sshd);
     Deno.kill(sshd, "SIGKILL");
@@ -86,26 +116,28 @@ Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", a
     const files = await renderRun(run, `${out}/run/charts`);
     // Every chart but the distribution (at pools 1 and 30; this run: 4).
     assertEquals(files.length, 7);
+    assertEquals(leftOf(f), []);
   } finally {
+    if (f) killLeft(f);
     await Deno.remove(out, { recursive: true });
   }
-  assertEquals(benchSshdPids(), []);
-  assertNoNewDirs(before);
 });
 
 Deno.test("faults: SIGKILL mid-run leaves parseable files; sshd dies with it", async () => {
-  const before = serverDirs();
   const out = await Deno.makeTempDir();
+  let f: Footprint | undefined;
   try {
     const child = spawnBench(`${out}/run`);
+    f = newFootprint(child.pid);
     await waitForRounds(`${out}/run`, 10);
+    footprint(f);
+    const sshd = ownSshd(child.pid);
+    assertEquals(sshd.length, 1, "the run's sshd");
     child.kill("SIGKILL");
     await child.output();
     // sshd was started with a parent-death signal.
-    for (let i = 0; i < 50 && benchSshdPids().length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assertEquals(benchSshdPids(), []);
+    const listener = f.procs.get(sshd[0])!;
+    await until("sshd to die with the run", () => !ownerAlive(listener));
     const meta = JSON.parse(await Deno.readTextFile(`${out}/run/meta.json`));
     assertEquals(meta.status, "running"); // nobody could update it
     const run = loadRuns([`${out}/run`]);
@@ -121,13 +153,161 @@ Deno.test("faults: SIGKILL mid-run leaves parseable files; sshd dies with it", a
     );
     const files = await renderRun(run, `${out}/run/charts`);
     assertEquals(files.length, 8); // every chart
-    // The killed run's temp dir is still there; the next server removes it.
-    assert(serverDirs().some((d) => !before.includes(d)));
-    const next = await EmbeddedServer.start({ maxPool: 1, payloadBytes: 10 });
-    await next.stop();
+    // The killed run's temp dir and cgroups are still there; the next
+    // run's start removes them.
+    assert(leftOf(f).some((l) => l.startsWith("folder ")), leftOf(f).join());
+    await removeStale();
+    assertEquals(leftOf(f), []);
   } finally {
+    if (f) killLeft(f);
     await Deno.remove(out, { recursive: true });
   }
-  assertEquals(benchSshdPids(), []);
-  assertNoNewDirs(before);
+});
+
+/** A run of openssh with three commands per session, and ssh2. */
+function muxRun(out: string, extra: string[] = []): BenchChild {
+  return new BenchChild([
+    "--clients",
+    "openssh,ssh2",
+    "--commands-per-session",
+    "3",
+    "--pool",
+    "2",
+    "--step-seconds",
+    "60",
+    "--command",
+    "sleep 1; echo hi",
+    "--no-charts",
+    "--out",
+    out,
+    ...extra,
+  ]);
+}
+
+Deno.test({
+  name:
+    "faults: Ctrl-C during calibration stops it at once (--rtt 300), and leaves nothing",
+  ignore: !CAN_LINK,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const out = await Deno.makeTempDir();
+  const run = new BenchChild([
+    "--clients",
+    "openssh",
+    "--rtt",
+    "300",
+    "--pool",
+    "1",
+    "--no-charts",
+    "--out",
+    `${out}/run`,
+  ]);
+  const f = newFootprint(run.pid);
+  try {
+    // A calibration session (the remote no-op) in flight.
+    await until(
+      "a calibration session",
+      () => run.processes().some((p) => /\/ssh .* -- true$/.test(p.cmd.trim())),
+      {
+        each: () => footprint(f),
+        child: run,
+      },
+    );
+    run.child.kill("SIGINT");
+    const r = await run.exit();
+    footprint(f);
+    assertEquals(r.code, 130, r.stderr);
+    // It stopped there: the calibration never finished (5 no-ops of
+    // several round trips of 300 ms each), so no run folder either.
+    assert(!r.stderr.includes('calibration: remote no-op "true"'), r.stderr);
+    assert(!r.stderr.includes("error:"), r.stderr);
+    assertEquals(csvRows(`${out}/run/rounds.csv`), 0);
+    assertEquals(leftOf(f), []);
+  } finally {
+    killLeft(f);
+    await run.kill();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "faults: Ctrl-C mid-round with openssh connection masters leaves no process, cgroup or mux folder",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const out = await Deno.makeTempDir();
+  const run = muxRun(`${out}/run`);
+  const f = newFootprint(run.pid);
+  try {
+    await until(
+      "a connection master mid-round",
+      () =>
+        csvRows(`${out}/run/rounds.csv`) >= 1 &&
+        run.processes().some((p) => p.cmd.includes("ControlMaster=yes")),
+      {
+        each: () => footprint(f),
+        child: run,
+      },
+    );
+    assert([...f.dirs].some((d) => d.includes("ssh-bench-mux-")));
+    run.child.kill("SIGINT");
+    const r = await run.exit();
+    footprint(f);
+    assertEquals(r.code, 130, r.stderr);
+    const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
+    assertEquals(meta.status, "interrupted");
+    assertEquals(leftOf(f), []);
+  } finally {
+    killLeft(f);
+    await run.kill();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "faults: a second Ctrl-C during teardown quits at once, ends meta.json interrupted and leaves nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const out = await Deno.makeTempDir();
+  const run = muxRun(`${out}/run`);
+  const f = newFootprint(run.pid);
+  try {
+    await until(
+      "a connection master mid-round",
+      () =>
+        csvRows(`${out}/run/rounds.csv`) >= 1 &&
+        run.processes().some((p) => p.cmd.includes("ControlMaster=yes")),
+      {
+        each: () => footprint(f),
+        child: run,
+      },
+    );
+    // A stopped sshd holds the teardown (3 s before its SIGKILL): the
+    // second Ctrl-C lands inside it.
+    const [sshd] = ownSshd(run.pid);
+    assert(sshd, "the run's sshd");
+    Deno.kill(sshd, "SIGSTOP");
+    run.child.kill("SIGINT");
+    await until("the interruption", () => run.stderr.includes("interrupted"), {
+      each: () => footprint(f),
+      child: run,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    footprint(f);
+    run.child.kill("SIGINT");
+    const r = await run.exit();
+    assertEquals(r.code, 130, r.stderr);
+    const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
+    assertEquals(meta.status, "interrupted");
+    assert(csvRows(`${out}/run/rounds.csv`) >= 1);
+    assertEquals(leftOf(f), []);
+  } finally {
+    killLeft(f);
+    await run.kill();
+    await Deno.remove(out, { recursive: true });
+  }
 });

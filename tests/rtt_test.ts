@@ -2,12 +2,24 @@
  * `--rtt` end to end: a run through the emulated link records the RTT on
  * every row, connect never beats the RTT, the achieved hold times sit next
  * to the asked ones, and nothing (forwarder, namespace, device, sshd)
- * outlives the run, also after Ctrl-C and after sshd dies.
+ * outlives the run, also after Ctrl-C, after sshd dies and after the
+ * forwarder is killed (which ends the round in flight at once, its rows
+ * kept and naming what died). Each check looks at the run's own
+ * processes and namespaces: other runs may go on on this machine.
  */
 import { parse } from "csv-parse/sync";
 import { assert, assertEquals } from "./assert.ts";
 import { linkResources } from "../src/net/mod.ts";
-import { benchSshdPids, waitForRounds } from "./server_helpers.ts";
+import { forwarderPids } from "../src/net/netns.ts";
+import { waitForRounds } from "./server_helpers.ts";
+import { descendants } from "../src/util/proc.ts";
+import {
+  type Footprint,
+  footprint,
+  killLeft,
+  leftOf,
+  newFootprint,
+} from "./footprint.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 
@@ -15,20 +27,40 @@ function rows(path: string): Record<string, string>[] {
   return parse(Deno.readTextFileSync(path), { columns: true });
 }
 
-function assertNothingLeft(): void {
-  const left = linkResources();
-  assertEquals(left.namespaces.filter((n) => n.includes(`-${Deno.pid}-`)), []);
-  assertEquals(left.forwarders, []);
-  assertEquals(left.devices, []);
-  assertEquals(benchSshdPids(), []);
+/** Footprints of the runs started here, for the checks and the clean-up. */
+const footprints = new Map<number, Footprint>();
+
+function assertNothingLeft(child: Deno.ChildProcess): void {
+  const f = footprints.get(child.pid)!;
+  footprint(f);
+  assertEquals(leftOf(f), []);
+  // No device of its links either (they go with the forwarder).
+  const devices = new Set(linkResources().devices);
+  for (const ns of f.namespaces) {
+    const slot = ns.split("-")[3];
+    assert(!devices.has(`sbnet${slot}`), `device sbnet${slot} left`);
+  }
 }
 
 function start(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", BENCH, ...args],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  footprints.set(child.pid, newFootprint(child.pid));
+  return child;
+}
+
+/** The run's own sshd listener(s). */
+function ownSshd(pid: number): number[] {
+  return descendants(pid).filter((p) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${p}/cmdline`).includes("[listener]");
+    } catch {
+      return false;
+    }
+  });
 }
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -79,7 +111,7 @@ Deno.test({
     const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
     assertEquals(meta.parameters.rtt_ms, [0, 30]);
     assert(meta.round_trips.ssh2.total > 5, JSON.stringify(meta.round_trips));
-    assertNothingLeft();
+    assertNothingLeft(child);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -100,7 +132,16 @@ async function longRun(out: string): Promise<Deno.ChildProcess> {
     "--out",
     `${out}/run`,
   ]);
-  await waitForRounds(`${out}/run`, 2);
+  try {
+    await waitForRounds(`${out}/run`, 2);
+  } catch (e) {
+    child.kill("SIGKILL");
+    const r = await child.output();
+    throw new Error(
+      `${(e as Error).message}: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  footprint(footprints.get(child.pid)!);
   return child;
 }
 
@@ -118,7 +159,7 @@ Deno.test({
       JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`)).status,
       "interrupted",
     );
-    assertNothingLeft();
+    assertNothingLeft(child);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -131,13 +172,81 @@ Deno.test({
   const out = await Deno.makeTempDir();
   try {
     const child = await longRun(out);
-    for (const pid of benchSshdPids()) Deno.kill(pid, "SIGKILL");
+    // This run's sshd only: other runs may be going on on this machine.
+    for (const pid of ownSshd(child.pid)) Deno.kill(pid, "SIGKILL");
     const r = await child.output();
     const err = new TextDecoder().decode(r.stderr);
     assertEquals(r.code, 1, err);
     assert(err.includes("the embedded sshd exited"), err);
-    assertNothingLeft();
+    assertNothingLeft(child);
   } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "rtt: the forwarder killed mid-round ends the round at once; its rows stay, failed, naming what died",
+  ...opts,
+}, async () => {
+  const out = await Deno.makeTempDir();
+  const child = start([
+    "--clients",
+    "ssh2,openssh",
+    "--pool",
+    "2",
+    "--rtt",
+    "20",
+    "--timeout",
+    "30",
+    "--command",
+    "sleep 1; cat /etc/hostname",
+    "--step-seconds",
+    "60",
+    "--no-charts",
+    "--out",
+    `${out}/run`,
+  ]);
+  try {
+    await waitForRounds(`${out}/run`, 1);
+    const f = footprint(footprints.get(child.pid)!);
+    const [ns] = f.namespaces;
+    const [fwd] = forwarderPids(ns);
+    assert(fwd, `the forwarder of ${ns}`);
+    // Sessions last over a second: the next round is in flight now.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = rows(`${out}/run/rounds.csv`).length;
+    Deno.kill(fwd, "SIGKILL");
+    const r = await child.output();
+    const err = new TextDecoder().decode(r.stderr);
+    const what =
+      `the packet forwarder of the --rtt 20 link (pid ${fwd}) was killed by SIGKILL`;
+    assertEquals(r.code, 1, err);
+    assert(err.includes(`error: ${what}`), err);
+    const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
+    assertEquals([meta.status, meta.reason], ["failed", what]);
+    // The round in flight was written: failed, each row naming the cause,
+    // ended when the forwarder died, not at the 30 s session timeout.
+    const rounds = rows(`${out}/run/rounds.csv`);
+    assertEquals(rounds.length, before + 1);
+    const last = rounds.at(-1)!;
+    assertEquals(last.failed, "2", JSON.stringify(last));
+    const failed = rows(`${out}/run/sessions.csv`).filter((s) =>
+      s.round === last.round && s.client === last.client
+    );
+    assertEquals(failed.length, 2);
+    for (const s of failed) {
+      assertEquals([s.status, s.error], ["read_error", what]);
+      assert(Number(s.total_ms) < 30_000, s.total_ms);
+    }
+    assertNothingLeft(child);
+  } finally {
+    killLeft(footprints.get(child.pid)!);
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // ended
+    }
     await Deno.remove(out, { recursive: true });
   }
 });

@@ -16,6 +16,7 @@
  */
 import { HELP, parseBenchArgs } from "./bench_args.ts";
 import { runMain } from "./main.ts";
+import { which } from "../util/proc.ts";
 import {
   formatNegotiated,
   formatRoundTrips,
@@ -33,6 +34,8 @@ export const EXIT_TOO_MANY_FAILURES = 3;
 /** The charts entry point, run as a child process. */
 const CHARTS_CLI = new URL("./charts.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+/** setpriv (util-linux), for a parent-death signal; undefined where absent. */
+const SETPRIV = which("setpriv");
 
 /**
  * Renders a run's charts with `deno task charts`, then writes its report
@@ -60,8 +63,19 @@ async function renderCharts(dir: string): Promise<boolean> {
     const retry =
       `the data is intact, retry with deno task ${step.name} ${dir}`;
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--config", CONFIG, step.cli, dir],
+      // It dies with this process, even on SIGKILL.
+      const argv = [
+        ...(SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", "--"] : []),
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--config",
+        CONFIG,
+        step.cli,
+        dir,
+      ];
+      const out = await new Deno.Command(argv[0], {
+        args: argv.slice(1),
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -107,7 +121,12 @@ export async function main(argv: string[]): Promise<number> {
   // SIGINT (Ctrl-C) and SIGTERM both stop the run cleanly.
   let signalCode = 130;
   const onSignal = (code: number) => () => {
-    if (ac.signal.aborted) Deno.exit(code);
+    if (ac.signal.aborted) {
+      // Exit hooks (util/exit_hooks.ts) still stop sshd, the workers and
+      // the links, remove temp dirs and cgroups, and end meta.json.
+      console.error("quitting at once");
+      Deno.exit(code);
+    }
     signalCode = code;
     console.error(
       "\ninterrupted: abandoning the round in flight, flushing files, stopping sshd (Ctrl-C again to quit at once)",

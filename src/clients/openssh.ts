@@ -58,7 +58,14 @@
  * (it cannot be reaped here; where the init process does not reap orphans,
  * as on this project's machine, each one stays a zombie), and it keeps the
  * first process's stderr open. Every process is killed on abort and
- * reaped, and the socket's directory removed, on every path.
+ * reaped, and the socket's directory removed, on every path. Should this
+ * process itself be killed (SIGKILL, where nothing runs), the master dies
+ * with it: it runs under `setpriv --pdeathsig KILL` (so the master's
+ * connect phase also includes starting setpriv: 1.4 ms here, median of
+ * 300 `ssh -V` spawns with and without it), and
+ * the socket's directory is named after this process
+ * (`ssh-bench-mux-PID-tSTART-*`, `util/owned_dirs.ts`), so the next run
+ * removes it.
  *
  * Host keys: `ssh` gets the run's own known_hosts file (the embedded
  * server's generated one, or for `--target` the key the benchmark verified
@@ -96,6 +103,7 @@ import { median } from "../util/quantile.ts";
 import { run, which } from "../util/proc.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { textLines } from "../util/text_lines.ts";
+import { makeOwnedTempDirSync } from "../util/owned_dirs.ts";
 import { type PinKind, unsupportedPins } from "./algorithms.ts";
 import {
   commandsPerSession,
@@ -535,10 +543,20 @@ export class OpensshClient implements SshClient {
         }
       }
     };
-    const spawn = (args: string[], stdout: "piped" | "null") => {
+    const spawn = (
+      args: string[],
+      stdout: "piped" | "null",
+      dieWithParent = false,
+    ) => {
       if (signal.aborted) throw new Error("aborted");
-      const c = new Deno.Command(this.#ssh, {
-        args,
+      // The master holds the connection for the whole session: it must
+      // die with this process even on SIGKILL (a mux client or `-O exit`
+      // ends with it).
+      const argv = dieWithParent && SETPRIV
+        ? [SETPRIV, "--pdeathsig", "KILL", "--", this.#ssh, ...args]
+        : [this.#ssh, ...args];
+      const c = new Deno.Command(argv[0], {
+        args: argv.slice(1),
         stdin: "null",
         stdout,
         stderr: "piped",
@@ -586,9 +604,11 @@ export class OpensshClient implements SshClient {
     };
     signal.addEventListener("abort", kill);
     try {
-      dir = Deno.makeTempDirSync({ prefix: "ssh-bench-mux-" });
+      // Named after this process, so that the next run removes it (and
+      // kills a master still using it) should this process be killed.
+      dir = makeOwnedTempDirSync("mux");
       const socket = `${dir}/s`;
-      const master = spawn(masterArgs(target, socket), "null");
+      const master = spawn(masterArgs(target, socket), "null", true);
       readErr = log.follow(master.stderr);
       const masterExit = master.status;
       // Connect and auth from the master's log, then its socket listens.
@@ -678,6 +698,9 @@ export class OpensshClient implements SshClient {
     }
   }
 }
+
+/** setpriv (util-linux), for a parent-death signal; undefined where absent. */
+const SETPRIV = which("setpriv");
 
 /** Removes a directory and what is in it; never throws. */
 function removeDir(dir: string): void {

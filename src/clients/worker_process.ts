@@ -20,9 +20,13 @@ import {
 } from "./protocol.ts";
 import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
 import type { Status } from "./seam.ts";
-import { CGROUP_PREFIX, CpuCgroup } from "../util/cpu_cgroup.ts";
+import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
 import { textLines } from "../util/text_lines.ts";
-import { which } from "../util/proc.ts";
+import { descendants, which } from "../util/proc.ts";
+import { killPids, type Owner, ownerAlive, ownerOf } from "../util/owner.ts";
+import { removeDeadDirs } from "../util/owned_dirs.ts";
+import { onExit, sleepSync } from "../util/exit_hooks.ts";
+import { faultOf } from "./round_fault.ts";
 
 /** Time a worker gets beyond the session timeout to finish a round, ms. */
 export const WORKER_GRACE_MS = 5000;
@@ -86,6 +90,8 @@ interface Live {
   version: string;
   /** Protocol version of its hello. */
   protocol?: number;
+  /** The worker as the owner of its temp folders (connection masters'). */
+  owner?: Owner;
 }
 
 /**
@@ -111,6 +117,10 @@ export class WorkerRunner implements ClientRunner {
   calibrate?: () => Promise<Record<string, unknown>>;
   /** The worker's cgroup (root only): its whole tree's CPU, any moment. */
   #cgroup?: CpuCgroup;
+  /** Every worker process started so far (owners of their temp folders). */
+  #owners: Owner[] = [];
+  /** Removes the exit hook (see {@linkcode close}). */
+  #offExit?: () => void;
   static #count = 0;
 
   private constructor(name: string, argv: string[], stderr: StderrSink) {
@@ -161,9 +171,10 @@ export class WorkerRunner implements ClientRunner {
     } catch (e) {
       return `cannot start ${this.#argv[0]} (${(e as Error).message})`;
     }
+    // (setpriv execs the worker: the pid and start time are the worker's.)
+    const owner = ownerOf(child.pid);
     this.#cgroup ??= CpuCgroup.create(
-      `${CGROUP_PREFIX}${Deno.pid}-worker-${this.name}-${WorkerRunner
-        .#count++}`,
+      cgroupName(`worker-${this.name}-${WorkerRunner.#count++}`),
     );
     try {
       this.#cgroup?.add(child.pid);
@@ -173,12 +184,18 @@ export class WorkerRunner implements ClientRunner {
     }
     const errText: string[] = [];
     this.#pumpStderr(child.stderr, errText);
+    if (owner) this.#owners.push(owner);
+    // A forced exit (a second Ctrl-C) skips close(): the worker, what it
+    // started (ssh clients, connection masters), its cgroup and its
+    // folders go then.
+    this.#offExit ??= onExit(() => this.#exitNow());
     const live: Live = {
       child,
       lines: new LineQueue(child.stdout),
       stdin: child.stdin.getWriter(),
       cpu: 0,
       version: "unknown",
+      owner,
     };
     const hello = await this.#read(live, performance.now() + HELLO_TIMEOUT_MS);
     if (typeof hello === "string" || hello.type !== "hello") {
@@ -325,13 +342,46 @@ export class WorkerRunner implements ClientRunner {
     }
   }
 
+  /**
+   * Kills the worker and everything it started (its ssh clients and
+   * connection masters would otherwise live on, orphaned), and removes
+   * the temp folders it left.
+   */
   async #kill(live: Live): Promise<void> {
+    const tree = descendants(live.child.pid);
     try {
       live.child.kill("SIGKILL");
     } catch {
       // already gone
     }
+    killPids(tree);
     await live.child.status;
+    await this.#reap(live);
+  }
+
+  /** After the worker exited: what is left of its tree, and its folders. */
+  async #reap(live: Live): Promise<void> {
+    // Orphans still in its cgroup (the cgroup itself stays for a restart).
+    for (let i = 0; i < 100; i++) {
+      const left = this.#cgroup?.pids() ?? [];
+      if (left.length === 0) break;
+      killPids(left);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (live.owner) removeDeadDirs({ owner: live.owner });
+  }
+
+  /** The exit hook: everything {@linkcode close} would stop, at once. */
+  #exitNow(): void {
+    const live = this.#live;
+    if (live) killPids([live.child.pid, ...descendants(live.child.pid)]);
+    this.#cgroup?.killAndRemoveSync();
+    // Their folders can go once the workers are dead (zombies included).
+    const deadline = performance.now() + 1000;
+    while (
+      this.#owners.some((o) => ownerAlive(o)) && performance.now() < deadline
+    ) sleepSync(10);
+    for (const owner of this.#owners) removeDeadDirs({ owner });
   }
 
   async runRound(spec: RoundSpec): Promise<RoundResult | undefined> {
@@ -348,6 +398,13 @@ export class WorkerRunner implements ClientRunner {
     const r = await this.#exchange(live, spec).finally(() =>
       spec.signal?.removeEventListener("abort", abort)
     );
+    const fault = faultOf(spec.signal);
+    if (fault) {
+      // The place failed under the round (e.g. its link died): the worker
+      // was killed; the round's rows stay, failed, naming the cause.
+      this.#live = undefined;
+      return this.#failedRound(spec, t0, fault.message, r.sessions, "");
+    }
     if (spec.signal?.aborted) {
       this.#live = undefined;
       return undefined;
@@ -378,11 +435,19 @@ export class WorkerRunner implements ClientRunner {
     t0: number,
     why: string,
     got: SessionReport[] = [],
+    prefix = "worker: ",
   ): RoundResult {
     const status: Status = /in time/.test(why) ? "timeout" : "read_error";
     return {
       startedAt: t0,
-      sessions: complete(spec, got, why, status, performance.now() - t0),
+      sessions: complete(
+        spec,
+        got,
+        why,
+        status,
+        performance.now() - t0,
+        prefix,
+      ),
       cpuMs: NaN,
       rssMb: NaN,
     };
@@ -391,19 +456,20 @@ export class WorkerRunner implements ClientRunner {
   async close(): Promise<void> {
     const live = this.#live;
     this.#live = undefined;
-    if (!live) {
-      await this.#cgroup?.removeWhenEmpty(2000);
-      return;
+    if (live) {
+      try {
+        await live.stdin.close();
+      } catch {
+        // already closed
+      }
+      const t = setTimeout(() => this.#kill(live), 3000);
+      await live.child.status;
+      clearTimeout(t);
+      await this.#reap(live);
     }
-    try {
-      await live.stdin.close();
-    } catch {
-      // already closed
-    }
-    const t = setTimeout(() => this.#kill(live), 3000);
-    await live.child.status;
-    clearTimeout(t);
-    await this.#cgroup?.removeWhenEmpty(2000);
+    await this.#cgroup?.killAndRemove(2000);
+    this.#offExit?.();
+    this.#offExit = undefined;
   }
 }
 
@@ -417,6 +483,7 @@ function complete(
   why: string,
   status: Status,
   endMs: number,
+  prefix = "worker: ",
 ): SessionReport[] {
   const by = new Map(got.map((s) => [s.session, s]));
   return Array.from({ length: spec.sessions }, (_, i) =>
@@ -437,7 +504,7 @@ function complete(
       lines: 0,
       exit_code: null,
       status,
-      error: `worker: ${why || "no report for this session"}`,
+      error: `${prefix}${why || "no report for this session"}`,
     });
 }
 

@@ -8,16 +8,19 @@
  *
  * Needs root (namespaces, TUN devices). Everything is removed by
  * {@linkcode EmulatedLink.stop}; on `Deno.exit` and normal exit by an
- * `unload` handler; when the owner is killed, the forwarder dies with it
- * (end of its stdin, and PR_SET_PDEATHSIG), taking the devices along, and
- * the next {@linkcode EmulatedLink.start} (or
- * {@linkcode cleanupStale}) removes the namespace and whatever still runs
- * in it.
+ * exit hook (`util/exit_hooks.ts`); when the owner is killed, the
+ * forwarder dies with it (end of its stdin, and PR_SET_PDEATHSIG), taking
+ * the devices along, and the next run's start (`run/stale.ts`), the next
+ * {@linkcode EmulatedLink.start} or {@linkcode cleanupStale} removes the
+ * namespace and whatever still runs in it. A forwarder that dies while
+ * the link is in use resolves {@linkcode EmulatedLink.died} at once, with
+ * what happened.
  *
  * @module
  */
 import { UsageError } from "../util/errors.ts";
 import { procCpuMs, run, which } from "../util/proc.ts";
+import { onExit } from "../util/exit_hooks.ts";
 import { ensureForwarder } from "./forwarder_build.ts";
 import {
   cleanupStale,
@@ -57,6 +60,12 @@ export interface LinkOptions {
    * true; falls back silently where not permitted, see `realtime`).
    */
   realtime?: boolean;
+  /**
+   * What the link is called in messages (default `RTT ms link`), e.g.
+   * `--rtt 20 link`: "the packet forwarder of the --rtt 20 link (pid N)
+   * was killed by SIGKILL".
+   */
+  name?: string;
 }
 
 /** Delay achieved in one direction, or both together. */
@@ -250,17 +259,22 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-/** Links of this process not yet stopped, for the `unload` handler. */
-const live = new Set<EmulatedLink>();
-let unloadHooked = false;
-
-function hookUnload(): void {
-  if (unloadHooked) return;
-  unloadHooked = true;
-  globalThis.addEventListener("unload", () => {
-    for (const link of live) removeLinkSync(link.namespace, link.pid);
-    live.clear();
-  });
+/**
+ * How a process ended, in words: `was killed by SIGKILL`, `exited with
+ * code 2: <first line of its stderr>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { howExited } from "./emulated_link.ts";
+ * assert.equal(howExited({ success: false, code: 137, signal: "SIGKILL" }), "was killed by SIGKILL");
+ * assert.equal(howExited({ success: false, code: 2, signal: null }, "bad\nmore"), "exited with code 2: bad");
+ * ```
+ */
+export function howExited(s: Deno.CommandStatus, stderr = ""): string {
+  if (s.signal) return `was killed by ${s.signal}`;
+  const line = stderr.trim().split("\n")[0];
+  return `exited with code ${s.code}${line ? `: ${line}` : ""}`;
 }
 
 /**
@@ -412,6 +426,15 @@ export class EmulatedLink {
   readonly realtime: boolean;
   /** Resolves with the forwarder's exit status once it exits. */
   readonly exited: Promise<Deno.CommandStatus>;
+  /**
+   * Resolves, as soon as the forwarder exits without {@linkcode stop}
+   * (killed, crashed), with what happened in one line: "the packet
+   * forwarder of the --rtt 20 link (pid 4242) was killed by SIGKILL".
+   * Never resolves for a link that is stopped.
+   */
+  readonly died: Promise<string>;
+  /** What the link is called in messages (`LinkOptions.name`). */
+  readonly name: string;
   #child: Deno.ChildProcess;
   #pid: number;
   #lines: LineReader;
@@ -421,6 +444,7 @@ export class EmulatedLink {
   #stopping: Promise<void> | undefined;
   #exitedNow = false;
   #lastCpuMs = 0;
+  #offExit: () => void;
 
   private constructor(p: {
     namespace: string;
@@ -450,6 +474,20 @@ export class EmulatedLink {
     this.exited.then(() => {
       this.#exitedNow = true;
     });
+    this.name = p.opts.name ?? `${this.rttMs} ms link`;
+    this.died = this.exited.then(async (status) => {
+      if (this.#stopping) return await new Promise<never>(() => {});
+      return `${this.#forwarder()} ${
+        howExited(status, await within(this.#stderr, 1000, "").catch(() => ""))
+      }`;
+    });
+    // A forced exit skips stop(): the link goes with the process anyway.
+    this.#offExit = onExit(() => removeLinkSync(this.namespace, this.#pid));
+  }
+
+  /** "the packet forwarder of the --rtt 20 link (pid N)". */
+  #forwarder(): string {
+    return `the packet forwarder of the ${this.name} (pid ${this.#pid})`;
   }
 
   /** Process id of the forwarder. */
@@ -474,7 +512,6 @@ export class EmulatedLink {
     checkLinkPrerequisites();
     const bin = await ensureForwarder();
     await cleanupStale();
-    hookUnload();
     const ownerStart = processStart(Deno.pid) ?? 0;
     const tried = new Set<number>();
     for (let attempt = 0; attempt < 16; attempt++) {
@@ -599,7 +636,6 @@ export class EmulatedLink {
       lines,
       stderr,
     });
-    live.add(link);
     return link;
   }
 
@@ -629,13 +665,10 @@ export class EmulatedLink {
 
   async #ask(cmd: "p" | "r"): Promise<Achieved> {
     if (!this.running) {
-      const err = this.#exitedNow
-        ? await within(this.#stderr, 1000, "its error output").catch(() => "")
-        : "";
       throw new Error(
-        `the packet forwarder of ${this.namespace} is not running${
-          this.#exitedNow ? ` (it exited: ${err.trim()})` : ""
-        }`,
+        this.#exitedNow && !this.#stopping
+          ? await this.died
+          : `${this.#forwarder()} is not running: the link was stopped`,
       );
     }
     await this.#stdin.write(new TextEncoder().encode(`${cmd}\n`));
@@ -652,7 +685,11 @@ export class EmulatedLink {
       throw e;
     }
     if (line === undefined) {
-      throw new Error(`the packet forwarder of ${this.namespace} exited`);
+      throw new Error(
+        this.#stopping
+          ? `${this.#forwarder()} is not running: the link was stopped`
+          : await this.died,
+      );
     }
     return parseReport(line);
   }
@@ -741,6 +778,6 @@ export class EmulatedLink {
     ) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    live.delete(this);
+    this.#offExit();
   }
 }

@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { pidAlive, run } from "../util/proc.ts";
+import { run } from "../util/proc.ts";
+import { killPids, ownerAlive as isAlive } from "../util/owner.ts";
 
 /** Prefix of every namespace an emulated link creates. */
 export const NETNS_PREFIX = "ssh-bench-net-";
@@ -68,30 +69,14 @@ export function deviceName(slot: number): string {
   return `${DEVICE_PREFIX}${slot}`;
 }
 
-/**
- * Start time of a process in clock ticks after boot (field 22 of
- * /proc/<pid>/stat); undefined when it is gone.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { processStart } from "./netns.ts";
- * assert.ok((processStart(Deno.pid) ?? -1) > 0);
- * assert.equal(processStart(-5), undefined);
- * ```
- */
-export function processStart(pid: number): number | undefined {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[19]);
-  } catch {
-    return undefined;
-  }
-}
+export { processStart } from "../util/owner.ts";
 
-/** True while the process that started the link `n` runs. */
+/**
+ * True while the process that started the link `n` runs (a zombie, or a
+ * process that reuses its pid, is not it).
+ */
 export function ownerAlive(n: LinkName): boolean {
-  return pidAlive(n.ownerPid) && processStart(n.ownerPid) === n.ownerStart;
+  return isAlive({ pid: n.ownerPid, start: n.ownerStart });
 }
 
 /** Names of the links' namespaces under /run/netns. */
@@ -171,15 +156,7 @@ export function forwarderPids(name?: string): number[] {
   return out;
 }
 
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
+const killAll = killPids;
 
 /**
  * SIGKILLs every process inside namespace `name` and waits (up to
@@ -247,7 +224,8 @@ export async function cleanupStale(): Promise<string[]> {
   const removed: string[] = [];
   for (const name of linkNamespaces()) {
     const n = parseLinkName(name);
-    if (n && ownerAlive(n)) continue;
+    // A name not made by linkName records no owner: nothing proves it dead.
+    if (!n || ownerAlive(n)) continue;
     killAll(forwarderPids(name));
     await killNamespacePids(name);
     if (await deleteNamespace(name)) removed.push(name);
@@ -263,7 +241,7 @@ export async function cleanupStale(): Promise<string[]> {
     }
     const ns = argv[argv.indexOf("--ns") + 1] ?? "";
     const n = parseLinkName(ns.slice(NETNS_DIR.length + 1));
-    if (!n || !ownerAlive(n)) killAll([pid]);
+    if (n && !ownerAlive(n)) killAll([pid]);
   }
   return removed;
 }

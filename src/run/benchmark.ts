@@ -58,6 +58,10 @@ import {
 import { runStages, type StagesOutcome } from "./stages.ts";
 import type { SweepOptions } from "./sweep.ts";
 import { EmulatedLink } from "../net/mod.ts";
+import { describeStale, removeStale } from "./stale.ts";
+import { faultAware, type PlaceWatch, watchPlace } from "./place_faults.ts";
+import { makeOwnedTempDir } from "../util/owned_dirs.ts";
+import { onExit } from "../util/exit_hooks.ts";
 import {
   costWarnings,
   DEFAULT_MAX_FAILURES_PCT,
@@ -162,6 +166,10 @@ interface Place {
   links: EmulatedLink[];
   /** The RTT of `--rtt` for this place (undefined: loopback or per server). */
   rttMs?: number;
+  /** Aborted, naming what died, when a link's forwarder dies. */
+  faults: PlaceWatch;
+  /** Removes the exit hook of the place's own temp dir. */
+  offExit?: () => void;
 }
 
 /** The first target, on which calibration runs (a reachable one). */
@@ -187,6 +195,7 @@ async function openPlace(
     servers: [],
     links: [],
     rttMs,
+    faults: watchPlace([]),
   };
   const k = cfg.servers ?? 1;
   try {
@@ -196,6 +205,9 @@ async function openPlace(
         rttMs: rtt,
         lossPct: cfg.lossPct,
         rateMbit: cfg.rateMbit,
+        name: `${cfg.serverRttMs ? "--server-rtt" : "--rtt"} ${rtt} link${
+          k > 1 ? ` of sshd-${i + 1}` : ""
+        }`,
       });
       if (link) place.links.push(link);
       const server = await startServer(cfg.serverImpl ?? "openssh", {
@@ -216,6 +228,7 @@ async function openPlace(
       // Its own RTT only with --server-rtt; with --rtt the place's.
       place.hosts.push({ label: `sshd-${i + 1}`, rttMs: cfg.serverRttMs?.[i] });
     }
+    place.faults = watchPlace(place.links);
     return place;
   } catch (e) {
     await closePlace(place);
@@ -241,7 +254,9 @@ async function externalPlace(
     unreachableOk: ts.length > 1,
   });
   const t = ts[0];
-  const keysDir = await Deno.makeTempDir({ prefix: "ssh-bench-hostkeys-" });
+  const keysDir = await makeOwnedTempDir("hostkeys");
+  // A forced exit (a second Ctrl-C) skips closePlace: the dir goes then.
+  const offExit = onExit(() => Deno.removeSync(keysDir, { recursive: true }));
   let memoryKey: MemoryFile | undefined;
   try {
     const knownHostsFile = `${keysDir}/known_hosts`;
@@ -296,6 +311,8 @@ async function externalPlace(
       hostKeys,
       keysDir,
       memoryKey,
+      faults: watchPlace([]),
+      offExit,
       auth: {
         kind,
         identity: t.identity ?? null,
@@ -308,6 +325,7 @@ async function externalPlace(
   } catch (e) {
     memoryKey?.close();
     await Deno.remove(keysDir, { recursive: true }).catch(() => {});
+    offExit();
     throw e;
   }
 }
@@ -371,6 +389,7 @@ async function closePlace(p: Place | undefined): Promise<void> {
   if (p?.keysDir) {
     await Deno.remove(p.keysDir, { recursive: true }).catch(() => {});
   }
+  p?.offExit?.();
 }
 
 /** The run record as written at the start (state `running`). */
@@ -537,6 +556,9 @@ export async function runBenchmark(
   // Before anything is spawned: no child inherits the passphrase.
   takePassphraseEnv();
   const log = hooks.log ?? ((l: string) => console.error(l));
+  // What runs killed with SIGKILL left (theirs only, never a live run's).
+  const stale = describeStale(await removeStale());
+  if (stale) log(stale);
   // Before anything starts: an unusable folder or a pool the open-file
   // limit cannot hold is refused at no cost, and the raised limit is
   // inherited by every worker and sshd.
@@ -570,6 +592,7 @@ export async function runBenchmark(
   let sink: CsvSink | undefined;
   let record: RunRecord | undefined;
   let thrown: unknown;
+  let offExit: (() => void) | undefined;
   try {
     place = await openPlace(cfg, maxPool, rtts[0]);
     for (const h of place.hosts) {
@@ -583,13 +606,16 @@ export async function runBenchmark(
     const usable = usableClients(allClients, place, log);
     // Calibrate first: an unreachable target or a refused key stops here,
     // before a run folder exists. Clients that cannot honour pinned
-    // algorithms drop out.
+    // algorithms drop out. Ctrl-C, or a link that dies, ends it at once.
     const { calibration, clients } = await calibrateAll(
       usable,
       firstTarget(place),
       cfg.timeoutMs,
       log,
       place.servers.length > 0,
+      hooks.signal
+        ? AbortSignal.any([hooks.signal, place.faults.signal])
+        : place.faults.signal,
     );
     await Deno.mkdir(dir, { recursive: true });
     sink = CsvSink.create(dir);
@@ -606,6 +632,9 @@ export async function runBenchmark(
       calibration,
     });
     await writeRecord(dir, record);
+    // A forced exit (a second Ctrl-C) skips finishRecord: meta.json still
+    // ends `interrupted`.
+    offExit = interruptedOnExit(dir, record);
     const progress = new Progress({
       totalSteps: countSteps(cfg.stages, clients.length) * rtts.length,
       stepSeconds: cfg.stepSeconds,
@@ -624,9 +653,11 @@ export async function runBenchmark(
         if (place.rttMs !== undefined) {
           progress.note(`emulated round-trip time ${place.rttMs} ms`);
         }
+        const faults = place.faults.signal;
         const o = await runStages(
           cfg.stages,
-          clients,
+          // A link that dies ends the round in flight at once; its rows stay.
+          clients.map((c) => faultAware(c, faults)),
           stepOptions(cfg, place, { runId, runStart, sink, hooks }),
           progress,
           cfg.order ?? "interleaved",
@@ -696,6 +727,7 @@ export async function runBenchmark(
         1,
       );
     }
+    offExit?.();
   }
   const summary = summarize(outcome.results);
   const failures = failureCheck(outcome.results, maxFailures);
@@ -776,9 +808,10 @@ function stepOptions(
             ? `${place.hosts[servers.findIndex((s) => !s.running)].label} `
             : ""
         }exited; see its log above`
-        : links.some((l) => !l.running)
-        ? "the packet forwarder of an emulated link exited"
-        : undefined,
+        : place.faults.reason() ??
+          (links.some((l) => !l.running)
+            ? "the packet forwarder of an emulated link exited"
+            : undefined),
   };
 }
 
@@ -790,7 +823,14 @@ function stepOptions(
 function fleetLink(links: readonly EmulatedLink[]): SweepOptions["link"] {
   return {
     async achieved(o) {
-      const all = await Promise.all(links.map((l) => l.achieved(o)));
+      // After a round, a link that died meanwhile (the round's rows name
+      // it) has no hold times: the others count, else none (empty cells).
+      const all = (await Promise.all(
+        links.map((l) =>
+          o?.reset ? l.achieved(o) : l.achieved(o).catch(() => undefined)
+        ),
+      )).filter((a) => a !== undefined);
+      if (all.length === 0) return { p50Ms: NaN, p99Ms: NaN };
       const p50s = all.map((a) => a.p50Ms).sort((a, b) => a - b);
       return {
         p50Ms: p50s.length % 2
@@ -871,6 +911,31 @@ async function teardown(
   }
   await closePlace(place);
   await Promise.all(clients.map((c) => c.close()));
+}
+
+/**
+ * Registers an exit hook that marks the run `interrupted` in meta.json
+ * when the process quits before {@linkcode finishRecord} (a second Ctrl-C
+ * during teardown); returns the function that removes the hook.
+ */
+function interruptedOnExit(dir: string, record: RunRecord): () => void {
+  return onExit(() => {
+    const tmp = `${dir}/.meta.json.tmp`;
+    Deno.writeTextFileSync(
+      tmp,
+      JSON.stringify(
+        {
+          ...record,
+          status: "interrupted",
+          reason: "interrupted by a second signal, which quit at once",
+          ended_at: new Date().toISOString(),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    Deno.renameSync(tmp, `${dir}/meta.json`);
+  });
 }
 
 /**

@@ -84,6 +84,29 @@ export function calibrationError(
 }
 
 /**
+ * Throws the signal's reason once it is aborted: an interruption (Ctrl-C)
+ * or a fault that names what died (a link's forwarder). An interruption
+ * without a reason of its own throws "interrupted during calibration".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stopIfAborted } from "./calibration.ts";
+ * const ac = new AbortController();
+ * stopIfAborted(ac.signal); // not aborted: nothing happens
+ * ac.abort();
+ * assert.throws(() => stopIfAborted(ac.signal), /interrupted during calibration/);
+ * ```
+ */
+export function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const r = signal.reason;
+  throw r instanceof Error && r.name !== "AbortError"
+    ? r
+    : new Error("interrupted during calibration");
+}
+
+/**
  * Runs the remote no-op `true` {@linkcode CALIBRATION_SESSIONS} times with
  * `client`, one after another, plus the client's own calibration.
  *
@@ -103,6 +126,8 @@ export async function calibrate(
   client: ClientRunner,
   target: Target,
   timeoutMs: number,
+  /** Aborting it ends the session in flight and throws its reason. */
+  signal?: AbortSignal,
 ): Promise<ClientCalibration> {
   const noop = { ...target, command: "true" };
   const total: number[] = [];
@@ -117,7 +142,9 @@ export async function calibrate(
       target: noop,
       commandsPerSession: 1,
       timeoutMs: Math.min(timeoutMs, 30_000),
+      signal,
     });
+    stopIfAborted(signal);
     const s = r?.sessions[0];
     if (!s || s.status !== "ok") {
       throw calibrationError(
@@ -225,6 +252,11 @@ export async function calibrateAll(
   log: (line: string) => void,
   /** The target is this run's embedded server (for the advice's wording). */
   embedded = false,
+  /**
+   * Aborting it (Ctrl-C, or a link that died) ends the calibration at
+   * once: the session in flight is abandoned and the reason thrown.
+   */
+  signal?: AbortSignal,
 ): Promise<{
   calibration: Record<string, ClientCalibration>;
   clients: ClientRunner[];
@@ -232,11 +264,13 @@ export async function calibrateAll(
   const calibration: Record<string, ClientCalibration> = {};
   const kept: ClientRunner[] = [];
   for (const c of clients) {
+    stopIfAborted(signal);
     let cal: ClientCalibration;
     try {
-      cal = await calibrate(c, target, timeoutMs);
+      cal = await calibrate(c, target, timeoutMs, signal);
     } catch (e) {
-      if (!target.algorithms) throw e;
+      // An interruption is never taken for a client that cannot run.
+      if (!target.algorithms || signal?.aborted) throw e;
       log(
         `warning: leaving ${c.name} out: it cannot run with the pinned algorithms (${
           (e as Error).message

@@ -13,18 +13,18 @@ import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { loginUser } from "./account.ts";
 import { sshdConfig } from "./sshd_config.ts";
-import {
-  CGROUP_PREFIX,
-  CpuCgroup,
-  removeStaleCgroups,
-} from "../util/cpu_cgroup.ts";
+import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
+import { makeOwnedTempDir } from "../util/owned_dirs.ts";
+import { onExit } from "../util/exit_hooks.ts";
+import { killPids } from "../util/owner.ts";
 
 // The login account is checked in account.ts; re-exported for callers.
 export { BENCH_USER } from "./account.ts";
 /**
- * Prefix of every temp directory the server creates. Distinct from other
+ * Prefix of every temp directory the server creates (the owner's pid and
+ * start time follow, see `util/owned_dirs.ts`). Distinct from other
  * `ssh-bench-` temp dirs (such as the synthetic data's), which the sweep of
- * stale server dirs at start must not remove.
+ * stale dirs at a run's start (`run/stale.ts`) must not remove.
  */
 export const TEMP_PREFIX = "ssh-bench-sshd-";
 
@@ -268,30 +268,6 @@ async function spawnSshd(
 }
 
 /**
- * Removes temp directories of earlier runs whose process is gone (a run
- * killed with SIGKILL cannot clean up after itself), and stops their sshd.
- */
-async function removeStale(): Promise<void> {
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  for await (const e of Deno.readDir(tmp)) {
-    if (!e.isDirectory || !e.name.startsWith(TEMP_PREFIX)) continue;
-    const dir = `${tmp}/${e.name}`;
-    try {
-      const owner = Number(await Deno.readTextFile(`${dir}/owner.pid`));
-      if (pidAlive(owner)) continue;
-      const sshdPid = Number(await Deno.readTextFile(`${dir}/sshd.pid`));
-      if (sshdPid > 0 && pidAlive(sshdPid)) {
-        const cmd = await Deno.readTextFile(`/proc/${sshdPid}/cmdline`);
-        if (cmd.includes(dir)) Deno.kill(sshdPid, "SIGKILL");
-      }
-    } catch {
-      // incomplete dir: remove it below
-    }
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-/**
  * A running private sshd and everything it needs.
  *
  * @example
@@ -334,6 +310,7 @@ export class EmbeddedServer {
   /** The profile in use, the extra sshd flags, and what they mean here. */
   readonly profile: ServerProfileInfo;
   #cgroup?: CpuCgroup;
+  #offExit: () => void;
 
   /**
    * How server CPU is read: `cgroup` (sshd's whole process tree, exited
@@ -353,7 +330,9 @@ export class EmbeddedServer {
     child: Deno.ChildProcess;
     profile: ServerProfileInfo;
     cgroup?: CpuCgroup;
+    offExit: () => void;
   }) {
+    this.#offExit = p.offExit;
     this.profile = p.profile;
     this.#cgroup = p.cgroup;
     this.target = p.target;
@@ -379,16 +358,25 @@ export class EmbeddedServer {
    * directory (as root it makes sure sshd's /run/sshd exists).
    */
   static async start(opts: ServerOptions): Promise<EmbeddedServer> {
-    await removeStale();
-    removeStaleCgroups(pidAlive);
     let cgroup: CpuCgroup | undefined;
     const { sshd, keygen } = findOpenSsh();
     const user = await loginUser();
-    const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
+    const dir = await makeOwnedTempDir("sshd");
+    // Until stop() (or the catch below): a forced exit (Deno.exit on a
+    // second Ctrl-C) skips both, so sshd, its sessions, its cgroup and the
+    // dir go then.
+    let pid: number | undefined;
+    const offExit = onExit(() => {
+      if (pid) killPids([pid, ...descendants(pid)]);
+      cgroup?.killAndRemoveSync();
+      Deno.removeSync(dir, { recursive: true });
+    });
     try {
+      // Older versions' clean-up takes a server dir without owner.pid for
+      // an abandoned one: written first.
+      await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
       // Readable by the login account (sshd reads authorized_keys as it).
       await Deno.chmod(dir, 0o755);
-      await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
       const hostPub = await makeKeys(keygen, dir);
       const text = makePayload(opts.payloadBytes);
       const payloadPath = `${dir}/payload.txt`;
@@ -403,9 +391,7 @@ export class EmbeddedServer {
       const maxStartups = opts.maxStartups ??
         String(Math.max(100, opts.maxPool * 2 + 10));
       const profile = await profileInfo(sshd, dir, opts.profile ?? "lean");
-      cgroup = CpuCgroup.create(
-        `${CGROUP_PREFIX}${Deno.pid}-sshd-${dir.split("/").pop()}`,
-      );
+      cgroup = CpuCgroup.create(cgroupName(`sshd-${dir.split("/").pop()}`));
       const host = opts.listenAddress ?? "127.0.0.1";
       const { child, port, config } = await spawnSshd(
         sshd,
@@ -427,9 +413,10 @@ export class EmbeddedServer {
           flags: profile.flags,
           wrap: opts.wrap ?? [],
           host,
-          onSpawn: (pid) => {
+          onSpawn: (p) => {
+            pid = p;
             try {
-              cgroup?.add(pid);
+              cgroup?.add(p);
             } catch {
               // counted from /proc instead
             }
@@ -467,8 +454,12 @@ export class EmbeddedServer {
         child,
         profile,
         cgroup,
+        offExit,
       });
     } catch (e) {
+      offExit();
+      if (pid) killPids([pid]);
+      await cgroup?.killAndRemove();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw e;
     }
@@ -529,15 +520,10 @@ export class EmbeddedServer {
     }, 3000);
     await this.exited;
     clearTimeout(t);
-    for (const pid of this.#cgroup?.pids() ?? []) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await this.#cgroup?.removeWhenEmpty(2000);
+    // Session processes still there (their parent gone) are killed.
+    await this.#cgroup?.killAndRemove(2000);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    this.#offExit();
   }
 }
 

@@ -13,9 +13,12 @@ import { makePayload } from "./payload.ts";
 import { descendants, pidAlive, procCpuMs, run, which } from "../util/proc.ts";
 import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { loginUser } from "./account.ts";
-import { CGROUP_PREFIX, CpuCgroup } from "../util/cpu_cgroup.ts";
+import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
+import { makeOwnedTempDir } from "../util/owned_dirs.ts";
+import { onExit } from "../util/exit_hooks.ts";
+import { killPids } from "../util/owner.ts";
 import { ensureGoServer } from "./go_build.ts";
-import { type ServerOptions, TEMP_PREFIX } from "./embedded.ts";
+import type { ServerOptions } from "./embedded.ts";
 
 /** What the Go server can negotiate (its `-list`). */
 export interface GoSupported {
@@ -144,6 +147,7 @@ export class GoServer {
   #cgroup?: CpuCgroup;
   #stopped = false;
   #log: Promise<void>;
+  #offExit: () => void;
 
   private constructor(p: {
     target: Target;
@@ -154,6 +158,7 @@ export class GoServer {
     child: Deno.ChildProcess;
     cgroup?: CpuCgroup;
     log: Promise<void>;
+    offExit: () => void;
   }) {
     this.target = p.target;
     this.dir = p.dir;
@@ -163,6 +168,7 @@ export class GoServer {
     this.#child = p.child;
     this.#cgroup = p.cgroup;
     this.#log = p.log;
+    this.#offExit = p.offExit;
     this.exited = p.child.status;
   }
 
@@ -216,8 +222,16 @@ export class GoServer {
     }
     const user = await loginUser();
     const acct = await account(user);
-    const dir = await Deno.makeTempDir({ prefix: TEMP_PREFIX });
+    // An owned folder (the next run's start removes it once this process
+    // is proven dead); a forced exit (a second Ctrl-C) removes it at once.
+    const dir = await makeOwnedTempDir("sshd");
     let cgroup: CpuCgroup | undefined;
+    let pid: number | undefined;
+    const offExit = onExit(() => {
+      if (pid) killPids([pid, ...descendants(pid)]);
+      cgroup?.killAndRemoveSync();
+      Deno.removeSync(dir, { recursive: true });
+    });
     try {
       await Deno.chmod(dir, 0o755);
       await Deno.writeTextFile(`${dir}/owner.pid`, String(Deno.pid));
@@ -267,9 +281,7 @@ export class GoServer {
         max_auth_tries: 6,
       };
       const configText = JSON.stringify(config, null, 2);
-      cgroup = CpuCgroup.create(
-        `${CGROUP_PREFIX}${Deno.pid}-gosrv-${dir.split("/").pop()}`,
-      );
+      cgroup = CpuCgroup.create(cgroupName(`gosrv-${dir.split("/").pop()}`));
       const setpriv = which("setpriv");
       // pdeathsig: it dies with this process, SIGKILL included. The
       // credential change of the inner setpriv clears it, so the inner one
@@ -291,7 +303,8 @@ export class GoServer {
         ...drop,
         bin,
         "-run-dir",
-        dir,
+        // With its slash: the stale sweep finds a dead run's server by it.
+        `${dir}/`,
       ];
       const child = new Deno.Command(argv[0], {
         args: argv.slice(1),
@@ -301,6 +314,7 @@ export class GoServer {
         stdout: "piped",
         stderr: "piped",
       }).spawn();
+      pid = child.pid;
       try {
         cgroup?.add(child.pid);
       } catch {
@@ -379,9 +393,12 @@ export class GoServer {
         child,
         cgroup,
         log,
+        offExit,
       });
     } catch (e) {
-      await cgroup?.removeWhenEmpty(500).catch(() => {});
+      offExit();
+      if (pid) killPids([pid]);
+      await cgroup?.killAndRemove();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw e;
     }
@@ -439,14 +456,9 @@ export class GoServer {
     await this.exited;
     clearTimeout(t);
     await this.#log;
-    for (const pid of this.#cgroup?.pids() ?? []) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    await this.#cgroup?.removeWhenEmpty(2000);
+    // Commands still there (their parent gone) are killed.
+    await this.#cgroup?.killAndRemove(2000);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    this.#offExit();
   }
 }
