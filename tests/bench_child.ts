@@ -7,6 +7,19 @@ import { descendants } from "../src/util/proc.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 
+/**
+ * `args` with `--server-impl openssh` added when they choose no server:
+ * the fault and clean-up tests that use this child are written against
+ * sshd's process tree (listener, per-connection processes, masters); the
+ * Go server's own are in go_server_test.ts.
+ */
+export function onSshd(args: readonly string[]): string[] {
+  const chosen = args.some((a) =>
+    /^--(server-impl|target|hosts|like)(=|$)/.test(a)
+  );
+  return chosen ? [...args] : [...args, "--server-impl", "openssh"];
+}
+
 /** A running bench CLI. */
 export class BenchChild {
   readonly child: Deno.ChildProcess;
@@ -16,7 +29,7 @@ export class BenchChild {
 
   constructor(args: string[]) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", BENCH, ...args],
+      args: ["run", "-A", BENCH, ...onSshd(args)],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

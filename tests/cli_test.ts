@@ -60,7 +60,10 @@ Deno.test("cli: a small run writes sessions.csv, rounds.csv and meta.json", asyn
     assertEquals(meta.parameters.clients, ["ssh2", "libssh2", "openssh"]);
     assertEquals(meta.target.kind, "embedded");
     assertEquals(meta.machine.cores, navigator.hardwareConcurrency);
-    assert(meta.versions.openssh_server.startsWith("OpenSSH_"));
+    // The default embedded server is the Go one, recorded with its version.
+    assertEquals(meta.parameters.server_impl, "go");
+    assertEquals(meta.versions.openssh_server, null);
+    assert(meta.versions.server.startsWith("Go x/crypto/ssh "));
     assertEquals(Object.keys(meta.calibration.clients).sort(), [
       "libssh2",
       "openssh",

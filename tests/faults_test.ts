@@ -47,6 +47,9 @@ function spawnBench(out: string, extra: string[] = []): Deno.ChildProcess {
       "run",
       "-A",
       new URL("../src/cli/bench.ts", import.meta.url).pathname,
+      // sshd's listener and sessions are what this test kills.
+      "--server-impl",
+      "openssh",
       "--clients",
       "ssh2,libssh2",
       "--pool",
@@ -208,7 +211,8 @@ Deno.test({
     // A calibration session (the remote no-op) in flight.
     await until(
       "a calibration session",
-      () => run.processes().some((p) => /\/ssh .* -- true$/.test(p.cmd.trim())),
+      () =>
+        run.processes().some((p) => /\/ssh .* -- \S+ true$/.test(p.cmd.trim())),
       {
         each: () => footprint(f),
         child: run,

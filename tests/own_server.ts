@@ -7,6 +7,11 @@
 /** The embedded server's temp dir of a run, from its meta.json's config. */
 export function ownServerDir(runDir: string): string {
   const meta = JSON.parse(Deno.readTextFileSync(`${runDir}/meta.json`));
+  // The Go server's config names its payload, in the same folder.
+  const go = meta.target?.server_config
+    ? JSON.parse(meta.target.server_config).payload_file
+    : undefined;
+  if (typeof go === "string") return go.replace(/\/[^/]+$/, "");
   const config = String(meta.target?.sshd_config ?? "");
   const m = /^HostKey (\S+)\/[^/\s]+$/m.exec(config);
   if (!m) throw new Error(`${runDir}/meta.json names no embedded server`);

@@ -20,6 +20,7 @@ import {
   leftOf,
   newFootprint,
 } from "./footprint.ts";
+import { onSshd } from "./bench_child.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 
@@ -44,7 +45,7 @@ function assertNothingLeft(child: Deno.ChildProcess): void {
 
 function start(args: string[]): Deno.ChildProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BENCH, ...args],
+    args: ["run", "-A", BENCH, ...onSshd(args)],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

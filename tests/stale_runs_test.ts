@@ -83,7 +83,7 @@ async function killIn(
     await until(
       "a calibration session",
       () =>
-        cmds().some((c) => /\/ssh .* -- true$/.test(c.trim())) &&
+        cmds().some((c) => /\/ssh .* -- \S+ true$/.test(c.trim())) &&
         !exists(`${out}/meta.json`),
       { each, child: run },
     );
