@@ -129,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     signalCode = code;
     console.error(
-      "\ninterrupted: abandoning the round in flight, flushing files, stopping sshd (Ctrl-C again to quit at once)",
+      "\ninterrupted: abandoning the round in flight, flushing files, stopping the server and workers (Ctrl-C again to quit at once)",
     );
     ac.abort();
   };
@@ -148,8 +148,9 @@ export async function main(argv: string[]): Promise<number> {
       console.log(formatSummary(res.summary));
       const hosts = formatHostSummary(res.hostSummary);
       if (hosts) console.log(`\nby host:\n${hosts}`);
+      if (res.server) console.log(`\nserver: ${res.server} (embedded)`);
       const negotiated = formatNegotiated(res.negotiated);
-      if (negotiated) console.log(`\n${negotiated}`);
+      if (negotiated) console.log(`${res.server ? "" : "\n"}${negotiated}`);
       const trips = formatRoundTrips(res.roundTrips);
       if (trips) console.log(`\n${trips}`);
       for (const w of res.warnings) console.log(`\n${w}`);

@@ -98,6 +98,8 @@ export interface BenchmarkResult {
   failures: FailureCheck;
   /** What each client negotiated (from its calibration). */
   negotiated: Record<string, Negotiated | null>;
+  /** The embedded server's implementation and version; undefined for targets. */
+  server?: string;
   /** Round trips per client and phase (with two or more `--rtt` values). */
   roundTrips: RoundTrips;
   /** The summary per host (fleets; empty with one host). */
@@ -741,6 +743,7 @@ export async function runBenchmark(
     warnings: runWarnings(early, summary, failures),
     failures,
     negotiated: record?.negotiated ?? {},
+    server: record?.versions.server ?? undefined,
     roundTrips: roundTrips(outcome.results),
     hostSummary: hostRows,
   };
