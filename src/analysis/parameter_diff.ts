@@ -8,6 +8,8 @@
  * @module
  */
 
+import { sameCommand } from "../util/paths.ts";
+
 /** Parameters that say nothing about the measurement conditions. */
 const IGNORED = new Set(["clients", "stages"]);
 
@@ -42,12 +44,7 @@ export function parameterDifferences(
     };
     const p = { ...(m.parameters ?? {}) };
     // The embedded server's temp dir is new in every run.
-    if (typeof p.command === "string") {
-      p.command = p.command.replace(
-        /\/[^ ]*ssh-bench-sshd-[^/ ]+\//g,
-        "<server dir>/",
-      );
-    }
+    if (typeof p.command === "string") p.command = sameCommand(p.command);
     if (m.target?.kind === "embedded" && p.server_impl == null) {
       p.server_impl = "openssh";
     }

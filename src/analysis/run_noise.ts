@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { sameCommand } from "../util/paths.ts";
 import { loadRuns, type RunMeta } from "./load.ts";
 import { readRecord } from "../run/record.ts";
 import {
@@ -287,10 +288,8 @@ export function noiseObservations(
 }
 
 /** A run's command with per-run temp paths (the payload's folder) made equal. */
-function sameCommand(command: unknown): unknown {
-  return typeof command === "string"
-    ? command.replace(/\/ssh-bench-(?:sshd-)?[0-9a-f]+\//g, "/ssh-bench-…/")
-    : command;
+function sameRunCommand(command: unknown): unknown {
+  return typeof command === "string" ? sameCommand(command) : command;
 }
 
 /**
@@ -323,7 +322,7 @@ export function comparableFacts(meta: RunMeta): Map<string, string> {
   const p = (meta.parameters ?? {}) as Record<string, unknown>;
   const interleaved = p.order === "interleaved";
   for (const [k, v] of Object.entries(p)) {
-    if (k === "command") put(`parameters.${k}`, sameCommand(v));
+    if (k === "command") put(`parameters.${k}`, sameRunCommand(v));
     else if (k === "clients" && interleaved && Array.isArray(v)) {
       put(`parameters.${k}`, [...v].sort());
     } else put(`parameters.${k}`, v);

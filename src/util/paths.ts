@@ -48,3 +48,22 @@ export function shownPath(path: string): string {
 export function utcStamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
+
+/**
+ * A remote command with the embedded server's temp folder (new in every
+ * run, e.g. the payload's) made the same, so that runs of one command
+ * compare equal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sameCommand } from "./paths.ts";
+ * const a = sameCommand("cat /tmp/ssh-bench-sshd-2317-t556803-2a7374bae1d800d8/payload.txt");
+ * assert.equal(a, "cat /tmp/ssh-bench-…/payload.txt");
+ * assert.equal(sameCommand("cat /tmp/ssh-bench-sshd-3452ae27fd7f08ca/payload.txt"), a);
+ * assert.equal(sameCommand("cat /etc/services"), "cat /etc/services");
+ * ```
+ */
+export function sameCommand(command: string): string {
+  return command.replace(/\/ssh-bench-(?:sshd-)?[^/ ]+\//g, "/ssh-bench-…/");
+}
