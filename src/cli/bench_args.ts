@@ -347,8 +347,9 @@ function parseTarget(
 }
 
 /**
- * `--server-impl`: `openssh` (the default) or `go`, embedded server only
- * (undefined with a target); the openssh-only flags are refused with `go`.
+ * `--server-impl`: `go` (the default) or `openssh`, embedded server only
+ * (undefined with a target); the openssh-only flags choose openssh when
+ * given alone and are refused with `go`.
  */
 function parseServerImpl(
   values: Flags,

@@ -122,6 +122,9 @@ export function identityProblem(path: string): string | undefined {
       path.replace(/\.pub$/, "")
     }?)`;
   }
+  if (/%|\$\{/.test(path)) {
+    return "the path holds % or ${, which ssh expands in an identity file's name; rename it or give a path without them";
+  }
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(head)) {
     return "not a private key file (no -----BEGIN ... PRIVATE KEY----- line); give the path of a private key (e.g. ~/.ssh/id_ed25519)";
   }

@@ -722,6 +722,9 @@ export async function runBenchmark(
       failure.message +=
         "; meta.json could not be updated either, so it does not say how the run ended";
     }
+    // The run's end is written (or could not be): no exit hook may
+    // rewrite meta.json as interrupted from here on.
+    offExit?.();
     if (thrown === undefined && (flush ?? unsaved)) {
       // deno-lint-ignore no-unsafe-finally
       throw flush ?? new UsageError(
@@ -729,7 +732,6 @@ export async function runBenchmark(
         1,
       );
     }
-    offExit?.();
   }
   const summary = summarize(outcome.results);
   const failures = failureCheck(outcome.results, maxFailures);
@@ -910,7 +912,8 @@ async function teardown(
     if (outcome.status !== "failed") break;
     const tail = (await server.log()).trim().split("\n").slice(-5).join("\n");
     const name = place!.servers.length > 1 ? ` ${place!.hosts[i].label}` : "";
-    if (tail) log(`sshd${name} log (last lines):\n${tail}`);
+    const what = server.impl === "go" ? "Go server" : "sshd";
+    if (tail) log(`${what}${name} log (last lines):\n${tail}`);
   }
   await closePlace(place);
   await Promise.all(clients.map((c) => c.close()));

@@ -58,6 +58,9 @@ function goEnv(): Record<string, string> {
     GO111MODULE: "off",
     GOPATH: GOCODE,
     GOPROXY: "off",
+    // Never a toolchain download (Go >= 1.21 would honour GOTOOLCHAIN).
+    GOTOOLCHAIN: "local",
+    GOFLAGS: "",
     GOCACHE: Deno.env.get("GOCACHE") ?? `${home}/.cache/go-build`,
   };
 }

@@ -75,6 +75,26 @@ export function pinProblem(
   return undefined;
 }
 
+/**
+ * The pinned names the server has, in the pin's order; null (x/crypto's
+ * defaults) when nothing is pinned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usablePins } from "./go_server.ts";
+ * assert.deepEqual(usablePins(["sntrup761x25519-sha512@openssh.com", "curve25519-sha256"],
+ *   ["curve25519-sha256", "ecdh-sha2-nistp256"]), ["curve25519-sha256"]);
+ * assert.equal(usablePins(undefined, ["a"]), null);
+ * ```
+ */
+export function usablePins(
+  pins: readonly string[] | undefined,
+  has: readonly string[],
+): string[] | null {
+  return pins ? pins.filter((n) => has.includes(n)) : null;
+}
+
 /** The account's uid, gid and home from `getent passwd`. */
 async function account(
   user: string,
@@ -270,9 +290,11 @@ export class GoServer {
         payload_command: `cat ${payloadPath}`,
         payload_file: payloadPath,
         host_key_type: hostKeyType,
-        kex: opts.algorithms?.kex ?? null,
-        ciphers: opts.algorithms?.ciphers ?? null,
-        macs: opts.algorithms?.macs ?? null,
+        // Only the pinned names it has: x/crypto would offer the others
+        // and then fail the handshake (kex) or the connection (MACs).
+        kex: usablePins(opts.algorithms?.kex, has.kex),
+        ciphers: usablePins(opts.algorithms?.ciphers, has.ciphers),
+        macs: usablePins(opts.algorithms?.macs, has.macs),
         // As the embedded sshd: no pool is dropped, 10 sessions per
         // connection, sshd's MaxAuthTries and a bound on the handshake.
         max_startups: Math.max(100, opts.maxPool * 2 + 10),
@@ -363,6 +385,7 @@ export class GoServer {
         port: number;
         host_key: string;
         version: string;
+        go?: string;
       };
       const [keyType, keyB64] = ready.host_key.split(" ");
       const target: Target = {
@@ -380,11 +403,12 @@ export class GoServer {
         target.knownHostsFile!,
         `[${host}]:${ready.port} ${keyType} ${keyB64}\n`,
       );
-      const go = (await run("go", ["version"])).stdout.split(" ")[2];
       return new GoServer({
         target,
         dir,
-        version: `Go x/crypto/ssh ${ready.version}${go ? ` (${go})` : ""}`,
+        version: `Go x/crypto/ssh ${ready.version}${
+          ready.go ? ` (${ready.go})` : ""
+        }`,
         config: configText,
         payload: {
           bytes: new TextEncoder().encode(text).length,

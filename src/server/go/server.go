@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,7 @@ type Ready struct {
 	Port    int    `json:"port"`
 	HostKey string `json:"host_key"`
 	Version string `json:"version"`
+	Go      string `json:"go"`
 }
 
 // Supported lists what this build can negotiate (-list).
@@ -158,6 +160,23 @@ func hostSigner(kind string) (ssh.Signer, error) {
 	return nil, fmt.Errorf("host key type %q is not supported", kind)
 }
 
+// only keeps the names of want that are in have; nil when want is nil.
+func only(want, have []string) []string {
+	if want == nil {
+		return nil
+	}
+	out := []string{}
+	for _, w := range want {
+		for _, h := range have {
+			if w == h {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}
+
 func serve(cfg *Config) error {
 	allowed, _, _, _, err := ssh.ParseAuthorizedKey([]byte(cfg.AuthorizedKey))
 	if err != nil {
@@ -187,9 +206,11 @@ func serve(cfg *Config) error {
 			return &ssh.Permissions{}, nil
 		},
 	}
-	sc.KeyExchanges = cfg.Kex
-	sc.Ciphers = cfg.Ciphers
-	sc.MACs = cfg.MACs
+	// Only names this build has (the caller filters too): x/crypto offers
+	// pinned names it cannot run and fails the handshake on them.
+	sc.KeyExchanges = only(cfg.Kex, supported.Kex)
+	sc.Ciphers = only(cfg.Ciphers, supported.Ciphers)
+	sc.MACs = only(cfg.MACs, supported.MACs)
 	sc.AddHostKey(signer)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, "0"))
@@ -200,6 +221,7 @@ func serve(cfg *Config) error {
 		Port:    ln.Addr().(*net.TCPAddr).Port,
 		HostKey: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))),
 		Version: xcryptoVersion,
+		Go:      runtime.Version(),
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(ready); err != nil {
 		return err
@@ -215,10 +237,13 @@ func serve(cfg *Config) error {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return nil // SIGTERM closed the listener
 			}
-			return err
+			// EMFILE and the like pass: log, back off, go on, as sshd does.
+			log.Printf("accept: %v", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		if atomic.AddInt64(&starting, 1) > int64(cfg.MaxStartups) {
 			// Like sshd at MaxStartups: drop before the banner.
