@@ -300,7 +300,7 @@ export const ROUND_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "CPU of the embedded sshd during the round: from version 7, as root, its whole process tree by cgroup (exited session processes included); else the listener and its reaped children from /proc; empty for `--target`",
+      "CPU of the embedded server (the Go server or sshd) during the round: from version 7, as root, its whole process tree by cgroup (exited session processes and commands included); else the listener and its reaped children from /proc; empty for `--target`",
     optional: true,
   },
   {
