@@ -96,8 +96,8 @@ export function caption(meta: RunMeta): string[] {
     meta.started_at ? String(meta.started_at).slice(0, 10) : undefined,
     m.cores ? `${m.cores} cores ${m.cpu_model ?? ""}`.trim() : undefined,
     v.deno ? `Deno ${v.deno}` : undefined,
-    v.openssh_server
-      ? `${fleet(meta)}server ${v.openssh_server}${
+    (v.server ?? v.openssh_server)
+      ? `${fleet(meta)}server ${v.server ?? v.openssh_server}${
         meta.target?.kind !== "embedded"
           ? ""
           : meta.parameters?.server_rtt_ms
