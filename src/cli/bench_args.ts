@@ -77,7 +77,7 @@ Options:
   --server-profile P     embedded sshd: lean (default: no per-connection re-exec and other
                          per-login work off, same protocol) or stock (OpenSSH's defaults)
   --server-impl I        the embedded server: go (default: golang.org/x/crypto/ssh, about
-                         a fifteenth of sshd's CPU per session, so the clients, not the
+                         a tenth of sshd's CPU per session or less, so the clients, not the
                          server, bound the run) or openssh (sshd, with --server-profile and
                          --server-max-startups, which choose it when given alone)
   --kex LIST             pin key exchange methods, comma-separated OpenSSH names
