@@ -14,6 +14,7 @@ import { BENCH_USER } from "../src/server/embedded.ts";
 import { CLIENT_NAMES, loadRunners } from "../src/clients/mod.ts";
 import { pidAlive } from "../src/util/proc.ts";
 import { benchCli, strangerKey, waitForRounds } from "./server_helpers.ts";
+import { BenchChild } from "./bench_child.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -220,31 +221,7 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/run`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        new URL("../src/cli/bench.ts", import.meta.url).pathname,
-        "--server-impl",
-        "go",
-        "--clients",
-        "ssh2",
-        "--pool",
-        "2",
-        "--rounds",
-        "100000",
-        "--step-seconds",
-        "600",
-        "--no-charts",
-        "--out",
-        out,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const child = longGoRun(out);
     await waitForRounds(out, 2, 60_000);
     const meta = JSON.parse(await Deno.readTextFile(`${out}/meta.json`));
     assertEquals(meta.parameters.server_impl, "go");
@@ -254,8 +231,7 @@ Deno.test({
     );
     const servers = goServerPids(child.pid);
     assert(servers.length > 0);
-    child.kill("SIGKILL");
-    await child.status;
+    await child.kill("SIGKILL");
     const deadline = performance.now() + 5000;
     while (servers.some(pidAlive) && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -265,6 +241,25 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A long run on the Go server (ssh2, pool 2), as a child process. */
+function longGoRun(out: string): BenchChild {
+  return new BenchChild([
+    "--server-impl",
+    "go",
+    "--clients",
+    "ssh2",
+    "--pool",
+    "2",
+    "--rounds",
+    "100000",
+    "--step-seconds",
+    "600",
+    "--no-charts",
+    "--out",
+    out,
+  ]);
+}
 
 /** Pids of Go servers whose parent is `ppid`. */
 function goServerPids(ppid: number): number[] {
@@ -295,39 +290,13 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/run`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        new URL("../src/cli/bench.ts", import.meta.url).pathname,
-        "--server-impl",
-        "go",
-        "--clients",
-        "ssh2",
-        "--pool",
-        "2",
-        "--rounds",
-        "100000",
-        "--step-seconds",
-        "600",
-        "--no-charts",
-        "--out",
-        out,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
+    const child = longGoRun(out);
     await waitForRounds(out, 2, 60_000);
     const [server] = goServerPids(child.pid);
     assert(server !== undefined, "the run's Go server");
     Deno.kill(server, "SIGKILL");
-    const status = await child.status;
-    const text = await stderr;
-    assertEquals(status.code, 1, text);
+    const { code, stderr: text } = await child.exit();
+    assertEquals(code, 1, text);
     assert(/error: the embedded Go server exited/.test(text), text);
     const meta = JSON.parse(await Deno.readTextFile(`${out}/meta.json`));
     assertEquals(meta.status, "failed");

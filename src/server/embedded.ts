@@ -16,6 +16,7 @@ import { sshdConfig } from "./sshd_config.ts";
 import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
 import { makeOwnedTempDir } from "../util/owned_dirs.ts";
 import { onExit } from "../util/exit_hooks.ts";
+import { stopServerTree } from "./stop_tree.ts";
 import { killPids } from "../util/owner.ts";
 
 // The login account is checked in account.ts; re-exported for callers.
@@ -495,35 +496,12 @@ export class EmbeddedServer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    // Its cgroup also holds session processes whose parent is gone.
-    const kids = [
-      ...new Set([...descendants(this.#pid), ...(this.#cgroup?.pids() ?? [])]),
-    ].filter((pid) => pid !== this.#pid);
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    for (const pid of kids) {
-      try {
-        Deno.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    const t = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 3000);
-    await this.exited;
-    clearTimeout(t);
-    // Session processes still there (their parent gone) are killed.
-    await this.#cgroup?.killAndRemove(2000);
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-    this.#offExit();
+    await stopServerTree({
+      child: this.#child,
+      cgroup: this.#cgroup,
+      dir: this.dir,
+      offExit: this.#offExit,
+    });
   }
 }
 

@@ -18,6 +18,7 @@ import { makeOwnedTempDir } from "../util/owned_dirs.ts";
 import { onExit } from "../util/exit_hooks.ts";
 import { killPids } from "../util/owner.ts";
 import { ensureGoServer } from "./go_build.ts";
+import { stopServerTree } from "./stop_tree.ts";
 import type { ServerOptions } from "./embedded.ts";
 
 /** What the Go server can negotiate (its `-list`). */
@@ -455,34 +456,12 @@ export class GoServer {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const kids = [
-      ...new Set([...descendants(this.pid), ...(this.#cgroup?.pids() ?? [])]),
-    ].filter((p) => p !== this.pid);
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    for (const pid of kids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    const t = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 3000);
-    await this.exited;
-    clearTimeout(t);
-    await this.#log;
-    // Commands still there (their parent gone) are killed.
-    await this.#cgroup?.killAndRemove(2000);
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-    this.#offExit();
+    await stopServerTree({
+      child: this.#child,
+      cgroup: this.#cgroup,
+      dir: this.dir,
+      offExit: this.#offExit,
+      drained: this.#log,
+    });
   }
 }
