@@ -365,3 +365,44 @@ export function parseRoundRequest(line: string): RoundRequest {
   }
   throw new Error(`malformed round request: ${line.slice(0, 120)}`);
 }
+
+/**
+ * The report of a session that reached no phase (its worker never
+ * reported it, or the round was cut short): failed with `status` and
+ * `error`, ended at `endMs`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unreported } from "./protocol.ts";
+ * const r = unreported(3, 2, 12.5, "read_error", "worker: gone");
+ * assert.deepEqual([r.round, r.session, r.end_ms, r.status, r.connect_ms], [3, 2, 12.5, "read_error", null]);
+ * ```
+ */
+export function unreported(
+  round: number,
+  session: number,
+  endMs: number,
+  status: Status,
+  error: string,
+): SessionReport {
+  return {
+    type: "session",
+    round,
+    session,
+    start_ms: 0,
+    connect_ms: null,
+    auth_ms: null,
+    exec_ms: null,
+    read_ms: null,
+    close_ms: null,
+    end_ms: endMs,
+    reexec_ms: null,
+    commands: 0,
+    bytes: 0,
+    lines: 0,
+    exit_code: null,
+    status,
+    error,
+  };
+}

@@ -16,6 +16,7 @@ import {
   type RoundDone,
   type RoundRequest,
   type SessionReport,
+  unreported,
   type WorkerMessage,
 } from "./protocol.ts";
 import type { ClientRunner, RoundResult, RoundSpec } from "./runner.ts";
@@ -487,25 +488,14 @@ function complete(
 ): SessionReport[] {
   const by = new Map(got.map((s) => [s.session, s]));
   return Array.from({ length: spec.sessions }, (_, i) =>
-    by.get(i + 1) ?? {
-      type: "session",
-      round: spec.round,
-      session: i + 1,
-      start_ms: 0,
-      connect_ms: null,
-      auth_ms: null,
-      exec_ms: null,
-      read_ms: null,
-      close_ms: null,
-      end_ms: endMs,
-      reexec_ms: null,
-      commands: 0,
-      bytes: 0,
-      lines: 0,
-      exit_code: null,
-      status,
-      error: `${prefix}${why || "no report for this session"}`,
-    });
+    by.get(i + 1) ??
+      unreported(
+        spec.round,
+        i + 1,
+        endMs,
+        status,
+        `${prefix}${why || "no report for this session"}`,
+      ));
 }
 
 /**

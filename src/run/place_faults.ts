@@ -10,7 +10,7 @@
  * @module
  */
 import type { ClientRunner, RoundResult } from "../clients/runner.ts";
-import type { SessionReport } from "../clients/protocol.ts";
+import { unreported } from "../clients/protocol.ts";
 import { faultOf, RoundFault } from "../clients/round_fault.ts";
 
 /** Something whose death ends the round in flight (an emulated link). */
@@ -63,25 +63,10 @@ function failedRound(
   const endMs = performance.now() - t0;
   return {
     startedAt: t0,
-    sessions: Array.from({ length: sessions }, (_, i): SessionReport => ({
-      type: "session",
-      round,
-      session: i + 1,
-      start_ms: 0,
-      connect_ms: null,
-      auth_ms: null,
-      exec_ms: null,
-      read_ms: null,
-      close_ms: null,
-      end_ms: endMs,
-      reexec_ms: null,
-      commands: 0,
-      bytes: 0,
-      lines: 0,
-      exit_code: null,
-      status: "read_error",
-      error: why,
-    })),
+    sessions: Array.from(
+      { length: sessions },
+      (_, i) => unreported(round, i + 1, endMs, "read_error", why),
+    ),
     cpuMs: NaN,
     rssMb: NaN,
   };

@@ -7,8 +7,8 @@
  * @module
  */
 import { UsageError } from "../util/errors.ts";
-import { makePayload } from "./payload.ts";
-import { descendants, pidAlive, procCpuMs, run, which } from "../util/proc.ts";
+import { makePayload, payloadShape } from "./payload.ts";
+import { descendants, pidAlive, run, which } from "../util/proc.ts";
 import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { opensshVersion } from "../util/ssh_version.ts";
 import { loginUser } from "./account.ts";
@@ -16,7 +16,7 @@ import { sshdConfig } from "./sshd_config.ts";
 import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
 import { makeOwnedTempDir } from "../util/owned_dirs.ts";
 import { onExit } from "../util/exit_hooks.ts";
-import { stopServerTree } from "./stop_tree.ts";
+import { serverCpuMs, stopServerTree } from "./stop_tree.ts";
 import { killPids } from "../util/owner.ts";
 
 // The login account is checked in account.ts; re-exported for callers.
@@ -448,10 +448,7 @@ export class EmbeddedServer {
         version,
         config,
         payloadPath,
-        payload: {
-          bytes: new TextEncoder().encode(text).length,
-          lines: text.split("\n").length - 1,
-        },
+        payload: payloadShape(text),
         child,
         profile,
         cgroup,
@@ -472,9 +469,7 @@ export class EmbeddedServer {
    * its reaped children's from /proc (undefined once sshd has exited).
    */
   cpuMs(): number | undefined {
-    if (this.#cgroup && !this.#stopped) return this.#cgroup.usageMs();
-    const c = procCpuMs(this.#pid);
-    return c === undefined ? undefined : c.self + c.children;
+    return serverCpuMs(this.#pid, this.#cgroup, this.#stopped);
   }
 
   /** True while the sshd listener runs. */

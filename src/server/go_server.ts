@@ -9,8 +9,8 @@
  * @module
  */
 import { UsageError } from "../util/errors.ts";
-import { makePayload } from "./payload.ts";
-import { descendants, pidAlive, procCpuMs, run, which } from "../util/proc.ts";
+import { makePayload, payloadShape } from "./payload.ts";
+import { descendants, pidAlive, run, which } from "../util/proc.ts";
 import type { AlgorithmPins, Target } from "../clients/seam.ts";
 import { loginUser } from "./account.ts";
 import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
@@ -18,7 +18,7 @@ import { makeOwnedTempDir } from "../util/owned_dirs.ts";
 import { onExit } from "../util/exit_hooks.ts";
 import { killPids } from "../util/owner.ts";
 import { ensureGoServer } from "./go_build.ts";
-import { stopServerTree } from "./stop_tree.ts";
+import { serverCpuMs, stopServerTree } from "./stop_tree.ts";
 import type { ServerOptions } from "./embedded.ts";
 
 /** What the Go server can negotiate (its `-list`). */
@@ -411,10 +411,7 @@ export class GoServer {
           ready.go ? ` (${ready.go})` : ""
         }`,
         config: configText,
-        payload: {
-          bytes: new TextEncoder().encode(text).length,
-          lines: text.split("\n").length - 1,
-        },
+        payload: payloadShape(text),
         child,
         cgroup,
         log,
@@ -431,9 +428,7 @@ export class GoServer {
 
   /** CPU time of the server, ms (its cgroup, else /proc). */
   cpuMs(): number | undefined {
-    if (this.#cgroup && !this.#stopped) return this.#cgroup.usageMs();
-    const c = procCpuMs(this.pid);
-    return c === undefined ? undefined : c.self + c.children;
+    return serverCpuMs(this.pid, this.#cgroup, this.#stopped);
   }
 
   /** True while the server runs. */

@@ -105,3 +105,20 @@ export function countLines(text: string): number {
   const nl = text.split("\n").length - 1;
   return text.endsWith("\n") ? nl : nl + 1;
 }
+
+/**
+ * What a client must read of a payload: its bytes (UTF-8) and lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { payloadShape } from "./payload.ts";
+ * assert.deepEqual(payloadShape("a\nbé\n"), { bytes: 6, lines: 2 });
+ * ```
+ */
+export function payloadShape(text: string): { bytes: number; lines: number } {
+  return {
+    bytes: new TextEncoder().encode(text).length,
+    lines: text.split("\n").length - 1,
+  };
+}

@@ -1,5 +1,6 @@
 /**
- * How an embedded server stops, whichever implementation: the listener
+ * What the embedded servers share, whichever implementation: how one
+ * stops and how its CPU is read. Stopping: the listener
  * and every process under it (sessions, the commands they run) get
  * SIGTERM, the listener SIGKILL after 3 s, then whatever is left in its
  * cgroup is killed and the cgroup, the temp dir and the exit hook go.
@@ -7,7 +8,7 @@
  * @module
  */
 import type { CpuCgroup } from "../util/cpu_cgroup.ts";
-import { descendants } from "../util/proc.ts";
+import { descendants, procCpuMs } from "../util/proc.ts";
 
 /** What {@linkcode stopServerTree} stops and removes. */
 export interface ServerTree {
@@ -62,4 +63,19 @@ export async function stopServerTree(t: ServerTree): Promise<void> {
   await t.cgroup?.killAndRemove(2000);
   await Deno.remove(t.dir, { recursive: true }).catch(() => {});
   t.offExit();
+}
+
+/**
+ * A server's CPU so far, ms: its cgroup's usage (its whole tree, exited
+ * processes included) while it runs and has one, else the listener's own
+ * and its reaped children's from /proc (undefined once it is gone).
+ */
+export function serverCpuMs(
+  pid: number,
+  cgroup: CpuCgroup | undefined,
+  stopped: boolean,
+): number | undefined {
+  if (cgroup && !stopped) return cgroup.usageMs();
+  const c = procCpuMs(pid);
+  return c === undefined ? undefined : c.self + c.children;
 }
