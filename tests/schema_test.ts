@@ -44,6 +44,7 @@ for (
     // The committed sample runs: when they are regenerated, regenerate
     // their golden files with the code of the same commit.
     ["sample-seed", here("../data/runs/sample-seed")],
+    ["sample-seed-openssh", here("../data/runs/sample-seed-openssh")],
     ["sample-maxstartups", here("../data/runs/sample-maxstartups")],
   ]
 ) {

@@ -694,7 +694,7 @@ const INTERVAL_NOTE =
  * import { summaryTables } from "./report_model.ts";
  * import { readRecord } from "../run/record.ts";
  * const meta = readRecord(
- *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ *   new URL("../../data/runs/sample-seed-openssh", import.meta.url).pathname,
  * )!;
  * const { key, tables } = summaryTables(meta.summary!);
  * // Every client at pool 1 and 30, and libssh2 (scaled) at 100.
