@@ -42,10 +42,17 @@ Options:
 }
                          (default: seed)
   --clients A,B          clients to run: ssh2, libssh2, openssh, paramiko, asyncssh
-                         (default: all available), each in a worker process of its own
-  --pool SPEC            pool sizes: A..B, A..B:STEP or a list 1,10,30 (replaces the preset's stages)
-  --step-seconds S       minimum seconds per pool size (default: the preset's)
-  --rounds N             minimum rounds per pool size (default: 1)
+                         (default: all available), each in a worker process of its own;
+                         test clients, only by name: ssh2-nagle (ssh2 with Nagle's
+                         algorithm left on) and null (no I/O: the harness's own cost)
+  --pool SPEC            pool sizes: A..B, A..B:STEP or a list 1,10,30 (replaces the preset's
+                         stages, keeping its step time and rounds: seed's without --preset)
+  --step-seconds S       minimum seconds per pool size (default: the preset's: ${
+  Object.values(PRESETS).map((p) => `${p.name} ${p.stepSeconds}`).join(", ")
+})
+  --rounds N             minimum rounds per pool size (default: the preset's: ${
+  Object.values(PRESETS).map((p) => `${p.name} ${p.minRounds}`).join(", ")
+})
   --timeout S            per-session timeout in seconds (default: 60)
   --target URL           an existing server, ssh://user@host:port, instead of the embedded one;
                          repeat it for a fleet (sessions are spread over the hosts round-robin)

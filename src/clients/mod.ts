@@ -84,7 +84,12 @@ function checkNames(names: readonly string[]): void {
   for (const n of names) {
     if (!known.includes(n)) {
       throw new UsageError(
-        `unknown client "${n}"; use one or more of: ${known.join(", ")}`,
+        `unknown client "${n}"; use one or more of: ${
+          CLIENT_NAMES.join(", ")
+        } (test clients: ${
+          known.filter((k) => !(CLIENT_NAMES as readonly string[]).includes(k))
+            .join(", ")
+        })`,
       );
     }
   }

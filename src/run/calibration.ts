@@ -194,7 +194,7 @@ export function describeNoop(c: ClientCalibration): string {
     `median ${c.total_median_ms.toFixed(1)} ms in all`,
     `exec ${exec.toFixed(1)} ms${
       exec >= STALL_MS && shell < SLOW_SHELL_MS
-        ? " (the server's delayed-ACK stall after auth, not the shell; see README)"
+        ? " (the server's delayed-ACK stall after auth, not the shell; see docs/results.md)"
         : ""
     }`,
     `exec reply to exit ${shell.toFixed(1)} ms${

@@ -50,7 +50,7 @@ export const PRESETS: Record<string, Preset> = {
   quick: {
     name: "quick",
     description:
-      "about a minute: every client at pools 1,2,4,8, then the best at 16,32 (3 s per step)",
+      "about 1.5 minutes: every client at pools 1,2,4,8, then the best at 16,32 (3 s per step)",
     stages: [
       { pools: [1, 2, 4, 8], clients: "all" },
       { pools: [16, 32], clients: "best" },

@@ -3,7 +3,8 @@
  * `rounds.csv`, and every field of the per-client, per-pool summary (in
  * `meta.json`), with its type, unit and meaning. The TypeScript row types,
  * the CSV headers, the polars schema (`src/analysis/load.ts`) and the
- * README's column tables all come from here.
+ * column tables of `docs/data-format.md` (`deno task docs`, from
+ * `schema_doc.ts`) all come from here.
  *
  * Adding a column: add it to the list here with `since: <the new
  * version>`, bump {@linkcode SCHEMA_VERSION}, and fill it where rows are
