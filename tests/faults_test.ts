@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { loadRuns } from "../src/analysis/load.ts";
 import { renderRun } from "../src/analysis/analyse.ts";
+import type { ChartFiles } from "../src/analysis/chart_render.ts";
 import { descendants, which } from "../src/util/proc.ts";
 import { removeStale } from "../src/run/stale.ts";
 import { BenchChild, csvRows, until } from "./bench_child.ts";
@@ -77,6 +78,11 @@ async function waitForRounds(dir: string, n: number): Promise<void> {
   throw new Error("the run wrote no rounds");
 }
 
+/** The names of the charts written, in order. */
+function chartNames(files: ChartFiles[]): string[] {
+  return files.map((f) => f.png.split("/").at(-1)!.replace(/\.png$/, ""));
+}
+
 Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", async () => {
   const out = await Deno.makeTempDir();
   let f: Footprint | undefined;
@@ -117,8 +123,15 @@ Deno.test("faults: sshd killed mid-run: failed rows, clear stop, valid files", a
     assert(statuses.includes("ok"));
     assert(statuses.some((s) => s !== "ok"), "sessions after the kill failed");
     const files = await renderRun(run, `${out}/run/charts`);
-    // Every chart but the distribution (at pools 1 and 30; this run: 4).
-    assertEquals(files.length, 7);
+    // Every chart but the distribution (at pools 1 and 30; this run: 4),
+    // rtt and hosts (one host, no emulated RTT).
+    assertEquals(chartNames(files), [
+      "comparison-time",
+      "comparison-pool",
+      "scaling",
+      "efficiency",
+      "failures",
+    ]);
     assertEquals(leftOf(f), []);
   } finally {
     if (f) killLeft(f);
@@ -155,7 +168,18 @@ Deno.test("faults: SIGKILL mid-run leaves parseable files; sshd dies with it", a
       `sessions ${run.sessions.height}, rounds ${counted}`,
     );
     const files = await renderRun(run, `${out}/run/charts`);
-    assertEquals(files.length, 8); // every chart
+    // Every chart but rtt and hosts (one host, no emulated RTT), and
+    // failures unless a session failed.
+    assertEquals(
+      chartNames(files).filter((n) => n !== "failures"),
+      [
+        "comparison-time",
+        "comparison-pool",
+        "scaling",
+        "efficiency",
+        "distribution",
+      ],
+    );
     // The killed run's temp dir and cgroups are still there; the next
     // run's start removes them.
     assert(leftOf(f).some((l) => l.startsWith("folder ")), leftOf(f).join());

@@ -3,8 +3,11 @@
  * `/usr/bin/chromium`, driven by npm `puppeteer-core`; never a downloaded
  * browser): every request that is not a `file:` one is aborted and
  * recorded, console errors are collected, the chart marks drawn are
- * counted, a point of each chart is hovered and its tooltip read, and a
- * screenshot can be written.
+ * counted, a point of each chart is hovered and its tooltip read, the
+ * opacities vega drew the bands, lines and legend symbols with are read
+ * from each chart's scenegraph (before and after a click on the first
+ * legend entry), the key figures' interval cells are measured in lines,
+ * and a screenshot can be written.
  *
  * `deno run -A tests/report_browser.ts` regenerates the committed
  * screenshot of the sample run's report (`data/runs/sample-seed/report.png`)
@@ -33,8 +36,25 @@ export interface PageCheck {
   marks: Record<string, number>;
   /** Tooltip text shown on hovering a point, per chart that has points. */
   tooltips: Record<string, string>;
+  /**
+   * Per chart with interval bands (area marks): the opacities drawn, as
+   * the page opened and after a click on the first legend entry.
+   */
+  opacities: Record<string, { shown: Opacities; clicked: Opacities }>;
+  /** Lines each key-figures cell with an interval (`a [b, c]`) takes. */
+  keyCellLines: number[];
   /** Screenshot written, if asked for. */
   screenshot?: string;
+}
+
+/** Opacities a chart's marks are drawn with, from its vega scenegraph. */
+export interface Opacities {
+  /** Each interval band's (area mark item's), by series. */
+  bands: Record<string, number[]>;
+  /** Each line's (line mark item's), by series. */
+  lines: Record<string, number[]>;
+  /** Each legend symbol's, by its series. */
+  legend: Record<string, number>;
 }
 
 /** Options of {@linkcode inspectPage}. */
@@ -154,6 +174,49 @@ async function hover(
   return await tooltipText(page, 3000);
 }
 
+/** The opacities of `chart`'s bands, lines and legend symbols as drawn. */
+function opacities(page: Page, chart: string): Promise<Opacities> {
+  return page.evaluate(async (chart: string) => {
+    const view = window.reportViews?.[chart];
+    const out: Opacities = { bands: {}, lines: {}, legend: {} };
+    if (!view) return out;
+    await view.runAsync();
+    const add = (to: Record<string, number[]>, key: string, v: number) => {
+      (to[key] ??= []).push(v);
+    };
+    const walk = (mark: Dom) => {
+      for (const item of mark?.items ?? []) {
+        const opacity = item.opacity ?? 1;
+        const series = String(item.datum?.series ?? "");
+        if (mark.role === "mark" && mark.marktype === "area") {
+          add(out.bands, series, opacity);
+        } else if (mark.role === "mark" && mark.marktype === "line") {
+          add(out.lines, series, opacity);
+        } else if (mark.role === "legend-symbol") {
+          out.legend[String(item.datum?.value)] = opacity;
+        }
+        for (const child of item.items ?? []) walk(child);
+      }
+    };
+    walk(view.scenegraph().root);
+    return out;
+  }, chart);
+}
+
+/** Clicks the first legend symbol of `chart`. */
+async function clickFirstLegendEntry(page: Page, chart: string) {
+  const at = await page.evaluate((chart: string) => {
+    const symbol = document.querySelector(
+      `.chart[data-chart="${chart}"] g.role-legend-symbol path`,
+    );
+    if (!symbol) return null;
+    symbol.scrollIntoView({ block: "center" });
+    const r = symbol.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  }, chart);
+  if (at) await page.mouse.click(at.x, at.y);
+}
+
 /**
  * Opens `path` (a local HTML file) in a new tab of `browser` and reports
  * what it requested, logged, drew and showed on hover.
@@ -236,7 +299,34 @@ export async function inspectPage(
       const text = await hover(page, name, "first");
       if (text !== undefined) tooltips[name] = text;
     }
-    return { blocked, errors, state, marks, tooltips, screenshot };
+    const keyCellLines = await page.evaluate(() =>
+      [...document.querySelectorAll("#key-figures td.num")]
+        .filter((td: Dom) => /\[/.test(td.textContent))
+        .map((td: Dom) => {
+          const range = document.createRange();
+          range.selectNodeContents(td);
+          return new Set(
+            [...range.getClientRects()].map((r: Dom) => Math.round(r.top)),
+          ).size;
+        })
+    );
+    const drawnOpacities: PageCheck["opacities"] = {};
+    for (const name of opts.charts === false ? [] : names) {
+      const shown = await opacities(page, name);
+      if (Object.keys(shown.bands).length === 0) continue;
+      await clickFirstLegendEntry(page, name);
+      drawnOpacities[name] = { shown, clicked: await opacities(page, name) };
+    }
+    return {
+      blocked,
+      errors,
+      state,
+      marks,
+      tooltips,
+      opacities: drawnOpacities,
+      keyCellLines,
+      screenshot,
+    };
   } finally {
     await page.close().catch(() => {});
   }

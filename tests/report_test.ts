@@ -19,6 +19,12 @@ const MAXSTARTUPS_DIR = new URL(
   import.meta.url,
 ).pathname;
 const V1_DIR = new URL("./fixtures/v1-run", import.meta.url).pathname;
+/**
+ * The sample run's charts: no failure, one host on loopback, so no
+ * failures, rtt or hosts chart.
+ */
+const LEFT_OUT = ["failures", "rtt", "hosts"];
+const SAMPLE_CHARTS = CHART_NAMES.filter((n) => !LEFT_OUT.includes(n));
 
 /** The sample run's report, written once into a temp folder. */
 let sample: Promise<{ dir: string; html: string; md: string }> | undefined;
@@ -61,23 +67,57 @@ Deno.test("report: the sample run's page is self-contained and its post has the 
     [...html.matchAll(/<div class="chart" id="chart-([\w-]+)"/g)].map((m) =>
       m[1]
     ),
-    [...CHART_NAMES],
+    SAMPLE_CHARTS,
   );
   assert(html.includes("@media print"), "a print stylesheet");
+  // Charts with nothing to show are left out, with the reason, not drawn.
+  for (const name of LEFT_OUT) {
+    assert(html.includes(`the ${name} chart is left out`), `${name} named`);
+  }
+  assert(!html.includes('"text":"no --rtt in this run"'), "no placeholder");
+  // Each chart's caption under it: how to read it, then the provenance.
+  const figure = /<figure id="figure-efficiency">[\s\S]*?<\/figure>/.exec(html)
+    ?.[0] ?? "";
+  assert(
+    /<figcaption><p class="chart-note">CPU time \(user \+ system\)/.test(
+      figure,
+    ),
+    figure,
+  );
+  assert(figure.includes("cipher: aes128-gcm@openssh.com (ssh2)"), figure);
+  assert(html.includes("In short (as in the charts' captions)"));
+  // Interval cells keep to one line.
+  assert(/td\.num \{ white-space: nowrap; \}/.test(html));
   assert(html.includes("over 90% busy"), "the run's warning");
   // The command that repeats the run, as it recorded it.
   assert(html.includes("deno task bench"));
   assert(html.includes("Go server configuration"), "the server's config");
 
   const md = await Deno.readTextFile(mdPath);
-  for (const name of CHART_NAMES) {
+  for (const name of SAMPLE_CHARTS) {
     assert(md.includes(`](charts/${name}.png)`), `${name} image`);
     assert(Deno.statSync(`${dir}/charts/${name}.png`).size > 0);
   }
-  // Key figures: ssh2 at pool 30, the README's 48.9 ms median total with
-  // its interval in brackets.
+  for (const name of LEFT_OUT) {
+    assert(!md.includes(`](charts/${name}.png)`), `no ${name} image`);
+    assert(
+      !(await Array.fromAsync(Deno.readDir(`${dir}/charts`))).some((e) =>
+        e.name.startsWith(`${name}.`)
+      ),
+      `no ${name} files`,
+    );
+  }
+  // Under each image, its caption as text.
   assert(
-    /\| ssh2 \| 30 \| 1140 \| 1140 \| 0 \| 38 \| 48\.9 \\\[45\.1, 51\.4\\\] \|/
+    /\(charts\/efficiency\.png\)\n\nCPU time \(user \+ system\) per session[^\n]*\n\n2026-12-06 · 2 cores AMD EPYC[^\n]*\\\nclients: ssh2 1\.17\.0/
+      .test(md),
+    md.slice(md.indexOf("charts/efficiency.png") - 200).slice(0, 1200),
+  );
+  // Key figures: ssh2 at pool 30, the 48.9 ms median total of
+  // docs/results.md with its interval in brackets, on one line (no-break
+  // spaces).
+  assert(
+    /\| ssh2 \| 30 \| 1140 \| 1140 \| 0 \| 38 \| 48\.9\u00a0\\\[45\.1,\u00a051\.4\\\] \|/
       .test(md),
     md.slice(0, 3000),
   );
@@ -98,9 +138,9 @@ Deno.test("report: several runs give one comparison report with the compare tabl
     assert(md.startsWith("# SSH clients under concurrency: 2 runs compared"));
     assert(md.includes("## Runs compared"));
     // ssh2 at pool 1 in both runs: medians with intervals, the change
-    // (or ~) and the p-value.
+    // (or ~) and the p-value; no-break spaces keep each cell on one line.
     assert(
-      /\| ssh2 \| 1 \| 4\.4 \\\[[\d., ]+\\\] \| [\d.]+ \\\[[\d., ]+\\\] \| (~ \()?[+-][\d.]+%\)? \| [\d.]+ \|/
+      /\| ssh2 \| 1 \| 4\.4\u00a0\\\[[\d.,\u00a0]+\\\] \| [\d.]+\u00a0\\\[[\d.,\u00a0]+\\\] \| (~\u00a0\()?[+-][\d.]+%\)? \| [\d.]+ \|/
         .test(md),
       md.slice(0, 3000),
     );
@@ -209,7 +249,13 @@ Deno.test({
       assertEquals(check.blocked, [], `${page}: network requests`);
       assertEquals(check.errors, [], `${page}: console errors`);
       assertEquals(check.state, "rendered");
-      assertEquals(Object.keys(check.marks), [...CHART_NAMES]);
+      // The committed page: the charts it was rendered with.
+      const charts = page === html ? SAMPLE_CHARTS : [
+        ...(await Deno.readTextFile(page)).matchAll(
+          /<div class="chart" id="chart-([\w-]+)"/g,
+        ),
+      ].map((m) => m[1]);
+      assertEquals(Object.keys(check.marks), charts);
       for (const [name, n] of Object.entries(check.marks)) {
         assert(n > 0, `${page}: ${name} drew no marks`);
       }
@@ -225,6 +271,31 @@ Deno.test({
       }
       assert(/client\s+\w+/.test(check.tooltips["comparison-pool"]));
       assert(/ok\s+\d+/.test(check.tooltips["comparison-pool"]));
+      if (page !== html) continue; // drawn by the code of its time
+      // The interval bands are drawn faint (0.18) under their lines, not
+      // opaque over them; the legend symbols at full strength.
+      const pool = check.opacities["comparison-pool"];
+      assert(pool, Object.keys(check.opacities).join());
+      const bands = Object.values(pool.shown.bands).flat();
+      assert(bands.length > 0);
+      assertEquals([...new Set(bands)], [0.18]);
+      assertEquals([...new Set(Object.values(pool.shown.lines).flat())], [1]);
+      assertEquals(Object.keys(pool.shown.legend).length, 5);
+      assertEquals([...new Set(Object.values(pool.shown.legend))], [1]);
+      // A click on the first legend entry (ssh2): its band keeps 0.18, its
+      // line 1; the others fade further.
+      const { clicked } = pool;
+      assertEquals([...new Set(clicked.bands.ssh2)], [0.18]);
+      assertEquals([...new Set(clicked.lines.ssh2)], [1]);
+      for (const [series, ops] of Object.entries(clicked.bands)) {
+        if (series === "ssh2") continue;
+        for (const o of ops) assert(o < 0.18, `${series} band ${o}`);
+        for (const o of clicked.lines[series]) assert(o < 1, `${series} line`);
+      }
+      assertEquals(clicked.legend.ssh2, 1);
+      // The key figures' interval cells each on one line.
+      assert(check.keyCellLines.length >= 10, `${check.keyCellLines.length}`);
+      assertEquals([...new Set(check.keyCellLines)], [1]);
     }
   });
   const png = await Deno.readFile(shot);

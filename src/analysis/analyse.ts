@@ -18,7 +18,11 @@ import {
   type Spec,
 } from "./chart_specs.ts";
 import type { RunData, RunMeta } from "./load.ts";
-import { type ChartFiles, writeChart } from "./chart_render.ts";
+import {
+  type ChartFiles,
+  removeChartFiles,
+  writeChart,
+} from "./chart_render.ts";
 import {
   failureRates,
   hostMedians,
@@ -85,6 +89,46 @@ export function analyse(run: RunData, intervalMs = 5000): Analysis {
   };
 }
 
+/** Interval lengths the time chart picks from, longest first, ms. */
+const INTERVALS_MS = [5000, 2000, 1000, 500];
+
+/**
+ * The interval for the medians over time when none is given, and the
+ * run's length it was picked for: the longest of 5, 2, 1 and 0.5 s that
+ * cuts the run into at least 20 intervals (5 s from 100 s on, as the seed
+ * run's charts have). The length is the shortest run's, from `meta.json`
+ * (else from its last session's start).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { intervalFor } from "./analyse.ts";
+ * import { loadRuns } from "./load.ts";
+ * const seed = loadRuns([
+ *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
+ * ]);
+ * assert.deepEqual(intervalFor(seed), { intervalMs: 5000, runSeconds: 859 });
+ * const short = { ...seed, metas: [{
+ *   started_at: "2026-11-26T07:16:15.000Z", ended_at: "2026-11-26T07:16:36.000Z",
+ * }] };
+ * assert.deepEqual(intervalFor(short), { intervalMs: 1000, runSeconds: 21 });
+ * ```
+ */
+export function intervalFor(
+  run: RunData,
+): { intervalMs: number; runSeconds: number } {
+  const lengths = run.metas.map((m) =>
+    (Date.parse(String(m.ended_at)) - Date.parse(String(m.started_at))) / 1000
+  ).filter((s) => Number.isFinite(s) && s > 0);
+  const lastStart = run.sessions.height
+    ? Number(run.sessions.getColumn("started_at_ms").max() ?? 0) / 1000
+    : 0;
+  const runSeconds = lengths.length ? Math.min(...lengths) : lastStart;
+  const intervalMs = INTERVALS_MS.find((ms) => runSeconds * 1000 >= 20 * ms) ??
+    INTERVALS_MS.at(-1)!;
+  return { intervalMs, runSeconds: Math.round(runSeconds) };
+}
+
 /** Pool sizes the distribution chart shows (those the run has). */
 export const DISTRIBUTION_POOLS = [1, 30];
 
@@ -129,11 +173,12 @@ const TIMING_CHARTS: readonly ChartName[] = [
 /**
  * The charts an analysis has nothing to show in, and why, in
  * {@linkcode CHART_NAMES} order. With no session at all, every chart; with
- * no ok session, the timing charts and the notes on what the run lacks
- * (`rtt`, `hosts`), which only make sense beside timings; the failures
- * chart stays, it is what such a run has. Otherwise `distribution` when no
- * ok session ran at {@linkcode DISTRIBUTION_POOLS}, and `efficiency` when
- * no round has a CPU figure. A chart is never drawn empty.
+ * no ok session, the timing charts, `rtt` and `hosts`; the failures chart
+ * stays, it is what such a run has. Otherwise `distribution` when no ok
+ * session ran at {@linkcode DISTRIBUTION_POOLS}, `failures` when none
+ * failed, `rtt` without emulated round-trip times, `hosts` with one host,
+ * and `efficiency` when no round has a CPU figure. A chart is never drawn
+ * empty.
  *
  * @example
  * ```ts
@@ -144,7 +189,11 @@ const TIMING_CHARTS: readonly ChartName[] = [
  * const run = loadRuns([
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * ]);
- * assert.deepEqual(chartsLeftOut(analyse(run)), []);
+ * // No failure, one host on loopback: nothing for three charts.
+ * assert.deepEqual(
+ *   chartsLeftOut(analyse(run)).map((c) => c.name),
+ *   ["failures", "rtt", "hosts"],
+ * );
  * // Every session failed: the timing charts are left out, failures stay.
  * const failed = { ...run, sessions: run.sessions.head(3).withColumns(
  *   pl.lit("timeout").alias("status"),
@@ -169,11 +218,33 @@ export function chartsLeftOut(a: Analysis): LeftOutChart[] {
     for (const name of [...TIMING_CHARTS, "rtt", "hosts"] as const) {
       why.set(name, reason);
     }
-  } else if (a.distribution.height === 0) {
-    why.set(
-      "distribution",
-      `no ok session at pool ${DISTRIBUTION_POOLS.join(" or ")}`,
-    );
+  } else {
+    if (a.distribution.height === 0) {
+      why.set(
+        "distribution",
+        `no ok session at pool ${DISTRIBUTION_POOLS.join(" or ")}`,
+      );
+    }
+    if (a.failures.height === 0) {
+      why.set(
+        "failures",
+        `no session failed (all ${
+          sessions.toLocaleString("en-US")
+        } sessions ended ok)`,
+      );
+    }
+    if (a.rtt.height === 0) {
+      why.set(
+        "rtt",
+        "no emulated round-trip time in this run (--rtt 0,25,50 sweeps one)",
+      );
+    }
+    if (a.hosts.height === 0) {
+      why.set(
+        "hosts",
+        "one host in this run (a fleet: --servers 4, --server-rtt 0,0,50,200, --hosts FILE or --target repeated)",
+      );
+    }
   }
   if (!why.has("efficiency") && !hasCpuFigures(a.rounds)) {
     why.set("efficiency", "no round has a CPU figure");
@@ -252,16 +323,21 @@ export function leftOutLines(leftOut: readonly LeftOutChart[]): string[] {
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * ]);
  * const specs = chartSpecs(analyse(run), run.metas[0]);
- * assert.deepEqual(Object.keys(specs), [...CHART_NAMES]);
+ * assert.deepEqual(
+ *   Object.keys(specs),
+ *   ["comparison-time", "comparison-pool", "scaling", "efficiency", "distribution"],
+ * );
  * ```
  */
 export function chartSpecs(
   a: Analysis,
   meta: RunMeta,
   intervalMs = 5000,
+  runSeconds?: number,
 ): ChartSpecs {
-  const make: Record<ChartName, () => Spec> = {
-    "comparison-time": () => comparisonByTime(a.intervals, meta, intervalMs),
+  const make: Record<ChartName, () => Spec | undefined> = {
+    "comparison-time": () =>
+      comparisonByTime(a.intervals, meta, intervalMs, runSeconds),
     "comparison-pool": () => comparisonByPool(a.pools, meta),
     "scaling": () => scalingChart(a.pools, meta),
     "efficiency": () => efficiencyChart(a.rounds, meta),
@@ -272,7 +348,8 @@ export function chartSpecs(
   };
   const left = new Set(chartsLeftOut(a).map((c) => c.name));
   return Object.fromEntries(
-    CHART_NAMES.filter((n) => !left.has(n)).map((n) => [n, make[n]()]),
+    CHART_NAMES.filter((n) => !left.has(n)).map((n) => [n, make[n]()])
+      .filter(([, spec]) => spec),
   );
 }
 
@@ -286,7 +363,10 @@ export interface RenderedCharts {
 
 /**
  * Writes an analysis' charts to `outDir`; a chart it has nothing to show
- * in is left out (not drawn empty), and returned with its reason.
+ * in is left out (not drawn empty: its files from an earlier rendering
+ * are removed), and returned with its reason. `runSeconds`: the run's
+ * length the interval was picked for ({@linkcode intervalFor}), named in
+ * the time chart's caption.
  *
  * @example
  * ```ts
@@ -297,8 +377,14 @@ export interface RenderedCharts {
  *   new URL("../../tests/fixtures/v1-run", import.meta.url).pathname,
  * ]);
  * const dir = await Deno.makeTempDir();
+ * // A chart drawn by an earlier version, with nothing to show now.
+ * await Deno.writeTextFile(`${dir}/hosts.png`, "stale");
  * const r = await renderAnalysis(analyse(run), run.metas[0], dir);
  * assert.equal(r.files.length + r.leftOut.length, 8);
+ * assert.ok(r.leftOut.some((c) => c.name === "hosts"));
+ * assert.ok(!(await Array.fromAsync(Deno.readDir(dir))).some((e) =>
+ *   e.name.startsWith("hosts.")
+ * ));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -307,12 +393,14 @@ export async function renderAnalysis(
   meta: RunMeta,
   outDir: string,
   intervalMs = 5000,
+  runSeconds?: number,
 ): Promise<RenderedCharts> {
-  const specs = chartSpecs(a, meta, intervalMs);
+  const specs = chartSpecs(a, meta, intervalMs, runSeconds);
   const files: ChartFiles[] = [];
   for (const name of CHART_NAMES) {
     const spec = specs[name];
     if (spec) files.push(await writeChart(spec, outDir, name));
+    else await removeChartFiles(outDir, name);
   }
   return { files, leftOut: chartsLeftOut(a) };
 }
@@ -331,9 +419,12 @@ export async function renderAnalysis(
  * ]);
  * const dir = await Deno.makeTempDir();
  * const files = await renderRun(run, dir);
+ * // Every chart but failures, rtt and hosts (none failed, one host, no
+ * // emulated RTT).
  * assert.deepEqual(
  *   files.map((f) => f.png),
- *   CHART_NAMES.map((name) => `${dir}/${name}.png`),
+ *   CHART_NAMES.filter((n) => !["failures", "rtt", "hosts"].includes(n))
+ *     .map((name) => `${dir}/${name}.png`),
  * );
  * await Deno.remove(dir, { recursive: true });
  * ```

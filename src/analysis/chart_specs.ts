@@ -15,8 +15,10 @@ import { COMPOSITES } from "./stats.ts";
 export type Spec = Record<string, any>;
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
-/** Font used in SVG and PNG alike (Debian's fonts-dejavu-core). */
+/** Font the PNGs are drawn with (Debian's fonts-dejavu-core). */
 export const FONT = "DejaVu Sans";
+/** The charts' font with fallbacks, as the SVG and the report page name it. */
+export const FONT_STACK = `${FONT}, Helvetica, Arial, sans-serif`;
 const CLIENT_COLORS: Record<string, string> = {
   ssh2: "#e45756",
   libssh2: "#4c78a8",
@@ -72,14 +74,15 @@ export function colorScale(
 }
 
 /**
- * Caption lines from a run's meta.json: date, machine, server; client versions.
+ * A run's provenance as a chart's caption states it, from its meta.json:
+ * date, machine, Deno, server; client versions; negotiated algorithms.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { caption } from "./chart_specs.ts";
+ * import { provenanceLines } from "./chart_specs.ts";
  * assert.deepEqual(
- *   caption({
+ *   provenanceLines({
  *     started_at: "2026-11-25T20:00:00Z",
  *     machine: { cores: 2, cpu_model: "X" },
  *   }),
@@ -87,7 +90,7 @@ export function colorScale(
  * );
  * ```
  */
-export function caption(meta: RunMeta): string[] {
+export function provenanceLines(meta: RunMeta): string[] {
   const v: RunMeta["versions"] = meta.versions ?? {};
   const m: RunMeta["machine"] = meta.machine ?? {};
   const clients = Object.entries(v.clients ?? {}).map(([k, x]) => `${k} ${x}`)
@@ -146,31 +149,121 @@ function records(df: DataFrame): Record<string, any>[] {
 }
 
 /**
- * A chart with nothing to draw for this run: its title, the caption with
- * a line saying how to get the data, and one short text mark.
+ * Where a run measured, in a few words for a subtitle: the server (embedded
+ * Go server or sshd, a fleet of them, or external hosts), the network
+ * (loopback or the emulated RTTs) and the cores.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { setting } from "./chart_specs.ts";
+ * assert.equal(
+ *   setting({
+ *     target: { kind: "embedded" },
+ *     parameters: { server_impl: "go" } as never,
+ *     machine: { cores: 2 },
+ *   }),
+ *   "embedded Go server, loopback, 2 cores",
+ * );
+ * assert.equal(
+ *   setting({
+ *     target: { kind: "embedded" },
+ *     versions: { openssh_server: "OpenSSH_9.2" } as never,
+ *     parameters: { servers: 4, server_rtt_ms: [0, 0, 50, 200] } as never,
+ *   }),
+ *   "4 embedded sshd servers, RTTs of 0, 0, 50, 200 ms",
+ * );
+ * assert.equal(setting({}), "");
+ * ```
  */
-function noteChart(
-  title: string,
-  meta: RunMeta,
-  how: string,
-  text: string,
-): Spec {
-  return {
-    ...base(title, [...caption(meta), how]),
-    width: 500,
-    height: 80,
-    data: { values: [{ text }] },
-    mark: { type: "text", fontSize: 16 },
-    encoding: { text: { field: "text" } },
-  };
+export function setting(meta: RunMeta): string {
+  const p = meta.parameters ?? {};
+  const v: RunMeta["versions"] = meta.versions ?? {};
+  const kind = meta.target?.kind;
+  const parts: string[] = [];
+  if (kind === "embedded") {
+    const go = p.server_impl === "go" || /^Go\b/.test(String(v.server ?? ""));
+    const name = go ? "Go server" : "sshd";
+    const k = p.servers ?? 1;
+    parts.push(
+      k > 1
+        ? `${k} embedded ${go ? "Go" : "sshd"} servers`
+        : `embedded ${name}`,
+    );
+    parts.push(
+      p.server_rtt_ms
+        ? `RTTs of ${p.server_rtt_ms.join(", ")} ms`
+        : p.rtt_ms
+        ? `emulated RTT of ${p.rtt_ms.join(", ")} ms`
+        : "loopback",
+    );
+  } else if (kind === "external") {
+    const n = meta.hosts?.length ?? 1;
+    parts.push(n > 1 ? `${n} external hosts` : "external host");
+  }
+  if (meta.machine?.cores) parts.push(`${meta.machine.cores} cores`);
+  return parts.join(", ");
 }
 
-function base(title: string, subtitle: string | string[]): Spec {
+/**
+ * What a chart says under itself, kept in its spec as `usermeta.caption`:
+ * the report prints it under the chart, and the SVG and PNG end with it.
+ */
+export interface ChartCaption {
+  /** How to read the chart: what is drawn and how it was computed. */
+  note: string;
+  /** The run's provenance ({@linkcode provenanceLines}). */
+  provenance: string[];
+}
+
+/**
+ * A chart's caption from its spec (undefined for a spec without one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chartCaption, efficiencyChart } from "./chart_specs.ts";
+ * import pl from "nodejs-polars";
+ * const spec = efficiencyChart(pl.DataFrame({ series: [] }), {
+ *   started_at: "2026-11-25T20:00:00Z",
+ * });
+ * assert.deepEqual(chartCaption(spec)?.provenance, ["2026-11-25"]);
+ * assert.equal(chartCaption({ mark: "point" }), undefined);
+ * ```
+ */
+export function chartCaption(spec: Spec): ChartCaption | undefined {
+  const c = spec?.usermeta?.caption;
+  return c && typeof c.note === "string" && Array.isArray(c.provenance)
+    ? { note: c.note, provenance: c.provenance.map(String) }
+    : undefined;
+}
+
+/**
+ * The top of every chart: a title, one short subtitle (what is drawn;
+ * where it was measured) and the caption in `usermeta`.
+ */
+function base(
+  title: string,
+  what: string,
+  meta: RunMeta,
+  note: string,
+): Spec {
+  const where = setting(meta);
+  const caption: ChartCaption = { note, provenance: provenanceLines(meta) };
   return {
     $schema: SCHEMA,
-    title: { text: title, subtitle, anchor: "start", fontSize: 16 },
+    title: {
+      text: title,
+      subtitle: where ? `${what}; ${where}` : what,
+      anchor: "start",
+      fontSize: 16,
+      subtitleFontSize: 12,
+      subtitleColor: "#444",
+      subtitlePadding: 4,
+    },
+    usermeta: { caption },
     config: {
-      font: FONT,
+      font: FONT_STACK,
       view: { stroke: "#ddd" },
       axis: { labelFontSize: 11, titleFontSize: 12 },
       legend: {
@@ -178,12 +271,21 @@ function base(title: string, subtitle: string | string[]): Spec {
         titleFontSize: 12,
         orient: "top",
         labelLimit: 320,
+        // Rows of at most six entries: a run with many series (clients x
+        // RTTs, several runs) wraps its legend instead of widening the chart.
+        columns: 6,
+        // Full-strength symbols: a layer drawn faint (an interval band)
+        // must not make its series' legend entry faint too.
+        symbolOpacity: 1,
       },
     },
     background: "white",
     padding: 12,
   };
 }
+
+/** A pool-size axis: whole numbers only. */
+const POOL_AXIS = { tickMinStep: 1, format: "d" };
 
 /** Long rows {series, x, metric, value_ms, ...} from wide composite columns. */
 /** A row's interval of `key` (e.g. `total_ms`), when the table has one. */
@@ -320,13 +422,22 @@ function compositePanels(
  *   spec.title.text,
  *   "SSH clients compared: median per 5-second interval",
  * );
+ * assert.equal(
+ *   spec.title.subtitle,
+ *   "four timings over the run, pool size below; embedded sshd, loopback, 2 cores",
+ * );
  * assert.equal(spec.vconcat.length, 2); // the four timings, then pool size
+ * // An interval picked from the run's length says so in the caption.
+ * const picked = comparisonByTime(intervalMedians(run.sessions, 1000),
+ *   run.metas[0], 1000, 21);
+ * assert.match(picked.usermeta.caption.note, /1-second interval \(picked for this 21 s run/);
  * ```
  */
 export function comparisonByTime(
   intervals: DataFrame,
   meta: RunMeta,
   intervalMs = 5000,
+  runSeconds?: number,
 ): Spec {
   const rows = withSegments(records(intervals));
   const color = {
@@ -340,13 +451,19 @@ export function comparisonByTime(
     type: "quantitative",
     title: "time since run start (s)",
   };
+  const interval = `${intervalMs / 1000}-second interval`;
   return {
     ...base(
-      `SSH clients compared: median per ${intervalMs / 1000}-second interval`,
-      [
-        ...caption(meta),
-        "Pool size rises step by step; the lower panel shows it.",
-      ],
+      `SSH clients compared: median per ${interval}`,
+      "four timings over the run, pool size below",
+      meta,
+      `Median of the ok sessions started in each ${interval}${
+        runSeconds === undefined
+          ? ""
+          : ` (picked for this ${
+            Math.round(runSeconds)
+          } s run; --interval S sets it)`
+      }, per client. Pool size rises step by step; the lower panel shows it.`,
     ),
     vconcat: [
       compositePanels(
@@ -374,7 +491,12 @@ export function comparisonByTime(
         mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
         encoding: {
           x,
-          y: { field: "pool_max", type: "quantitative", title: "pool size" },
+          y: {
+            field: "pool_max",
+            type: "quantitative",
+            title: "pool size",
+            axis: POOL_AXIS,
+          },
           color,
           detail: { field: "segment" },
         },
@@ -406,16 +528,19 @@ export function comparisonByTime(
 export function comparisonByPool(pools: DataFrame, meta: RunMeta): Spec {
   const rows = records(pools);
   return {
-    ...base("SSH clients compared by pool size: median per pool size", [
-      ...caption(meta),
-      "Median of ok sessions at each pool size (sessions started together); bands: 95 % intervals (bootstrap over whole rounds).",
-    ]),
+    ...base(
+      "SSH clients compared by pool size",
+      "median per pool size, 95 % intervals",
+      meta,
+      "Median of the ok sessions at each pool size (sessions started together); bands: 95 % intervals of each median (bootstrap over whole rounds).",
+    ),
     ...compositePanels(
       longComposites(rows, "pool_size", (k) => k.replace(/_ms$/, "_p50_ms")),
       {
         field: "pool_size",
         type: "quantitative",
         title: "pool size (concurrent sessions)",
+        axis: POOL_AXIS,
       },
       "median ms",
       {
@@ -490,20 +615,20 @@ export function scalingChart(
     field: "pool_size",
     type: "quantitative",
     title: "pool size (concurrent sessions)",
+    axis: POOL_AXIS,
   };
   return {
     ...base(
       `Scaling of ${pick ?? "(no data)"}: pool 1 to ${
         rows.at(-1)?.pool_size ?? "-"
       }`,
-      [
-        ...caption(meta),
-        `${
-          failures.length
-            ? "Red crosses: pool sizes with failed sessions (hover for counts)."
-            : "No failed sessions."
-        } Band: 95 % interval of the median total.`,
-      ],
+      "median and p90 total, and the median of each part",
+      meta,
+      `Median and p90 of the total per ok session at each pool size, with the medians of its parts. Band: 95 % interval of the median total. ${
+        failures.length
+          ? "Red crosses: pool sizes with failed sessions (hover for counts)."
+          : "No session failed."
+      }`,
     ),
     width: 760,
     height: 360,
@@ -615,10 +740,12 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
     v.cpu_ms !== null && v.cpu_ms !== undefined && Number(v.cpu_ms) > 0
   );
   return {
-    ...base("CPU per session: client and server", [
-      ...caption(meta),
-      "CPU time (user + system) per session over each pool size's rounds (worker and sshd cgroups as root, else getrusage and /proc); log scale.",
-    ]),
+    ...base(
+      "CPU per session: client and server",
+      "user + system CPU per session, log scale",
+      meta,
+      "CPU time (user + system) per session over each pool size's rounds (the worker's and the server's cgroups as root, else getrusage and /proc); log scale.",
+    ),
     data: { values },
     facet: {
       column: {
@@ -637,6 +764,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
           field: "pool_size",
           type: "quantitative",
           title: "pool size (concurrent sessions)",
+          axis: POOL_AXIS,
         },
         y: {
           field: "cpu_ms",
@@ -662,7 +790,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
 
 /**
  * Chart 5: failure rate by status against pool size, one panel per
- * client. With no failures it is still a valid chart that says so.
+ * client. Undefined when no session failed: there is nothing to draw.
  *
  * @example
  * ```ts
@@ -681,19 +809,18 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
  * const spec = failuresChart(failureRates(sessions), pools, {});
  * // Pool 1 had no timeout: an explicit 0 there.
  * assert.deepEqual(
- *   spec.data.values.map((v: Spec) => [v.pool_size, v.rate]),
+ *   spec!.data.values.map((v: Spec) => [v.pool_size, v.rate]),
  *   [[2, 0.5], [1, 0]],
  * );
  * const ok = sessions.filter(pl.col("status").eq(pl.lit("ok")));
- * const none = failuresChart(failureRates(ok), pools, {});
- * assert.equal(none.title.subtitle.at(-1), "No session failed in this run.");
+ * assert.equal(failuresChart(failureRates(ok), pools, {}), undefined);
  * ```
  */
 export function failuresChart(
   failures: DataFrame,
   pools: DataFrame,
   meta: RunMeta,
-): Spec {
+): Spec | undefined {
   const rows = records(failures);
   const poolRows = records(pools);
   const maxPool = Math.max(1, ...poolRows.map((r) => Number(r.pool_size)));
@@ -702,6 +829,7 @@ export function failuresChart(
     type: "quantitative",
     title: "pool size (concurrent sessions)",
     scale: { domain: [0, maxPool] },
+    axis: POOL_AXIS,
   };
   const y = {
     field: "rate",
@@ -711,25 +839,8 @@ export function failuresChart(
     scale: { domain: [0, 1] },
   };
   const title = "Failed sessions by status";
-  if (rows.length === 0) {
-    return {
-      ...base(title, [...caption(meta), "No session failed in this run."]),
-      width: 760,
-      height: 200,
-      layer: [
-        {
-          data: { values: [{ pool_size: 0, rate: 0 }] },
-          mark: { type: "point", opacity: 0 },
-          encoding: { x, y },
-        },
-        {
-          data: { values: [{ text: "no failed sessions" }] },
-          mark: { type: "text", fontSize: 16, color: "#666" },
-          encoding: { text: { field: "text" } },
-        },
-      ],
-    };
-  }
+  // No failure: nothing to draw (a report says so in a sentence).
+  if (rows.length === 0) return undefined;
   const sessionsTotal = poolRows.reduce((s, r) => s + Number(r.sessions), 0);
   const failedTotal = rows.reduce((s, r) => s + Number(r.count), 0);
   // Pool sizes where a status did not occur get an explicit 0, so the
@@ -754,10 +865,12 @@ export function failuresChart(
   ];
   const order = colorScale(poolRows.map((r) => String(r.series))).domain;
   return {
-    ...base(title, [
-      ...caption(meta),
-      `${failedTotal} of ${sessionsTotal} sessions failed; rate = failed / sessions run at that pool size.`,
-    ]),
+    ...base(
+      title,
+      `${failedTotal} of ${sessionsTotal} sessions failed`,
+      meta,
+      `${failedTotal} of ${sessionsTotal} sessions failed; rate = failed / sessions run at that pool size, one panel per client.`,
+    ),
     data: { values },
     facet: {
       row: {
@@ -815,10 +928,15 @@ export function failuresChart(
 export function distributionChart(dist: DataFrame, meta: RunMeta): Spec {
   const rows = records(dist);
   return {
-    ...base("Distribution of the total per session", [
-      ...caption(meta),
-      "Share of ok sessions finished within each time (ECDF), per pool size: steps and plateaus show modes a median hides.",
-    ]),
+    ...base(
+      "Distribution of the total per session",
+      `share of ok sessions done within each time, pool ${
+        [...new Set(rows.map((r) => Number(r.pool_size)))].sort((a, b) => a - b)
+          .join(" and ")
+      }`,
+      meta,
+      "Share of the ok sessions finished within each time (ECDF), per pool size: steps and plateaus show modes a median hides.",
+    ),
     data: { values: rows },
     facet: {
       column: {
@@ -877,7 +995,7 @@ const RTT_LABELS: Record<string, string> = {
  * Chart 7: total and each phase against the emulated round-trip time, one
  * line per client; the slope of each line is the number of round trips
  * that phase waits for (in the legend for the total, in the tooltips per
- * phase). Without emulated RTTs, a chart that says so.
+ * phase). Undefined without emulated RTTs: there is nothing to draw.
  *
  * @example
  * ```ts
@@ -887,20 +1005,19 @@ const RTT_LABELS: Record<string, string> = {
  * const d = pl.DataFrame({ client: ["a", "a"], rtt_ms: [0, 50], pool_size: [1, 1],
  *   metric: ["total_ms", "total_ms"], value_ms: [40, 690], round_trips: [13, 13] });
  * const spec = rttChart(d, {});
- * assert.equal(spec.data.values[0].client_label, "a (13.0 round trips)");
- * assert.equal(rttChart(pl.DataFrame({ client: [] }), {}).mark.type, "text");
+ * assert.equal(spec!.data.values[0].client_label, "a (13.0 round trips)");
+ * // ssh2 in its colour of the other charts, whatever the rows' order.
+ * const two = rttChart(pl.DataFrame({ client: ["openssh", "ssh2"], rtt_ms: [0, 0],
+ *   pool_size: [1, 1], metric: ["total_ms", "total_ms"], value_ms: [1, 1],
+ *   round_trips: [13, 13] }), {})!;
+ * const { domain, range } = two.spec.encoding.color.scale;
+ * assert.equal(range[domain.indexOf("ssh2 (13.0 round trips)")], "#e45756");
+ * assert.equal(rttChart(pl.DataFrame({ client: [] }), {}), undefined);
  * ```
  */
-export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
+export function rttChart(rtt: DataFrame, meta: RunMeta): Spec | undefined {
   const rows = records(rtt);
-  if (rows.length === 0) {
-    return noteChart(
-      "Round trips per client",
-      meta,
-      "This run has no emulated round-trip times: run with --rtt 0,25,50.",
-      "no --rtt in this run",
-    );
-  }
+  if (rows.length === 0) return undefined;
   const totals = new Map(
     rows.filter((r) => r.metric === "total_ms").map((
       r,
@@ -913,16 +1030,19 @@ export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
       Number(totals.get(r.client)).toFixed(1)
     } round trips)`,
   }));
-  const labels = [...new Set(values.map((v) => v.client_label))];
-  const clients = [...new Set(rows.map((r) => String(r.client)))];
-  const scale = colorScale(clients);
+  const labels = new Map(
+    rows.map((r, i) => [String(r.client), values[i].client_label]),
+  );
+  const scale = colorScale([...labels.keys()]);
   return {
-    ...base("Round trips per client: time against the emulated RTT", [
-      ...caption(meta),
-      `Median per RTT at pool ${
+    ...base(
+      "Round trips per client: time against the emulated RTT",
+      `median per RTT at pool ${rows[0].pool_size}; slope = round trips`,
+      meta,
+      `Median of the ok sessions per emulated RTT at pool ${
         rows[0].pool_size
       }; the slope of a line is the round trips that phase waits for (packet-level delay of RTT/2 each way).`,
-    ]),
+    ),
     data: { values },
     facet: {
       field: "panel",
@@ -943,11 +1063,10 @@ export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
           field: "client_label",
           type: "nominal",
           title: "client",
+          // Each client in its colour of every other chart, in their order.
           scale: {
-            domain: labels,
-            range: labels.map((l) =>
-              scale.range[clients.indexOf(l.split(" (")[0])]
-            ),
+            domain: scale.domain.map((c) => labels.get(c)),
+            range: scale.range,
           },
         },
         tooltip: [
@@ -966,7 +1085,7 @@ export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
 /**
  * Fleets: each host's median total (bars; p90 as a tick), per client and
  * pool size, labelled with the host's RTT and failed sessions, so a slow
- * or failing host stands out. A note instead when the run had one host.
+ * or failing host stands out. Undefined with one host: nothing to compare.
  *
  * @example
  * ```ts
@@ -977,21 +1096,14 @@ export function rttChart(rtt: DataFrame, meta: RunMeta): Spec {
  *   host_rtt_ms: [0, 200], sessions: [4, 4], failed: [0, 1], total_p50_ms: [60, 2600],
  *   total_p90_ms: [70, 2700] });
  * const spec = hostsChart(d, {});
- * assert.deepEqual(spec.data.values.map((v: { host_label: string }) => v.host_label),
+ * assert.deepEqual(spec!.data.values.map((v: { host_label: string }) => v.host_label),
  *   ["sshd-1 (0 ms)", "sshd-2 (200 ms, 1 failed)"]);
- * assert.equal(hostsChart(pl.DataFrame({ client: [] }), {}).mark.type, "text");
+ * assert.equal(hostsChart(pl.DataFrame({ client: [] }), {}), undefined);
  * ```
  */
-export function hostsChart(hosts: DataFrame, meta: RunMeta): Spec {
+export function hostsChart(hosts: DataFrame, meta: RunMeta): Spec | undefined {
   const rows = records(hosts);
-  if (rows.length === 0) {
-    return noteChart(
-      "Time per host",
-      meta,
-      "This run had one host: run a fleet with --servers 4, --server-rtt 0,0,50,200, --hosts FILE or --target repeated.",
-      "one host in this run",
-    );
-  }
+  if (rows.length === 0) return undefined;
   const values = rows.map((r) => {
     const notes = [
       ...(r.host_rtt_ms === null || r.host_rtt_ms === undefined
@@ -1006,11 +1118,12 @@ export function hostsChart(hosts: DataFrame, meta: RunMeta): Spec {
   });
   const pools = [...new Set(rows.map((r) => Number(r.pool_size)))];
   return {
-    ...base("Time per host: a slow or failing host stands out", [
-      ...caption(meta),
-      "Median total of each host's ok sessions (bar) and its p90 (tick), per client and pool size;",
-      "sessions were spread over the hosts round-robin. Labels: the host's emulated RTT and failed sessions.",
-    ]),
+    ...base(
+      "Time per host: a slow or failing host stands out",
+      "median total (bar) and p90 (tick) per host",
+      meta,
+      "Median total of each host's ok sessions (bar) and its p90 (tick), per client and pool size; sessions were spread over the hosts round-robin. Labels: the host's emulated RTT and failed sessions.",
+    ),
     data: { values },
     facet: {
       column: {

@@ -19,7 +19,12 @@ import {
   type LeftOutChart,
   leftOutLines,
 } from "./analyse.ts";
-import type { Spec } from "./chart_specs.ts";
+import {
+  type ChartCaption,
+  chartCaption,
+  provenanceLines,
+  type Spec,
+} from "./chart_specs.ts";
 import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
@@ -100,6 +105,11 @@ export interface ReportRun {
   /** Key figures: each client at the smallest pool, the largest pool all
    * clients reached, and its own largest pool. */
   key: Table;
+  /**
+   * The run's provenance as the charts' captions state it (date, machine,
+   * server; client versions; negotiated algorithms), one line each.
+   */
+  captionLines: string[];
   /** The full summary, one table per client. */
   tables: Table[];
   /** Provenance sections. */
@@ -116,6 +126,8 @@ export interface ReportChart {
   name: string;
   /** Chart title. */
   title: string;
+  /** The caption under the chart: how to read it, and the run's provenance. */
+  caption: ChartCaption;
   /** Vega-Lite spec, data inlined. */
   spec: Spec;
 }
@@ -157,6 +169,8 @@ const LABELS: Record<string, string> = {
   machine_cpu_ms_per_session: "machine CPU / session",
   unattributed_cpu_ms_per_session: "unattributed CPU / session",
   machine_busy_pct: "machine busy",
+  total_vs_best_x: "total vs the best",
+  total_vs_best_p_value: "p vs the best",
   run_id: "run id",
   schema_version: "data schema version",
   started_at: "started",
@@ -642,7 +656,7 @@ export function cellText(row: ReportRow, key: string): string {
 }
 
 /** Units a header need not repeat: its label says them. */
-const IMPLIED_UNITS = ["sessions", "sessions/s"];
+const IMPLIED_UNITS = ["sessions", "sessions/s", "rounds"];
 
 /**
  * The columns of summary rows: the schema's in order, then any other; for
@@ -991,7 +1005,9 @@ function leftOutOf(run: RunData, specs: ChartSpecs): LeftOutChart[] {
  * A Vega-Lite spec made interactive for a page: every unit with encoded
  * fields gets a tooltip (the counts and intervals in its data are added to
  * an existing one), the first colour legend toggles its series (click one,
- * shift-click more; the others fade), and layers without data are left out.
+ * shift-click more; the others fade: each layer keeps its own opacity when
+ * selected, e.g. an interval band its faint one, and drops to 15 % of it
+ * when faded), and layers without data are left out.
  *
  * @example
  * ```ts
@@ -1010,6 +1026,21 @@ function leftOutOf(run: RunData, specs: ChartSpecs): LeftOutChart[] {
  *   ["x", "y", "series", "sessions"]);
  * assert.equal(spec.params[0].bind, "legend");
  * assert.equal(spec.encoding.opacity.condition.param, spec.params[0].name);
+ * assert.equal(spec.encoding.opacity.condition.value, 1);
+ * // A band drawn at 0.18 stays at 0.18 when its series is selected.
+ * const band = interactiveSpec({
+ *   data: { values: [{ x: 1, lo: 1, hi: 2, series: "ssh2" }] },
+ *   mark: { type: "area", opacity: 0.18 },
+ *   encoding: {
+ *     x: { field: "x", type: "quantitative" },
+ *     y: { field: "lo", type: "quantitative" }, y2: { field: "hi" },
+ *     color: { field: "series", type: "nominal" },
+ *   },
+ * });
+ * assert.deepEqual(band.encoding.opacity, {
+ *   condition: { param: band.params[0].name, value: 0.18 },
+ *   value: 0.027,
+ * });
  * ```
  */
 export function interactiveSpec(spec: Spec): Spec {
@@ -1082,7 +1113,13 @@ export function interactiveSpec(spec: Spec): Spec {
         }];
       }
       if (legend === `legend_${String(color).replace(/\W/g, "_")}`) {
-        enc.opacity = { condition: { param: legend, value: 1 }, value: 0.15 };
+        // The layer's own opacity when selected (a band's is faint: an
+        // opacity channel overrides the mark's), a fraction when faded.
+        const own = typeof mark.opacity === "number" ? mark.opacity : 1;
+        enc.opacity = {
+          condition: { param: legend, value: own },
+          value: Math.round(own * 0.15 * 1000) / 1000,
+        };
       }
     }
   };
@@ -1107,8 +1144,10 @@ export function interactiveSpec(spec: Spec): Spec {
  * const a = analyse(run);
  * const r = buildReport(run, chartSpecs(a, run.metas[0]));
  * assert.equal(r.runs[0].summarySource, "meta.json");
- * assert.equal(r.charts.length, CHART_NAMES.length);
- * assert.deepEqual(r.chartNotes, []);
+ * // One host and no emulated RTT: no rtt or hosts chart, and why.
+ * assert.equal(r.charts.length, CHART_NAMES.length - 2);
+ * assert.equal(r.chartNotes.length, 2);
+ * assert.match(r.charts[0].caption.note, /^Median of the ok sessions/);
  * assert.equal(r.compare, undefined);
  * assert.ok(r.runs[0].provenance.some((s) => s.title === "Versions"));
  * ```
@@ -1130,6 +1169,7 @@ export function buildReport(
         meta.machine?.cores ?? navigator.hardwareConcurrency,
       );
     const { key, tables } = summaryTables(summary);
+    const captionLines = provenanceLines(meta);
     const byHost = hostTable(meta.host_summary ?? []);
     if (byHost) tables.push(byHost);
     return {
@@ -1146,6 +1186,7 @@ export function buildReport(
         ),
       ],
       key,
+      captionLines,
       tables,
       provenance: provenanceSections(meta),
     };
@@ -1158,13 +1199,14 @@ export function buildReport(
     runs,
     charts: CHART_NAMES.flatMap((name) => {
       const spec = specs[name];
-      return spec
-        ? [{
-          name,
-          title: String(spec.title?.text ?? name),
-          spec: interactiveSpec(spec),
-        }]
-        : [];
+      if (!spec) return [];
+      const c = chartCaption(spec);
+      return [{
+        name,
+        title: String(spec.title?.text ?? name),
+        caption: c ?? { note: "", provenance: [] },
+        spec: interactiveSpec(spec),
+      }];
     }),
     chartNotes: leftOutLines(leftOutOf(run, specs)),
     compare: runs.length > 1

@@ -89,7 +89,7 @@ const CSS = `
 :root { --fg: #1d1d1f; --muted: #5f6368; --line: #d9dce1; --soft: #f5f6f8; --warn: #fff4e5; --warn-line: #f0a030; }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
-body { margin: 0 auto; max-width: 1000px; padding: 24px 20px 48px; color: var(--fg); background: #fff;
+body { margin: 0 auto; max-width: 1120px; padding: 24px 20px 48px; color: var(--fg); background: #fff;
   font: 15px/1.5 "DejaVu Sans", system-ui, -apple-system, "Segoe UI", sans-serif; }
 h1 { font-size: 26px; line-height: 1.25; margin: 0 0 6px; }
 h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
@@ -103,11 +103,14 @@ a { color: #1a5fb4; }
 figure { margin: 18px 0 30px; }
 .chart { overflow-x: auto; min-height: 120px; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 4px; }
-th, td { padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+figcaption p { margin: 0 0 3px; }
+figcaption .chart-prov { font-size: 12px; }
+table { border-collapse: collapse; font-size: 12.5px; margin: 6px 0 4px; }
+th, td { padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { text-align: left; background: var(--soft); font-weight: 600; }
 th .unit { display: block; font-weight: normal; color: var(--muted); font-size: 12px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 .table-wrap { overflow-x: auto; }
 .note { font-size: 13px; color: var(--muted); margin: 2px 0 12px; }
 details.more { margin: 8px 0; }
@@ -243,7 +246,7 @@ export interface PageOptions {
  * const report = buildReport(run, chartSpecs(analyse(run), run.metas[0]));
  * const html = reportHtml(report, [{ name: "x", version: "1", code: "var a = '</script>';" }]);
  * assert.match(html, /^<!DOCTYPE html>/);
- * assert.equal(html.match(/<div class="chart" id="chart-/g)?.length, 8);
+ * assert.equal(html.match(/<div class="chart" id="chart-/g)?.length, 6);
  * assert.ok(html.includes("var a = '<\\/script>';")); // inlined safely
  * assert.ok(!/(src|href)="https?:/.test(html)); // nothing to fetch
  * ```
@@ -324,8 +327,16 @@ ${report.chartNotes.map((n) => `<p class="note">${inline(n)}</p>\n`).join("")}${
         escapeHtml(c.title)
       }" width="800"></noscript></div>
 <figcaption>${
-        escapeHtml(c.title)
-      }. Static files: <a href="${charts}/${c.name}.png">PNG</a> · <a href="${charts}/${c.name}.svg">SVG</a> · <a href="${charts}/${c.name}.vl.json">Vega-Lite spec with data</a></figcaption>
+        c.caption.note
+          ? `<p class="chart-note">${inline(c.caption.note)}</p>\n`
+          : ""
+      }${
+        c.caption.provenance.length
+          ? `<p class="chart-prov">${
+            c.caption.provenance.map(escapeHtml).join("<br>")
+          }</p>\n`
+          : ""
+      }<p class="chart-files">Static files: <a href="${charts}/${c.name}.png">PNG</a> · <a href="${charts}/${c.name}.svg">SVG</a> · <a href="${charts}/${c.name}.vl.json">Vega-Lite spec with data</a></p></figcaption>
 </figure>`
     ).join("\n")
   }
@@ -366,8 +377,12 @@ ${
         }<p class="note">Folder <code>${
           escapeHtml(r.dir)
         }</code>; everything below is from its <code>meta.json</code>.</p>\n${
-          provenanceHtml(r.provenance)
-        }`
+          r.captionLines.length
+            ? `<section class="prov-section"><h3>In short (as in the charts' captions)</h3>\n<p>${
+              r.captionLines.map(escapeHtml).join("<br>")
+            }</p></section>\n`
+            : ""
+        }${provenanceHtml(r.provenance)}`
       ).join("\n")
     }</section>`,
   );

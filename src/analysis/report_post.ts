@@ -52,7 +52,8 @@ function code(s: string): string {
 
 /**
  * A table in GitHub-flavoured markdown (numbers right-aligned, units in
- * the header).
+ * the header). A number cell's spaces are no-break spaces, so a value with
+ * its interval (`261.8 [254.6, 273.6]`) stays on one line.
  *
  * @example
  * ```ts
@@ -64,9 +65,12 @@ function code(s: string): string {
  *     { key: "client", label: "client", unit: "", meaning: "", numeric: false },
  *     { key: "total_p50_ms", label: "median total", unit: "ms", meaning: "", numeric: true },
  *   ],
- *   rows: [["ssh2", "38.4"]],
+ *   rows: [["ssh2", "38.4 [37.9, 39.0]"]],
  * });
- * assert.equal(t, "| client | median total (ms) |\n| --- | ---: |\n| ssh2 | 38.4 |");
+ * assert.equal(
+ *   t,
+ *   "| client | median total (ms) |\n| --- | ---: |\n| ssh2 | 38.4\u00a0\\[37.9,\u00a039.0\\] |",
+ * );
  * ```
  */
 export function markdownTableOf(t: Table): string {
@@ -76,7 +80,14 @@ export function markdownTableOf(t: Table): string {
   return [
     `| ${head.join(" | ")} |`,
     `| ${t.columns.map((c) => (c.numeric ? "---:" : "---")).join(" | ")} |`,
-    ...t.rows.map((r) => `| ${r.map(escapeMarkdown).join(" | ")} |`),
+    ...t.rows.map((r) =>
+      `| ${
+        r.map((cell, i) => {
+          const text = escapeMarkdown(cell);
+          return t.columns[i]?.numeric ? text.replace(/ /g, "\u00a0") : text;
+        }).join(" | ")
+      } |`
+    ),
   ].join("\n");
 }
 
@@ -216,6 +227,12 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
       `![${escapeMarkdown(c.title)}](${charts}/${c.name}.png)`,
       "",
     );
+    // The caption, as text under the image (the PNG ends with it too).
+    if (c.caption.note) out.push(inline(c.caption.note), "");
+    if (c.caption.provenance.length) {
+      // One line each (a backslash at a line's end breaks it).
+      out.push(c.caption.provenance.map(escapeMarkdown).join("\\\n"), "");
+    }
   }
   if (report.charts.length) {
     out.push(
@@ -274,6 +291,14 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
       `Run folder ${code(r.dir)}; everything below is from its \`meta.json\`.`,
       "",
     );
+    if (r.captionLines.length) {
+      out.push(
+        `${many ? "####" : "###"} In short (as in the charts' captions)`,
+        "",
+        ...r.captionLines.map((l) => `- ${escapeMarkdown(l)}`),
+        "",
+      );
+    }
     for (const s of r.provenance) {
       out.push(sectionMarkdown(s, many ? "####" : "###"), "");
     }

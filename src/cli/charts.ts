@@ -10,6 +10,7 @@ import { DATA_DIR, utcStamp } from "../util/paths.ts";
 import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import {
   analyse,
+  intervalFor,
   leftOutLines,
   renderAnalysis,
   type RenderedCharts,
@@ -23,11 +24,15 @@ and failure charts of a run as SVG, PNG (2x) and Vega-Lite JSON into
 RUN_DIR/charts/. Without RUN_DIR: the newest run under data/runs/ (the
 committed sample when there is none). With several RUN_DIRs the runs are
 compared, one series per client and run, into data/comparisons/<time>/.
-A chart the run has nothing to show in (e.g. the timing charts of a run in
-which no session ended ok) is left out, with a note on stderr saying why.
+A chart the run has nothing to show in (e.g. the rtt chart of a run without
+--rtt, the hosts chart of a run with one host, the timing charts of a run in
+which no session ended ok) is left out, and its files from an earlier
+rendering removed, with a note on stderr saying why.
 
 Options:
-  --interval S    interval length for the medians over time, seconds (default 5)
+  --interval S    interval length for the medians over time, seconds
+                  (default: the longest of 5, 2, 1, 0.5 s giving the run at
+                  least 20 intervals; 5 s from a 100 s run on)
   --out DIR       write the charts to DIR instead
   -h, --help      this text
 `;
@@ -44,8 +49,8 @@ Options:
  * const out = await Deno.makeTempDir();
  * const sample = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
  * const { files, leftOut, warnings } = await chartsFor([sample], { out });
- * assert.equal(files.length, 8);
- * assert.deepEqual(leftOut, []);
+ * assert.equal(files.length, 6);
+ * assert.deepEqual(leftOut.map((c) => c.name), ["rtt", "hosts"]);
  * assert.deepEqual(warnings, []);
  * assert.ok(Deno.statSync(files[0].png).size > 0);
  * await Deno.remove(out, { recursive: true });
@@ -60,13 +65,15 @@ export async function chartsFor(
     (runs.length === 1
       ? `${runs[0]}/charts`
       : `${DATA_DIR}/comparisons/${utcStamp(new Date())}`);
-  const intervalMs = opts.intervalMs ?? 5000;
   const run = loadRuns(runs);
+  const picked = opts.intervalMs === undefined ? intervalFor(run) : undefined;
+  const intervalMs = opts.intervalMs ?? picked!.intervalMs;
   const rendered = await renderAnalysis(
     analyse(run, intervalMs),
     run.metas[0] ?? {},
     out,
     intervalMs,
+    picked?.runSeconds,
   );
   return { ...rendered, warnings: run.warnings };
 }
@@ -79,7 +86,10 @@ async function charts(argv: string[]): Promise<number> {
     return 0;
   }
   const { files, leftOut, warnings } = await chartsFor(parsed.positionals, {
-    intervalMs: parsed.intervalMs,
+    // Without --interval: picked from the run's length.
+    intervalMs: parsed.values.interval === undefined
+      ? undefined
+      : parsed.intervalMs,
     out: parsed.out,
   });
   for (const w of warnings) console.error(`warning: ${w}`);

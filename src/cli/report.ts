@@ -9,8 +9,17 @@
 import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
 import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
-import { analyse, CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
-import { writeChart } from "../analysis/chart_render.ts";
+import {
+  analyse,
+  CHART_NAMES,
+  chartSpecs,
+  intervalFor,
+} from "../analysis/analyse.ts";
+import {
+  removeChartFiles,
+  specText,
+  writeChart,
+} from "../analysis/chart_render.ts";
 import { buildReport } from "../analysis/report_model.ts";
 import { betweenRun, noiseProvenance } from "../analysis/run_noise.ts";
 import { chosenModel } from "./compare.ts";
@@ -23,13 +32,16 @@ export const REPORT_HELP = `deno task report [options] [RUN_DIR ...]
 Writes RUN_DIR/report.html, one self-contained page (interactive charts,
 summary tables, warnings, provenance; vega inlined, no network needed, opens
 from file://, prints well), and RUN_DIR/report.md, the same for a blog post
-with the PNG charts of RUN_DIR/charts/ (rendered first if missing). Without
+with the PNG charts of RUN_DIR/charts/ (rendered first where missing or
+out of date; a chart the run has nothing to show in is left out). Without
 RUN_DIR: the newest run under data/runs/ (the committed sample when there is
 none). With several RUN_DIRs: one report comparing them, with its charts,
 into data/comparisons/<time>/.
 
 Options:
-  --interval S    interval length for the medians over time, seconds (default 5)
+  --interval S    interval length for the medians over time, seconds
+                  (default: the longest of 5, 2, 1, 0.5 s giving the run at
+                  least 20 intervals; 5 s from a 100 s run on)
   --out DIR       write the report (and, if needed, its charts/) to DIR instead
   -h, --help      this text
 `;
@@ -42,16 +54,21 @@ export interface ReportFiles {
   md: string;
   /** Folder of the PNG charts the post shows. */
   charts: string;
-  /** Whether the charts were rendered now (they were missing). */
+  /**
+   * Whether charts were rendered now (missing, or their `.vl.json` not the
+   * spec this version makes of the run).
+   */
   renderedCharts: boolean;
   /** What loading had to do to the runs' files (e.g. a torn row dropped). */
   warnings: string[];
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether chart `name` in `dir` was drawn from `spec` (its files all there). */
+async function upToDate(dir: string, name: string, spec: string) {
   try {
-    await Deno.stat(path);
-    return true;
+    await Deno.stat(`${dir}/${name}.png`);
+    await Deno.stat(`${dir}/${name}.svg`);
+    return await Deno.readTextFile(`${dir}/${name}.vl.json`) === spec;
   } catch {
     return false;
   }
@@ -71,6 +88,8 @@ async function exists(path: string): Promise<boolean> {
  * assert.ok(files.renderedCharts); // --out: the charts go beside the report
  * assert.ok(Deno.statSync(`${out}/charts/scaling.png`).size > 0);
  * assert.match(Deno.readTextFileSync(files.md), /\(charts\/scaling\.png\)/);
+ * // Again: the charts are up to date, none is drawn again.
+ * assert.equal((await reportFor([v1], { out })).renderedCharts, false);
  * await Deno.remove(out, { recursive: true });
  * ```
  */
@@ -83,23 +102,28 @@ export async function reportFor(
   const out = opts.out?.replace(/\/+$/, "") ??
     (runs.length === 1 ? runs[0] : `${DATA_DIR}/comparisons/${utcStamp(now)}`);
   const assets = vegaAssets(); // before the slow part: fails fast
-  const intervalMs = opts.intervalMs ?? 5000;
   const run = loadRuns(runs);
+  const picked = opts.intervalMs === undefined ? intervalFor(run) : undefined;
+  const intervalMs = opts.intervalMs ?? picked!.intervalMs;
   const specs = chartSpecs(
     analyse(run, intervalMs),
     run.metas[0] ?? {},
     intervalMs,
+    picked?.runSeconds,
   );
   const charts = `${out}/charts`;
   // Only the charts the run has something to show in (the others are
-  // left out, and the report says why).
-  const drawn = CHART_NAMES.filter((n) => specs[n]);
-  const have = await Promise.all(
-    drawn.map((n) => exists(`${charts}/${n}.png`)),
-  );
-  const renderedCharts = !have.every(Boolean);
-  if (renderedCharts) {
-    for (const name of drawn) await writeChart(specs[name]!, charts, name);
+  // left out, and the report says why); each drawn again when missing or
+  // made from another spec (another version, --interval or data).
+  let renderedCharts = false;
+  for (const name of CHART_NAMES) {
+    const spec = specs[name];
+    if (!spec) {
+      await removeChartFiles(charts, name);
+    } else if (!(await upToDate(charts, name, specText(spec)))) {
+      await writeChart(spec, charts, name);
+      renderedCharts = true;
+    }
   }
   // Several runs: compared against the run-to-run noise model, as
   // `deno task compare` does by default.
@@ -132,7 +156,10 @@ async function report(argv: string[]): Promise<number> {
     return 0;
   }
   const files = await reportFor(parsed.positionals, {
-    intervalMs: parsed.intervalMs,
+    // Without --interval: picked from the run's length.
+    intervalMs: parsed.values.interval === undefined
+      ? undefined
+      : parsed.intervalMs,
     out: parsed.out,
   });
   for (const w of files.warnings) console.error(`warning: ${w}`);
