@@ -378,7 +378,7 @@ Deno.test("charts: a title, one short subtitle, and the provenance as a caption 
       `${name}: ${spec!.title.subtitle}`,
     );
     assert(
-      spec!.title.subtitle.endsWith("; embedded sshd, loopback, 2 cores"),
+      spec!.title.subtitle.endsWith("; embedded Go server, loopback, 2 cores"),
       `${name}: where: ${spec!.title.subtitle}`,
     );
     assert(!JSON.stringify(spec!.title).includes("kex"), `${name}: no kex`);
