@@ -41,7 +41,7 @@ Options:
   )
 }
                          (default: seed)
-  --clients A,B          clients to run: ssh2, libssh2, openssh, paramiko, asyncssh
+  --clients A,B          clients to run: ssh2, libssh2, openssh, paramiko, asyncssh, xcrypto
                          (default: all available), each in a worker process of its own
   --pool SPEC            pool sizes: A..B, A..B:STEP or a list 1,10,30 (replaces the preset's stages)
   --step-seconds S       minimum seconds per pool size (default: the preset's)
@@ -254,7 +254,7 @@ function parseClients(spec: string | undefined): string[] | undefined {
   const clients = spec?.split(",").map((c) => c.trim()).filter(Boolean);
   if (clients !== undefined && clients.length === 0) {
     throw new UsageError(
-      "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh",
+      "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh, xcrypto",
     );
   }
   const twice = repeated(clients ?? []);
