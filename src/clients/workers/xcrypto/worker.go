@@ -856,10 +856,17 @@ func (h *hostRound) steps(ctx context.Context, s *record) (string, bool) {
 		}
 		s.command, s.phase = 1, "disconnect"
 	}
-	if err := cl.Close(); err != nil {
+	err = cl.Close()
+	ended := cl.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		// x/crypto had closed it already: the connection had ended.
+		if errors.Is(ended, io.EOF) {
+			return "connection closed by the server", false
+		}
+		return osError(ended), false
+	} else if err != nil {
 		return err.Error(), false
 	}
-	_ = cl.Wait()
 	if s.fine() {
 		s.mark("disconnect")
 	}
