@@ -637,10 +637,10 @@ func newHostRound(req Request, h Host, files memo) *hostRound {
 			return r
 		}
 		r.config.HostKeyCallback = kh.cb
-		// Offer the algorithms of the host's known keys first, as the
-		// other clients do, so that a second key of a type x/crypto
-		// prefers does not hide the known one.
-		r.config.HostKeyAlgorithms = knownAlgorithms(kh.cb, r.addr)
+		// The algorithms of the host's known keys first, as the other
+		// clients (and OpenSSH) offer them, so that a second key of a
+		// type x/crypto prefers does not hide the known one.
+		r.config.HostKeyAlgorithms = knownFirst(kh.cb, r.addr)
 	}
 	pins := req.Algorithms
 	r.config.KeyExchanges, r.config.Ciphers = pins.Kex, pins.Ciphers
@@ -677,19 +677,17 @@ var probeKey = func() ssh.PublicKey {
 	return k
 }()
 
-// knownAlgorithms: x/crypto's host-key algorithms for the key types
-// known_hosts has for `addr`, in x/crypto's order; nil (its default) when
-// it has none (the host key is then refused as unknown).
-func knownAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
-	var ke *knownhosts.KeyError
-	if !errors.As(cb(addr, &net.TCPAddr{}, probeKey), &ke) {
-		return nil
-	}
+// knownFirst: x/crypto's host-key algorithms, those of the key types
+// known_hosts has for `addr` first (each part in x/crypto's order).
+func knownFirst(cb ssh.HostKeyCallback, addr string) []string {
 	var known []string
-	for _, w := range ke.Want {
-		known = append(known, w.Key.Type())
+	var ke *knownhosts.KeyError
+	if errors.As(cb(addr, &net.TCPAddr{}, probeKey), &ke) {
+		for _, w := range ke.Want {
+			known = append(known, w.Key.Type())
+		}
 	}
-	var algs []string
+	var first, rest []string
 	for _, a := range hostKeyAlgorithms {
 		format := a
 		switch a {
@@ -699,10 +697,12 @@ func knownAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
 			format = ssh.CertAlgoRSAv01
 		}
 		if contains(known, format) {
-			algs = append(algs, a)
+			first = append(first, a)
+		} else {
+			rest = append(rest, a)
 		}
 	}
-	return algs
+	return append(first, rest...)
 }
 
 func contains(list []string, s string) bool {
