@@ -110,7 +110,10 @@ Deno.test("args: bad input is one line naming the fix", () => {
     [["--pool"], "--pool"],
     [["stray"], "unexpected argument"],
     [["--preset", "nope"], "use one of: seed, quick"],
-    [["--clients", ""], "--clients is empty"],
+    [
+      ["--clients", ""],
+      "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh, xcrypto",
+    ],
     [["--step-seconds", "abc"], "--step-seconds abc"],
     [["--rounds", "0"], "--rounds 0"],
     [["--rounds", "1.5"], "whole number"],

@@ -14,7 +14,7 @@ import { NO_AGENT } from "../src/clients/seam.ts";
 import { benchCli } from "./server_helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh"];
+const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh", "xcrypto"];
 
 function targetArgs(server: EmbeddedServer, rounds: number): string[] {
   const t = server.target;

@@ -87,7 +87,10 @@ Deno.test("cli: bad input is one line on stderr and exit code 2", async () => {
     const cases: [string[], RegExp][] = [
       [["--pool", "0"], /--pool 0: .*must be at least 1/],
       [["--bogus"], /unknown option --bogus/],
-      [["--clients", "putty"], /unknown client "putty"/],
+      [
+        ["--clients", "putty"],
+        /unknown client "putty"; use one or more of: .*asyncssh, xcrypto$/m,
+      ],
       [[
         "--target",
         `ssh://me@127.0.0.1:${closedPort()}`,

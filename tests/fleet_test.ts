@@ -134,7 +134,7 @@ Deno.test({
       "--command",
       "echo hi",
       "--clients",
-      "ssh2,paramiko",
+      "ssh2,paramiko,xcrypto",
       "--pool",
       "6",
       "--rounds",
@@ -153,7 +153,8 @@ Deno.test({
       ),
     );
     const s = rows(`${dir}/run/sessions.csv`);
-    assertEquals(s.length, 2 * 2 * 6);
+    // 3 clients, 2 rounds, pool 6, a third of the sessions on each host.
+    assertEquals(s.length, 3 * 2 * 6);
     const label = (p: number) => `127.0.0.1:${p}`;
     for (const x of s) {
       if (x.host === label(refusing)) {
@@ -163,9 +164,9 @@ Deno.test({
       }
     }
     assertEquals(count(s.map((x) => x.host)), {
-      [label(a.target.port)]: 8,
-      [label(b.target.port)]: 8,
-      [label(refusing)]: 8,
+      [label(a.target.port)]: 12,
+      [label(b.target.port)]: 12,
+      [label(refusing)]: 12,
     });
     const meta = JSON.parse(Deno.readTextFileSync(`${dir}/run/meta.json`));
     assertEquals(meta.target.host_keys.hosts.length, 2);

@@ -289,7 +289,7 @@ Deno.test("known_hosts: a missing default file means every host is unknown", asy
 // Against a real sshd.
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh"];
+const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh", "xcrypto"];
 
 /** The embedded server's host key line, `type key`. */
 async function hostKeyOf(server: EmbeddedServer): Promise<HostKey> {

@@ -1,6 +1,7 @@
 /**
- * The shipped Python workers (`src/clients/workers/`: paramiko under gevent,
- * asyncssh) against a real embedded sshd, driven through the worker
+ * The shipped worker programs (`src/clients/workers/`: the Python ones,
+ * paramiko under gevent and asyncssh, and the Go one, xcrypto, built on
+ * first use) against a real embedded sshd, driven through the worker
  * protocol (src/clients/protocol.ts) as the benchmark drives them: every
  * stdout line must parse, sessions of a round all end with a `session`
  * line, then `round_done`.
@@ -19,13 +20,39 @@ import {
 } from "../src/clients/protocol.ts";
 import type { Target } from "../src/clients/seam.ts";
 import { closedPort, strangerKey } from "./server_helpers.ts";
+import { ensureXcryptoWorker } from "../src/server/go_build.ts";
 
-const WORKERS = [
+/** A shipped worker: its client, how it starts, and a MAC it can pin. */
+interface Shipped {
+  client: string;
+  argv: () => Promise<string[]>;
+  mac: string;
+}
+
+/** The Python workers, with the package a missing library names. */
+const PYTHON = [
   { client: "paramiko", file: "paramiko_worker.py", package: "python3-gevent" },
   {
     client: "asyncssh",
     file: "asyncssh_worker.py",
     package: "python3-asyncssh",
+  },
+];
+
+const python = (file: string, pythonArgs: string[] = []) =>
+  Promise.resolve(["/usr/bin/python3", ...pythonArgs, workerPath(file)]);
+
+const WORKERS: Shipped[] = [
+  ...PYTHON.map((w) => ({
+    client: w.client,
+    argv: () => python(w.file),
+    mac: "hmac-sha2-512-etm@openssh.com",
+  })),
+  // x/crypto 0.4.0 has no SHA-512 MAC.
+  {
+    client: "xcrypto",
+    argv: async () => [await ensureXcryptoWorker()],
+    mac: "hmac-sha2-256-etm@openssh.com",
   },
 ];
 
@@ -44,9 +71,9 @@ class Worker {
   stderr = "";
   #stderrDone: Promise<void>;
 
-  constructor(file: string, pythonArgs: string[] = []) {
-    const child = new Deno.Command("/usr/bin/python3", {
-      args: [...pythonArgs, workerPath(file)],
+  constructor(argv: string[]) {
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -192,7 +219,7 @@ function assertFullSession(
 }
 
 Deno.test({
-  name: "python workers: the protocol against a real sshd",
+  name: "shipped workers: the protocol against a real sshd",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async (t) => {
@@ -211,12 +238,19 @@ Deno.test({
   try {
     for (const w of WORKERS) {
       await t.step(w.client, async (t) => {
-        const worker = new Worker(w.file);
+        const worker = new Worker(await w.argv());
         try {
           const hello = await worker.hello();
           assertEquals(hello.protocol, PROTOCOL_VERSION);
           assertEquals(hello.client, w.client);
           assert(/^\d+\.\d+/.test(hello.version), hello.version);
+          if (w.client === "xcrypto") {
+            // x/crypto's version as linked in, and Go's.
+            assert(
+              /^\d+\.\d+\.\d+ \(go1\.\d+/.test(hello.version),
+              hello.version,
+            );
+          }
 
           let lastCpu = 0;
           const cpuOf = (d: RoundDone) => d.cpu_ms.self + d.cpu_ms.children;
@@ -323,7 +357,7 @@ Deno.test({
               kex: ["diffie-hellman-group14-sha256"],
               hostKeyAlgorithms: ["ssh-ed25519"],
               ciphers: ["aes256-ctr"],
-              macs: ["hmac-sha2-512-etm@openssh.com"],
+              macs: [w.mac],
             };
             const r = await worker.round(target, { algorithms: pins });
             assertFullSession(r.sessions[0], server.payload);
@@ -366,9 +400,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  for (const w of WORKERS) {
+  for (const w of PYTHON) {
     // -S: no site packages, so Debian's dist-packages are out of reach.
-    const worker = new Worker(w.file, ["-S"]);
+    const worker = new Worker(await python(w.file, ["-S"]));
     const first = await worker.next();
     assertEquals(first, null, "no protocol line");
     assertEquals(await worker.close(), 3, worker.stderr);
@@ -418,7 +452,7 @@ async function acceptedLogins(server: EmbeddedServer): Promise<number> {
 }
 
 Deno.test({
-  name: "python workers: a fleet of two servers (protocol 2 hosts)",
+  name: "shipped workers: a fleet of two servers (protocol 2 hosts)",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async (t) => {
@@ -443,7 +477,7 @@ Deno.test({
     };
     for (const w of WORKERS) {
       await t.step(w.client, async (t) => {
-        const worker = new Worker(w.file);
+        const worker = new Worker(await w.argv());
         try {
           assertEquals((await worker.hello()).protocol, 2);
 
@@ -548,7 +582,7 @@ Deno.test({
         ];
         for (const [what, hosts, why] of malformed) {
           await t.step(`malformed hosts (${what}): exit 2`, async () => {
-            const bad = new Worker(w.file);
+            const bad = new Worker(await w.argv());
             try {
               await bad.hello();
               await bad.send({

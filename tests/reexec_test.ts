@@ -6,11 +6,11 @@
  * master leaves no process and no socket directory behind.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { loadClients } from "../src/clients/mod.ts";
+import { loadClients, loadRunners } from "../src/clients/mod.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { runStep } from "../src/run/sweep.ts";
 import { timedSession } from "../src/clients/timed.ts";
-import { InProcessRunner } from "../src/clients/runner.ts";
+import { type ClientRunner, InProcessRunner } from "../src/clients/runner.ts";
 import type { SshClient, Target } from "../src/clients/seam.ts";
 import type { SessionRow } from "../src/run/schema.ts";
 import { MemorySink } from "./helpers.ts";
@@ -35,6 +35,17 @@ function muxDirs(): string[] {
   return [...Deno.readDirSync(tmp)].filter((e) =>
     e.isDirectory && e.name.startsWith(MUX_PREFIX)
   ).map((e) => `${tmp}/${e.name}`);
+}
+
+/** The worker clients these tests run too (the others are in-process). */
+const WORKERS = ["xcrypto"];
+
+/** The in-process clients as runners, then the worker clients'. */
+async function allRunners(): Promise<ClientRunner[]> {
+  const workers = await loadRunners(WORKERS, () => {}, {
+    stderr: () => () => {},
+  });
+  return [...clients.map((c) => new InProcessRunner(c)), ...workers];
 }
 
 /**
@@ -98,8 +109,9 @@ Deno.test({
     payloadBytes: 26_000,
   });
   const dir = sharedDir();
+  const runners = await allRunners();
   try {
-    for (const client of clients) {
+    for (const client of runners) {
       await t.step(client.name, async () => {
         // Each command appends a line to a file named after the sshd
         // process serving its connection: K lines per file when the K
@@ -115,7 +127,7 @@ Deno.test({
           const sink = new MemorySink();
           const runStart = performance.now();
           for (const pool of [1, 2, 3]) {
-            await runStep(new InProcessRunner(client), pool, {
+            await runStep(client, pool, {
               target,
               runId: "it",
               runStart,
@@ -164,6 +176,7 @@ Deno.test({
       });
     }
   } finally {
+    await Promise.all(runners.map((r) => r.close()));
     await server.stop();
     Deno.removeSync(dir, { recursive: true });
   }
@@ -238,6 +251,67 @@ Deno.test({
           assertEquals(muxDirs().filter((d) => !muxBefore.includes(d)), []);
         }
       });
+    }
+    // The worker clients, through the protocol: the same cases, the step
+    // named as the worker protocol names it.
+    const workers = await loadRunners(WORKERS, () => {}, {
+      stderr: () => () => {},
+    });
+    try {
+      for (const runner of workers) {
+        await t.step(runner.name, async () => {
+          const conn = `${dir}/${runner.name}`;
+          Deno.mkdirSync(conn);
+          Deno.chmodSync(conn, 0o777);
+          const second = (then: string, first = server.target.command) =>
+            `${first}; f=${conn}/s.$PPID; if [ -e $f ]; then ${then}; fi; touch $f`;
+          let round = 0;
+          const sessions = async (command: string, timeoutMs = 20_000) =>
+            (await runner.runRound({
+              round: ++round,
+              sessions: 2,
+              target: { ...server.target, command },
+              commandsPerSession: 3,
+              timeoutMs,
+            }))!.sessions;
+
+          for (const s of await sessions(second("exit 3"))) {
+            assertEquals(
+              s.status,
+              "exit_nonzero",
+              `${runner.name}: ${s.error}`,
+            );
+            // (A worker counts the command that exited nonzero as
+            // completed, as the Python workers do.)
+            assertEquals([s.commands, s.exit_code], [2, 3]);
+            assert(/command 2 of 3/.test(s.error), s.error);
+            assertEquals(s.bytes, server.payload.bytes);
+            assert(s.close_ms !== null, "first command closed");
+            assertEquals(s.reexec_ms, null);
+          }
+
+          for (const s of await sessions(`${server.target.command}; exit 5`)) {
+            assertEquals(
+              s.status,
+              "exit_nonzero",
+              `${runner.name}: ${s.error}`,
+            );
+            assertEquals([s.commands, s.exit_code, s.reexec_ms], [1, 5, null]);
+            assert(s.disconnect_ms !== null, "disconnected");
+          }
+
+          const t0 = performance.now();
+          for (const s of await sessions(second("sleep 5", "echo x"), 1500)) {
+            assertEquals(s.status, "timeout", `${runner.name}: ${s.error}`);
+            assertEquals(s.commands, 1);
+            assert(/command 2 of 3/.test(s.error), s.error);
+            assertEquals([s.reexec_ms, s.disconnect_ms], [null, null]);
+          }
+          assert(performance.now() - t0 < 4500, "timeout returned promptly");
+        });
+      }
+    } finally {
+      await Promise.all(workers.map((r) => r.close()));
     }
   } finally {
     await server.stop();

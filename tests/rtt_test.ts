@@ -75,7 +75,7 @@ Deno.test({
   try {
     const child = start([
       "--clients",
-      "ssh2,libssh2",
+      "ssh2,libssh2,xcrypto",
       "--pool",
       "1,2",
       "--rtt",
@@ -92,7 +92,7 @@ Deno.test({
     const err = new TextDecoder().decode(r.stderr);
     assertEquals(r.code, 0, err);
     const s = rows(`${out}/run/sessions.csv`);
-    assertEquals(s.length, 2 * 2 * (1 + 2) * 2);
+    assertEquals(s.length, 3 * 2 * (1 + 2) * 2);
     assert(s.every((x) => x.status === "ok"), JSON.stringify(s[0]));
     for (const x of s) {
       assert(x.rtt_ms === "0" || x.rtt_ms === "30", x.rtt_ms);
@@ -111,7 +111,9 @@ Deno.test({
     }
     const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
     assertEquals(meta.parameters.rtt_ms, [0, 30]);
-    assert(meta.round_trips.ssh2.total > 5, JSON.stringify(meta.round_trips));
+    for (const c of ["ssh2", "xcrypto"]) {
+      assert(meta.round_trips[c].total > 5, JSON.stringify(meta.round_trips));
+    }
     assertNothingLeft(child);
   } finally {
     await Deno.remove(out, { recursive: true });

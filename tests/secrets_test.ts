@@ -108,7 +108,7 @@ Deno.test({
         "--command",
         t.command,
         "--clients",
-        "ssh2,libssh2,openssh,paramiko,asyncssh",
+        "ssh2,libssh2,openssh,paramiko,asyncssh,xcrypto",
         "--commands-per-session",
         "2",
         "--pool",
@@ -152,7 +152,7 @@ Deno.test({
       }
     })();
     try {
-      await waitForRounds(out, 5 * 3, 60_000);
+      await waitForRounds(out, 6 * 3, 60_000);
       // Mid-run: the run's temp folders hold no private key.
       assertEquals(keyCopies(pub), [], "a decrypted key is on disk");
     } finally {
@@ -168,7 +168,7 @@ Deno.test({
     // Every client logged in with the key (the rounds so far are all ok).
     const rows = (await Deno.readTextFile(`${out}/sessions.csv`)).trim()
       .split("\n").slice(1);
-    assert(rows.length >= 5 * 3 * 2);
+    assert(rows.length >= 6 * 3 * 2);
     const bad = rows.filter((l) => !l.includes(",ok,"));
     assertEquals(bad, []);
   } finally {

@@ -328,7 +328,7 @@ Deno.test({
       // closed"), so it tells nothing here; its teardown handling is the
       // shared session record's, tested above.
       const runners = await loadRunners(
-        ["ssh2", "libssh2", "openssh", "paramiko"],
+        ["ssh2", "libssh2", "openssh", "paramiko", "xcrypto"],
         () => {},
       );
       try {
@@ -361,7 +361,7 @@ Deno.test({
 // ---------------------------------------------------------------------------
 // No common algorithm, against the embedded sshd.
 
-const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh"];
+const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh", "xcrypto"];
 
 Deno.test({
   name:

@@ -4,7 +4,9 @@
  * the round's sessions become failed rows naming the reason, the run goes
  * on, and the next round gets a new worker.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { ensureGoBinary, type GoProgram } from "../src/server/go_build.ts";
+import { UsageError } from "../src/util/errors.ts";
 import { WorkerRunner } from "../src/clients/worker_process.ts";
 import { runStep } from "../src/run/sweep.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
@@ -140,4 +142,60 @@ Deno.test({
     "console.error('install python3-nothing'); Deno.exit(3)",
   ]);
   assertEquals(r, "install python3-nothing");
+});
+
+Deno.test({
+  name:
+    "workers: a compiled worker is built on first use, rebuilt when its source is newer; a failed build names .ci/setup",
+  ...opts,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const program: GoProgram = {
+      what: "a test program",
+      source: `${dir}/main.go`,
+      bin: `${dir}/main`,
+    };
+    const say = (v: string) =>
+      `package main\n\nimport "fmt"\n\nvar xcryptoVersion = "?"\n\nfunc main() { fmt.Println("${v}", xcryptoVersion) }\n`;
+    const output = async () =>
+      new TextDecoder().decode(
+        (await new Deno.Command(program.bin).output()).stdout,
+      ).trim();
+    await Deno.writeTextFile(program.source, say("one"));
+    assertEquals(await ensureGoBinary(program), program.bin);
+    // x/crypto's Debian version is linked in.
+    assertMatch(await output(), /^one \d+\.\d+\.\d+$/);
+    // Up to date: not built again.
+    const built = Deno.statSync(program.bin).mtime!.getTime();
+    await ensureGoBinary(program);
+    assertEquals(Deno.statSync(program.bin).mtime!.getTime(), built);
+    // A newer source: rebuilt.
+    await Deno.writeTextFile(program.source, say("two"));
+    const later = new Date(built + 2000);
+    await Deno.utime(program.source, later, later);
+    await ensureGoBinary(program);
+    assertMatch(await output(), /^two /);
+    // A source that does not compile: one line naming the file, the line
+    // and .ci/setup; the old binary stays, no temporary file is left.
+    await Deno.writeTextFile(
+      program.source,
+      "package main\n\nfunc main() { x }\n",
+    );
+    const broken = new Date(built + 4000);
+    await Deno.utime(program.source, broken, broken);
+    const err = await ensureGoBinary(program).then(() => undefined, (e) => e);
+    assert(err instanceof UsageError, String(err));
+    assertMatch(
+      err.message,
+      /^building a test program failed \(go build \S*main\.go, GOPATH=\/usr\/share\/gocode\): \S*main\.go:3:\d+: .*; run \.ci\/setup$/,
+    );
+    assertEquals(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["main", "main.go"],
+    );
+    assertMatch(await output(), /^two /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

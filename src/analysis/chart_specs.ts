@@ -23,6 +23,10 @@ const CLIENT_COLORS: Record<string, string> = {
   ssh2: "#e45756",
   libssh2: "#4c78a8",
   openssh: "#54a24b",
+  // The colours the worker clients had as the first extra ones, kept.
+  asyncssh: "#f58518",
+  paramiko: "#b279a2",
+  xcrypto: "#72b7b2",
 };
 const EXTRA_COLORS = [
   "#f58518",
@@ -47,6 +51,8 @@ const EXTRA_COLORS = [
  *   range: ["#e45756", "#54a24b"],
  * });
  * assert.deepEqual(colorScale(["ssh2", "mine"]).range, ["#e45756", "#f58518"]);
+ * // An extra series never takes the colour of a client in the same chart.
+ * assert.deepEqual(colorScale(["asyncssh", "mine", "xcrypto"]).range, ["#f58518", "#72b7b2", "#b279a2"]);
  * ```
  */
 export function colorScale(
@@ -62,13 +68,15 @@ export function colorScale(
   );
   let extra = 0;
   const used = new Set<string>();
+  const taken = new Set(domain.map((s) => CLIENT_COLORS[s]));
+  const extras = EXTRA_COLORS.filter((c) => !taken.has(c));
   const range = domain.map((s) => {
     const c = CLIENT_COLORS[s];
     if (c && !used.has(c)) {
       used.add(c);
       return c;
     }
-    return EXTRA_COLORS[extra++ % EXTRA_COLORS.length];
+    return extras[extra++ % extras.length];
   });
   return { domain, range };
 }

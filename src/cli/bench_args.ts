@@ -41,7 +41,7 @@ Options:
   )
 }
                          (default: seed)
-  --clients A,B          clients to run: ssh2, libssh2, openssh, paramiko, asyncssh
+  --clients A,B          clients to run: ssh2, libssh2, openssh, paramiko, asyncssh, xcrypto
                          (default: all available), each in a worker process of its own;
                          test clients, only by name: ssh2-nagle (ssh2 with Nagle's
                          algorithm left on) and null (no I/O: the harness's own cost)
@@ -261,7 +261,7 @@ function parseClients(spec: string | undefined): string[] | undefined {
   const clients = spec?.split(",").map((c) => c.trim()).filter(Boolean);
   if (clients !== undefined && clients.length === 0) {
     throw new UsageError(
-      "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh",
+      "--clients is empty; name one or more of ssh2, libssh2, openssh, paramiko, asyncssh, xcrypto",
     );
   }
   const twice = repeated(clients ?? []);

@@ -11,6 +11,7 @@ import { Ssh2Client } from "./ssh2.ts";
 import { NullClient } from "./null.ts";
 import { type ClientRunner, InProcessRunner } from "./runner.ts";
 import { type StderrSink, WorkerRunner } from "./worker_process.ts";
+import { ensureXcryptoWorker } from "../server/go_build.ts";
 
 /** Every client name, in the order runs use them. */
 export const CLIENT_NAMES = [
@@ -19,6 +20,7 @@ export const CLIENT_NAMES = [
   "openssh",
   "paramiko",
   "asyncssh",
+  "xcrypto",
 ] as const;
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
@@ -29,12 +31,31 @@ export const DEBIAN_PYTHON = "/usr/bin/python3";
 
 /**
  * Clients that exist only as worker programs (any language): the command
- * that starts each.
+ * that starts each, or a one-line notice why it cannot start. A compiled
+ * worker is built on first use (and rebuilt when its source is newer).
  */
-const WORKER_PROGRAMS: Record<string, string[]> = {
-  paramiko: [DEBIAN_PYTHON, here("./workers/paramiko_worker.py")],
-  asyncssh: [DEBIAN_PYTHON, here("./workers/asyncssh_worker.py")],
+const WORKER_PROGRAMS: Record<string, () => Promise<string[] | string>> = {
+  paramiko: () => Promise.resolve(python("./workers/paramiko_worker.py")),
+  asyncssh: () => Promise.resolve(python("./workers/asyncssh_worker.py")),
+  xcrypto: async () => {
+    try {
+      return [await ensureXcryptoWorker()];
+    } catch (e) {
+      if (e instanceof UsageError) return e.message;
+      throw e;
+    }
+  },
 };
+
+/** A Python worker on Debian's Python, or the notice that it is missing. */
+function python(file: string): string[] | string {
+  try {
+    Deno.statSync(DEBIAN_PYTHON);
+  } catch {
+    return `${DEBIAN_PYTHON} not found; install python3 (run .ci/setup)`;
+  }
+  return [DEBIAN_PYTHON, here(file)];
+}
 
 /** A client factory: a client, or a one-line notice why it is unavailable. */
 type Factory = () => Promise<SshClient | string>;
@@ -102,13 +123,10 @@ async function startRunner(
   const stderr = o.stderr?.(name) ?? ((t: string) => {
     Deno.stderr.writeSync(new TextEncoder().encode(t));
   });
-  const program = WORKER_PROGRAMS[name];
-  if (program) {
-    try {
-      Deno.statSync(program[0]);
-    } catch {
-      return `${program[0]} not found; install python3 (run .ci/setup)`;
-    }
+  const worker = WORKER_PROGRAMS[name];
+  if (worker) {
+    const program = await worker();
+    if (typeof program === "string") return program;
     return await WorkerRunner.start(name, program, stderr);
   }
   if (o.inProcess) {

@@ -1,25 +1,51 @@
 /**
- * The Go server binary: `build/ssh-bench-server`, compiled from
- * `src/server/go/server.go` by `.ci/setup`, or here on first use when it is
- * missing or older than its source and `go` is installed. Offline: Go's
- * GOPATH mode against Debian's golang-golang-x-crypto-dev sources in
- * `/usr/share/gocode` (no module download, nothing of them copied here);
- * x/crypto's Debian version is linked in (`-X main.xcryptoVersion`).
+ * The project's Go programs, built on first use: the Go server
+ * (`src/server/go/server.go` into `build/ssh-bench-server`) and the
+ * `xcrypto` client worker (`src/clients/workers/xcrypto/worker.go` into
+ * `build/ssh-bench-xcrypto`). `.ci/setup` builds both; here each is built
+ * when it is missing or older than its source and `go` is installed.
+ * Offline: Go's GOPATH mode against Debian's golang-golang-x-crypto-dev
+ * sources in `/usr/share/gocode` (no module download, nothing of them
+ * copied here); x/crypto's Debian version is linked in
+ * (`-X main.xcryptoVersion`).
  *
  * @module
  */
 import { UsageError } from "../util/errors.ts";
-import { ROOT_DIR } from "../util/paths.ts";
+import { ROOT_DIR, shownPath } from "../util/paths.ts";
 import { run, which } from "../util/proc.ts";
+
+/** One Go program of the project: its source file and its binary. */
+export interface GoProgram {
+  /** What it is, in messages (`the Go server`). */
+  what: string;
+  /** Its source file (package main, one file). */
+  source: string;
+  /** Where it is built (under the git-ignored `build/`). */
+  bin: string;
+}
 
 /** The Go server's source. */
 export const GO_SERVER_SOURCE: string =
   new URL("./go/server.go", import.meta.url).pathname;
 /** Where it is built (git-ignored). */
 export const GO_SERVER_BIN = `${ROOT_DIR}build/ssh-bench-server`;
+/** The embedded Go server. */
+export const GO_SERVER: GoProgram = {
+  what: "the Go server",
+  source: GO_SERVER_SOURCE,
+  bin: GO_SERVER_BIN,
+};
+/** The `xcrypto` client worker (Go's golang.org/x/crypto/ssh client). */
+export const XCRYPTO_WORKER: GoProgram = {
+  what: "the xcrypto client worker",
+  source:
+    new URL("../clients/workers/xcrypto/worker.go", import.meta.url).pathname,
+  bin: `${ROOT_DIR}build/ssh-bench-xcrypto`,
+};
 /** Where Debian's golang-golang-x-crypto-dev puts its sources. */
 export const GOCODE = "/usr/share/gocode";
-/** The x/crypto package the server imports (a Debian source package's files). */
+/** The x/crypto package both programs import (a Debian source package's files). */
 export const XCRYPTO_SSH_SOURCE =
   "/usr/share/gocode/src/golang.org/x/crypto/ssh";
 
@@ -66,7 +92,7 @@ function goEnv(): Record<string, string> {
 }
 
 /**
- * Path of an up-to-date Go server binary, building it first when it is
+ * Path of an up-to-date binary of `program`, building it first when it is
  * missing or older than its source. Throws {@linkcode UsageError} naming
  * `.ci/setup` when it must be built and `go` or x/crypto's sources are
  * missing, or the build fails.
@@ -74,31 +100,33 @@ function goEnv(): Record<string, string> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ensureGoServer } from "./go_build.ts";
- * const bin = await ensureGoServer();
- * assert.match(bin, /\/build\/ssh-bench-server$/);
- * assert.ok(Deno.statSync(bin).isFile);
+ * import { ensureGoBinary, XCRYPTO_WORKER } from "./go_build.ts";
+ * const bin = await ensureGoBinary(XCRYPTO_WORKER);
+ * assert.match(bin, /\/build\/ssh-bench-xcrypto$/);
+ * assert.ok(Deno.statSync(bin).mtime! >= Deno.statSync(XCRYPTO_WORKER.source).mtime!);
  * ```
  */
-export async function ensureGoServer(): Promise<string> {
-  const src = await mtime(GO_SERVER_SOURCE);
-  const bin = await mtime(GO_SERVER_BIN);
+export async function ensureGoBinary(program: GoProgram): Promise<string> {
+  const { what, source } = program;
+  const src = await mtime(source);
+  const bin = await mtime(program.bin);
   if (bin !== undefined && (src === undefined || bin >= src)) {
-    return GO_SERVER_BIN;
+    return program.bin;
   }
+  const shown = `${what} ${shownPath(program.bin)}`;
   const why = bin === undefined
     ? "is not built"
-    : "is older than src/server/go/server.go";
+    : `is older than ${shownPath(source)}`;
   if (!which("go")) {
     throw new UsageError(
-      `the Go server build/ssh-bench-server ${why} and go is not installed: run .ci/setup (installs golang-go and golang-golang-x-crypto-dev, and builds it)`,
+      `${shown} ${why} and go is not installed: run .ci/setup (installs golang-go and golang-golang-x-crypto-dev, and builds it)`,
     );
   }
   try {
     await Deno.stat(XCRYPTO_SSH_SOURCE);
   } catch {
     throw new UsageError(
-      `the Go server build/ssh-bench-server ${why} and golang.org/x/crypto is not in ${GOCODE}: run .ci/setup (installs golang-golang-x-crypto-dev)`,
+      `${shown} ${why} and golang.org/x/crypto is not in ${GOCODE}: run .ci/setup (installs golang-golang-x-crypto-dev)`,
     );
   }
   const pkg = await run("dpkg-query", [
@@ -110,7 +138,7 @@ export async function ensureGoServer(): Promise<string> {
   await Deno.mkdir(`${ROOT_DIR}build`, { recursive: true });
   // Built under a temporary name, then renamed: a concurrent run sees the
   // old binary or the new one, never half of one.
-  const tmp = `${GO_SERVER_BIN}.${Deno.pid}.tmp`;
+  const tmp = `${program.bin}.${Deno.pid}.tmp`;
   const out = await new Deno.Command("go", {
     args: [
       "build",
@@ -119,7 +147,7 @@ export async function ensureGoServer(): Promise<string> {
       `-X main.xcryptoVersion=${version}`,
       "-o",
       tmp,
-      GO_SERVER_SOURCE,
+      source,
     ],
     clearEnv: true,
     env: goEnv(),
@@ -131,11 +159,44 @@ export async function ensureGoServer(): Promise<string> {
     await Deno.remove(tmp).catch(() => {});
     const err = new TextDecoder().decode(out.stderr).trim().split("\n");
     throw new UsageError(
-      `building the Go server failed (go build src/server/go/server.go, GOPATH=${GOCODE}): ${
+      `building ${what} failed (go build ${
+        shownPath(source)
+      }, GOPATH=${GOCODE}): ${
         err.find((l) => /\.go:\d+/.test(l)) ?? err[0]
       }; run .ci/setup`,
     );
   }
-  await Deno.rename(tmp, GO_SERVER_BIN);
-  return GO_SERVER_BIN;
+  await Deno.rename(tmp, program.bin);
+  return program.bin;
+}
+
+/**
+ * Path of an up-to-date Go server binary ({@linkcode ensureGoBinary}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureGoServer } from "./go_build.ts";
+ * const bin = await ensureGoServer();
+ * assert.match(bin, /\/build\/ssh-bench-server$/);
+ * assert.ok(Deno.statSync(bin).isFile);
+ * ```
+ */
+export function ensureGoServer(): Promise<string> {
+  return ensureGoBinary(GO_SERVER);
+}
+
+/**
+ * Path of an up-to-date `xcrypto` worker binary
+ * ({@linkcode ensureGoBinary}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureXcryptoWorker } from "./go_build.ts";
+ * assert.match(await ensureXcryptoWorker(), /\/build\/ssh-bench-xcrypto$/);
+ * ```
+ */
+export function ensureXcryptoWorker(): Promise<string> {
+  return ensureGoBinary(XCRYPTO_WORKER);
 }
