@@ -19,7 +19,7 @@ import {
   intervalFor,
   renderRun,
 } from "../src/analysis/analyse.ts";
-import { colorScale, type Spec } from "../src/analysis/chart_specs.ts";
+import { colorScale, type Spec } from "../src/analysis/charts/mod.ts";
 import { toSvg } from "../src/analysis/chart_render.ts";
 import { chartsFor } from "../src/cli/charts.ts";
 import { UsageError } from "../src/util/errors.ts";

@@ -16,7 +16,7 @@ import {
   rttChart,
   scalingChart,
   type Spec,
-} from "./chart_specs.ts";
+} from "./charts/mod.ts";
 import type { RunData, RunMeta } from "./load.ts";
 import {
   type ChartFiles,
@@ -107,7 +107,7 @@ const INTERVALS_MS = [5000, 2000, 1000, 500];
  * const seed = loadRuns([
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * ]);
- * assert.deepEqual(intervalFor(seed), { intervalMs: 5000, runSeconds: 859 });
+ * assert.deepEqual(intervalFor(seed), { intervalMs: 5000, runSeconds: 948 });
  * const short = { ...seed, metas: [{
  *   started_at: "2026-11-26T07:16:15.000Z", ended_at: "2026-11-26T07:16:36.000Z",
  * }] };

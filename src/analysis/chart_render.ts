@@ -12,7 +12,7 @@
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { Resvg } from "@resvg/resvg-js";
-import { chartCaption, FONT, FONT_STACK, type Spec } from "./chart_specs.ts";
+import { chartCaption, FONT, FONT_STACK, type Spec } from "./charts/mod.ts";
 import { dejaVu } from "./font_metrics.ts";
 
 /** The text-measuring hook of vega's scenegraph (not in its typings). */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { DataFrame } from "nodejs-polars";
-import type { Spec } from "./chart_specs.ts";
+import type { Spec } from "./charts/mod.ts";
 import { toSvg } from "./chart_render.ts";
 
 /** MIME type of Vega-Lite 5 specs in Jupyter. */

@@ -19,7 +19,7 @@
  */
 export * from "./load.ts";
 export * from "./stats.ts";
-export * from "./chart_specs.ts";
+export * from "./charts/mod.ts";
 export * from "./chart_render.ts";
 export * from "./analyse.ts";
 export * from "./jupyter.ts";

@@ -24,7 +24,7 @@ import {
   chartCaption,
   provenanceLines,
   type Spec,
-} from "./chart_specs.ts";
+} from "./charts/mod.ts";
 import { loadRuns, type RunData, type RunMeta } from "./load.ts";
 import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
