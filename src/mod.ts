@@ -20,7 +20,7 @@
  * @module
  */
 export * from "./clients/seam.ts";
-export { loadClients } from "./clients/mod.ts";
+export { loadClients } from "./clients/registry.ts";
 export * from "./util/errors.ts";
 export * from "./run/config.ts";
 export * from "./run/pool.ts";

@@ -8,7 +8,7 @@
  */
 import { selfCpuMs } from "../util/cpu.ts";
 import { textLines } from "../util/text_lines.ts";
-import { createClient } from "./mod.ts";
+import { createClient } from "./registry.ts";
 import {
   forSession,
   parseRoundRequest,

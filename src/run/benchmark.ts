@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { loadRunners } from "../clients/mod.ts";
+import { loadRunners } from "../clients/registry.ts";
 import type { ClientRunner } from "../clients/runner.ts";
 import type { Negotiated, Target } from "../clients/seam.ts";
 import { takePassphraseEnv } from "../clients/auth.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { loadRunners } from "../clients/mod.ts";
+import { loadRunners } from "../clients/registry.ts";
 import { runStep } from "../run/sweep.ts";
 import type { RoundRow } from "../run/schema.ts";
 import { EmbeddedServer } from "../server/embedded.ts";

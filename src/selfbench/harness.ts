@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { loadRunners } from "../clients/mod.ts";
+import { loadRunners } from "../clients/registry.ts";
 import { NullClient } from "../clients/null.ts";
 import { type ClientRunner, InProcessRunner } from "../clients/runner.ts";
 import { CsvSink } from "../run/csv_sink.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { loadRunners } from "../clients/mod.ts";
+import { loadRunners } from "../clients/registry.ts";
 import { EmbeddedServer } from "../server/embedded.ts";
 import { clusterInterval, ratioInterval } from "../util/inference.ts";
 
