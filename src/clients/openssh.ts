@@ -498,10 +498,9 @@ export class OpensshClient implements SshClient {
       // stdout and stderr are separate pipes, read independently: under
       // load the log can be read behind stdout, its exec line after
       // stdout's end. The read is done once the log caught up to the exec
-      // (false if the log ended without it).
-      // The read is marked in `outcome`, and only for a session that
-      // ended well: a killed ssh (timeout) or a lost connection ends
-      // stdout too, without reading it to the command's end.
+      // (false if the log ended without it); it is marked in `outcome`,
+      // only for a session that ended well: a killed ssh (timeout) or a
+      // lost connection ends stdout too, short of the command's end.
       const readDone = await log.until(() => log.phase === "read");
       const status = await child.status;
       const exitAt = performance.now();
