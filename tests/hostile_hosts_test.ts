@@ -14,25 +14,9 @@ import { EmbeddedServer } from "../src/server/embedded.ts";
 import { UsageError } from "../src/util/errors.ts";
 import type { Target } from "../src/clients/seam.ts";
 import { benchCli, closedPort } from "./server_helpers.ts";
+import { hostileHosts, hostileUser, MARK, markers } from "./hostile.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const MARK = "PWNED-hostile";
-
-/** Hosts that would run `touch PWNED-hostile...` if read as options. */
-function hostileHosts(tag: string): string[] {
-  const m = `${MARK}-${tag}`;
-  return [
-    `-oProxyCommand=touch\${IFS}${m}-a`,
-    `-oProxyCommand=touch ${m}-b`,
-    `-oProxyCommand="touch ${m}-c"`,
-    `-oProxyCommand='touch ${m}-d'`,
-    `-oProxyCommand=touch\${IFS}${m}-e%h`,
-    `-oPermitLocalCommand=yes -oLocalCommand=touch ${m}-f`,
-    `-oProxyCommand=sh%20-c%20touch\${IFS}${m}-g`,
-    `-F/dev/null`,
-    `-f/dev/stdin`,
-  ];
-}
 
 /** The UsageError `f` throws (fails the test when it throws none). */
 function usageError(f: () => unknown): UsageError {
@@ -43,20 +27,6 @@ function usageError(f: () => unknown): UsageError {
     return e;
   }
   throw new Error("accepted; expected a UsageError");
-}
-
-/** Markers left in the folders a spawned command could have run in. */
-function markers(dirs: string[]): string[] {
-  const found: string[] = [];
-  for (const d of dirs) {
-    for (const e of Deno.readDirSync(d)) {
-      if (e.name.startsWith(MARK)) {
-        found.push(`${d}/${e.name}`);
-        Deno.removeSync(`${d}/${e.name}`);
-      }
-    }
-  }
-  return found;
 }
 
 Deno.test("hostile hosts: --target and --hosts refuse each in one line", async () => {
@@ -213,7 +183,7 @@ Deno.test({
         // The user goes to `ssh -l`; hostile ones are an option's value.
         targets.push({
           ...base,
-          user: `-oProxyCommand=touch\${IFS}${MARK}-${runner.name}-user`,
+          user: hostileUser(runner.name),
         });
         // K = 2 goes through openssh's connection master and mux clients.
         for (const k of [1, 2]) {

@@ -147,7 +147,7 @@ print(json.dumps(out))
     "exit code 2",
     "disconnect: Broken pipe",
     2,
-    1,
+    0,
   ]);
   assertEquals(pick("third"), [
     "ok",
@@ -162,7 +162,7 @@ print(json.dumps(out))
     "exit code 1 (command 2 of 3)",
     "close (command 2 of 3): EOFError",
     1,
-    2,
+    1,
   ]);
 });
 

@@ -156,6 +156,12 @@ const LIBSSH2_SYMBOLS = {
     result: "pointer",
     nonblocking: true,
   },
+  // Called on a channel just opened, nothing queued on it yet: it sets a
+  // flag and does no I/O, so it runs here, without a thread hop.
+  libssh2_channel_handle_extended_data2: {
+    parameters: ["pointer", "i32"],
+    result: "i32",
+  },
   libssh2_channel_process_startup: {
     parameters: ["pointer", "buffer", "u32", "buffer", "u32"],
     result: "i32",
@@ -225,6 +231,7 @@ const LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE = -8;
 const LIBSSH2_ERROR_TIMEOUT = -9;
 const LIBSSH2_ERROR_SOCKET_TIMEOUT = -30;
 const SSH_DISCONNECT_BY_APPLICATION = 11;
+const LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE = 1;
 // Method types of libssh2_session_method_pref / _methods / _supported_algs.
 const LIBSSH2_METHOD_KEX = 0;
 const LIBSSH2_METHOD_HOSTKEY = 1;
@@ -652,6 +659,18 @@ export class Libssh2Client implements SshClient {
     if (live.channel === null) {
       this.#check(live, -1, "exec_error", "channel open");
     }
+    // stderr is not read: ignored, libssh2 discards it and gives its
+    // window back. Queued unread, it would fill the channel's window and
+    // stall stdout behind it.
+    this.#check(
+      live,
+      s.libssh2_channel_handle_extended_data2(
+        live.channel,
+        LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE,
+      ),
+      "exec_error",
+      "channel open",
+    );
     const cmd = cstr(command);
     this.#check(
       live,

@@ -498,9 +498,10 @@ export class OpensshClient implements SshClient {
       // stdout and stderr are separate pipes, read independently: under
       // load the log can be read behind stdout, its exec line after
       // stdout's end. The read is done once the log caught up to the exec
-      // (false if the log ended without it).
+      // (false if the log ended without it); it is marked in `outcome`,
+      // only for a session that ended well: a killed ssh (timeout) or a
+      // lost connection ends stdout too, short of the command's end.
       const readDone = await log.until(() => log.phase === "read");
-      if (readDone) clock.mark("read", Math.max(eofAt, clock.last));
       const status = await child.status;
       const exitAt = performance.now();
       await readErr;
@@ -508,7 +509,7 @@ export class OpensshClient implements SshClient {
         log,
         reader,
         status.code,
-        readDone,
+        readDone ? eofAt : undefined,
         signal.aborted,
         exitAt,
         status.signal,
@@ -616,7 +617,7 @@ export class OpensshClient implements SshClient {
         const { code } = await masterExit;
         await readErr;
         return {
-          ...outcome(log, reader, code, false, signal.aborted, 0),
+          ...outcome(log, reader, code, undefined, signal.aborted, 0),
           commands,
         };
       }
@@ -838,19 +839,22 @@ function negotiatedOf(kex: Partial<Negotiated>): Negotiated | undefined {
 /**
  * The outcome of a session whose `ssh` exited with `code` at `exitAt`: a
  * timeout when aborted; ok (or exit_nonzero) when stdout was read to its
- * end and ssh itself did not fail, which ends the close phase (at the
+ * end (at `eofAt`, once the log had the exec) and ssh itself did not fail,
+ * which ends the read phase (at `eofAt`), the close phase (at the
  * channel's free line) and the disconnect phase (at the exit); otherwise
- * the error from ssh's log, classified by the phase it stopped in.
+ * the error from ssh's log, classified by the phase it stopped in, and no
+ * phase after it ends.
  */
 function outcome(
   log: VerboseLog,
   reader: LineReader,
   code: number,
-  readDone: boolean,
+  eofAt: number | undefined,
   aborted: boolean,
   exitAt: number,
   killedBy: string | null = null,
 ): SessionOutcome {
+  const readDone = eofAt !== undefined;
   const negotiated = negotiatedOf(log.kex);
   const read = {
     bytes: reader.bytes,
@@ -875,9 +879,11 @@ function outcome(
     ? log.lines.filter((l) => TORN_DOWN.test(l)).at(-1)
     : undefined;
   if (readDone && (!sshFailed || torn)) {
-    // Close: the channel freed (the connection still up); disconnect: the
-    // process exit. Marks never precede the read mark.
+    // Read: stdout's end; close: the channel freed (the connection still
+    // up); disconnect: the process exit. Marks never precede the one
+    // before (the exec line can be read after stdout's end).
     const { clock } = log;
+    clock.mark("read", Math.max(eofAt, clock.last));
     clock.mark("close", Math.max(log.freed[0] ?? exitAt, clock.last));
     clock.mark("disconnect", Math.max(exitAt, clock.last));
     log.phase = "disconnect";

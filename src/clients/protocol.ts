@@ -190,7 +190,7 @@ export interface SessionReport {
    * null when K = 1 or not reached.
    */
   reexec_ms: number | null;
-  /** Commands that completed (0..K). */
+  /** Commands that completed with exit code 0 (0..K; see seam.ts). */
   commands: number;
   /** Stdout bytes read (first command). */
   bytes: number;

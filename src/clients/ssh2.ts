@@ -383,6 +383,9 @@ class Ssh2Session {
       }
     };
     stream.on("end", () => {
+      // A lost connection ends its channels after the session failed:
+      // that is no end of the read, and no phase ends after the outcome.
+      if (this.#settled) return;
       reader.end();
       ended = true;
       this.#step = "close";

@@ -148,6 +148,14 @@ export class WorkerRunner implements ClientRunner {
     return this.#version;
   }
 
+  /**
+   * Process id of the worker serving rounds now; undefined after a failed
+   * round, until the next round starts a new one.
+   */
+  get pid(): number | undefined {
+    return this.#live?.child.pid;
+  }
+
   /** Present when the worker runs in a cgroup (see ClientRunner.cpuNow). */
   get cpuNow(): (() => number) | undefined {
     const cg = this.#cgroup;

@@ -165,7 +165,11 @@ async def run_command(conn, command, s, first):
     exit status, channel closed. Marks exec and read for the first command.
     Returns the exit code (None when none came)."""
     s.phase = "exec"
-    proc = await conn.create_process(command, encoding=None)
+    # stderr is not counted: discarded as it comes (DEVNULL). Left unread
+    # in a pipe, it would fill the channel's window and stall stdout.
+    proc = await conn.create_process(
+        command, encoding=None, stderr=asyncssh.DEVNULL
+    )
     try:
         if first:
             s.mark("exec")

@@ -223,6 +223,16 @@ def trust(client, rnd):
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
 
 
+def drain_stderr(chan):
+    """Reads and drops `chan`'s stderr until the channel closes (each read
+    gives the window back to the server)."""
+    try:
+        while chan.recv_stderr(32768):
+            pass
+    except Exception:  # the channel or the transport went: nothing to drain
+        pass
+
+
 def run_command(transport, command, s, first):
     """One command on a new channel of `transport`: exec, stdout read line
     by line to EOF, exit status, channel closed. Marks exec and read for the
@@ -232,6 +242,9 @@ def run_command(transport, command, s, first):
     chan = transport.open_session()
     try:
         chan.exec_command(command)
+        # stderr is not counted, but read as it comes: left in paramiko's
+        # buffer, it would fill the channel's window and stall stdout.
+        gevent.spawn(drain_stderr, chan)
         if first:
             s.mark("exec")
         else:
@@ -240,6 +253,10 @@ def run_command(transport, command, s, first):
         for line in stdout:
             if first:
                 s.line(line)
+        if not chan.eof_received and not transport.is_active():
+            # stdout ended with the connection, not at the server's EOF:
+            # the read did not complete.
+            raise EOFError("connection closed before end of file")
         if first:
             s.mark("read")
         else:

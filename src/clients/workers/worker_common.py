@@ -468,12 +468,12 @@ class Session:
 
     def command_done(self, code):
         """One command's exit status arrived (None: the channel closed
-        without one). Returns whether to go on with the next command."""
+        without one). Returns whether to go on with the next command. Only
+        a command that exits 0 counts as completed (seam.ts `commands`)."""
         if code is None:
             self.fail("channel closed without an exit status")
             return False
         self.final_pending = False
-        self.commands += 1
         if self.command == 1 or code != 0:
             self.exit_code = code
         if code != 0:
@@ -483,6 +483,7 @@ class Session:
             )
             self.fail_with("exit_nonzero", "exit code %d%s" % (code, which))
             return False
+        self.commands += 1
         return True
 
     def report(self):
@@ -533,7 +534,11 @@ def numeric_family(host):
 
 def os_error(e):
     """A socket error as a short message: `Connection refused` rather than
-    `[Errno 111] Connection refused` or asyncio's `Connect call failed`."""
+    `[Errno 111] Connection refused` or asyncio's `Connect call failed`. A
+    lookup error's number is getaddrinfo's (EAI_*), not an errno: its own
+    text (`Name or service not known`)."""
+    if isinstance(e, socket.gaierror) and e.strerror:
+        return e.strerror
     if isinstance(e, OSError) and e.errno:
         return os.strerror(e.errno)
     if isinstance(e, OSError) and e.strerror:
