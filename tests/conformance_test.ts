@@ -158,6 +158,13 @@ export const EXPECTATIONS: Record<string, Partial<Expectation>> = {
     unresolvable:
       /^connect: (UnicodeError: encoding with 'idna' codec failed \(UnicodeError: label too long\)|Name or service not known)$/,
   },
+  xcrypto: {
+    // x/crypto's own words once every offered method was refused.
+    refusedKey:
+      /^auth: ssh: unable to authenticate, attempted methods \[none publickey\], no supported methods remain$/,
+    // Go's resolver: the name goes to the lookup, which finds no such host.
+    unresolvable: /^connect: dial tcp: lookup .+: no such host$/,
+  },
   asyncssh: {
     // As paramiko: Python's IDNA encoding, then the lookup.
     unresolvable:

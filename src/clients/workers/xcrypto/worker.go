@@ -395,10 +395,14 @@ func (s *record) now() float64 {
 
 // mark ends `phase` of the first command now; the next one begins.
 func (s *record) mark(phase string) {
+	s.markAt(phase, s.now())
+}
+
+// markAt ends `phase` at `t` (ms), taken earlier: see mark.
+func (s *record) markAt(phase string, t float64) {
 	if s.late.Load() {
 		return
 	}
-	t := s.now()
 	s.marks[phase] = &t
 	for i, p := range phases[:len(phases)-1] {
 		if p == phase {
@@ -496,11 +500,13 @@ func (s *record) commandDone(code *int) bool {
 		return false
 	}
 	s.finalPending = false
-	s.rep.Commands++
 	if s.command == 1 || *code != 0 {
 		s.rep.ExitCode = code
 	}
-	if *code != 0 {
+	if *code == 0 {
+		// Only a command that exited 0 counts as completed (the seam's rule).
+		s.rep.Commands++
+	} else {
 		which := ""
 		if s.command > 1 {
 			which = fmt.Sprintf(" (command %d of %d)", s.command, s.k)
@@ -908,15 +914,22 @@ func runCommand(cl *ssh.Client, command string, s *record, first bool) (*int, er
 			return nil, err
 		}
 	}
+	eof := s.now()
+	waitErr := sess.Wait()
+	var missing *ssh.ExitMissingError
+	if errors.As(waitErr, &missing) && connectionEnded(cl) {
+		// x/crypto closes every channel (a clean EOF) when the connection
+		// drops: without an exit status that was no end of the output.
+		return nil, errors.New("connection closed before end of file")
+	}
 	if first {
-		s.mark("read")
+		s.markAt("read", eof)
 	} else {
 		s.setPhase("close")
 	}
 	var code *int
 	var exit *ssh.ExitError
-	var missing *ssh.ExitMissingError
-	switch err := sess.Wait(); {
+	switch err := waitErr; {
 	case err == nil:
 		code = new(int)
 	case errors.As(err, &exit) && exit.Signal() != "":
@@ -936,6 +949,23 @@ func runCommand(cl *ssh.Client, command string, s *record, first bool) (*int, er
 		s.fail(err.Error(), false)
 	}
 	return code, nil
+}
+
+// connectionEnded: whether the client's connection has ended, or ends
+// within 200 ms (x/crypto closes the channels of a lost connection just
+// before its Wait returns).
+func connectionEnded(cl *ssh.Client) bool {
+	done := make(chan struct{})
+	go func() {
+		cl.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(200 * time.Millisecond):
+		return false
+	}
 }
 
 // osError: a socket error as a short message (`connection refused`).
