@@ -17,7 +17,8 @@ import {
   scalingChart,
   type Spec,
 } from "./chart_specs.ts";
-import type { RunData, RunMeta } from "./load.ts";
+import type { RunData } from "./load.ts";
+import type { RunMeta } from "../run/record.ts";
 import { type ChartFiles, writeChart } from "./chart_render.ts";
 import {
   failureRates,

@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
 import type { DataFrame, DataType } from "nodejs-polars";
-import { readRecord, type RunRecord } from "../run/record.ts";
+import { readRecord, type RunMeta } from "../run/record.ts";
 import { type Column, ROUND_COLUMNS, SESSION_COLUMNS } from "../run/schema.ts";
 import { UsageError } from "../util/errors.ts";
 import { RUNS_DIR } from "../util/paths.ts";
@@ -42,15 +42,8 @@ export function polarsSchema(
   return Object.fromEntries(cols.map((c) => [c.name, POLARS_TYPES[c.type]]));
 }
 
-/**
- * meta.json of a run as far as it was written (see `src/run/record.ts`):
- * every field, and every field of its objects, may be absent.
- */
-export type RunMeta = {
-  [K in keyof RunRecord]?: RunRecord[K] extends unknown[] ? RunRecord[K]
-    : RunRecord[K] extends object ? Partial<RunRecord[K]>
-    : RunRecord[K];
-};
+/** `meta.json` as read back: defined with the record, in `src/run/record.ts`. */
+export type { RunMeta };
 
 /** One or several runs, loaded. */
 export interface RunData {
