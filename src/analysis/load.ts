@@ -13,6 +13,7 @@ import type { DataFrame, DataType } from "nodejs-polars";
 import { readRecord, type RunMeta } from "../run/record.ts";
 import { type Column, ROUND_COLUMNS, SESSION_COLUMNS } from "../run/schema.ts";
 import { UsageError } from "../util/errors.ts";
+import { exists } from "../util/fs.ts";
 import { RUNS_DIR } from "../util/paths.ts";
 
 const POLARS_TYPES = {
@@ -296,26 +297,16 @@ export function newestRun(root: string = RUNS_DIR): string {
   try {
     names = [...Deno.readDirSync(root)].filter((e) =>
       e.isDirectory && /^\d{8}T\d{6}Z-/.test(e.name)
-    ).map((e) => e.name).filter((n) => {
-      try {
-        Deno.statSync(`${root}/${n}/sessions.csv`);
-        return true;
-      } catch {
-        return false;
-      }
-    }).sort();
+    ).map((e) => e.name).filter((n) => exists(`${root}/${n}/sessions.csv`))
+      .sort();
   } catch {
     // no runs folder yet
   }
   if (names.length > 0) return `${root}/${names[names.length - 1]}`;
-  try {
-    Deno.statSync(`${SAMPLE_RUN}/sessions.csv`);
-    return SAMPLE_RUN;
-  } catch {
-    throw new UsageError(
-      `no run under ${root}; run deno task bench first (or give a run folder)`,
-    );
-  }
+  if (exists(`${SAMPLE_RUN}/sessions.csv`)) return SAMPLE_RUN;
+  throw new UsageError(
+    `no run under ${root}; run deno task bench first (or give a run folder)`,
+  );
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
+import { exists } from "../util/fs.ts";
 import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import { analyse, CHART_NAMES, chartSpecs } from "../analysis/analyse.ts";
 import { writeChart } from "../analysis/chart_render.ts";
@@ -48,15 +49,6 @@ export interface ReportFiles {
   warnings: string[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Writes the report of the given runs (the newest run when none).
  *
@@ -94,10 +86,7 @@ export async function reportFor(
   // Only the charts the run has something to show in (the others are
   // left out, and the report says why).
   const drawn = CHART_NAMES.filter((n) => specs[n]);
-  const have = await Promise.all(
-    drawn.map((n) => exists(`${charts}/${n}.png`)),
-  );
-  const renderedCharts = !have.every(Boolean);
+  const renderedCharts = !drawn.every((n) => exists(`${charts}/${n}.png`));
   if (renderedCharts) {
     for (const name of drawn) await writeChart(specs[name]!, charts, name);
   }
