@@ -249,7 +249,7 @@ async def session(rnd, number, proto):
         proto.send(s.report())
 
 
-#: asyncssh's words for each kind of algorithm, and seam.ts's.
+#: asyncssh's words for each kind of algorithm, and kexinit.ts's.
 MISMATCH_KINDS = {
     "key exchange": "key exchange",
     "host key": "host key algorithm",
@@ -261,7 +261,7 @@ MISMATCH_KINDS = {
 
 def no_common_algorithm(reason):
     """asyncssh's `No matching cipher algorithm found, sent A and received
-    B` in the words of seam.ts noCommonAlgorithm; any other reason as it
+    B` in the words of kexinit.ts noCommonAlgorithm; any other reason as it
     is."""
     m = re.match(
         r"No matching (.+) algorithm found, sent (\S*) and received (\S*)$",

@@ -635,13 +635,13 @@ def first_common(client_list, server_list):
 
 
 #: Kinds of algorithm in a KEXINIT's name-lists (index), with their words
-#: in a mismatch message, as seam.ts noCommonAlgorithm words them.
+#: in a mismatch message, as kexinit.ts noCommonAlgorithm words them.
 _OFFER_KINDS = ((0, "key exchange"), (1, "host key algorithm"), (2, "cipher"),
                 (4, "MAC"))
 
 
 def no_common(label, ours, theirs):
-    """A mismatch message naming both lists, in the words of seam.ts
+    """A mismatch message naming both lists, in the words of kexinit.ts
     noCommonAlgorithm."""
     return "no common %s with the server (client offers: %s; server offers: %s)" % (
         label,
