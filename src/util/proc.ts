@@ -155,12 +155,16 @@ export function procCpuMs(
  * import { childPids } from "./proc.ts";
  * const sh = new Deno.Command("sh", { args: ["-c", "sleep 5 & wait"] })
  *   .spawn();
+ * // The child is a copy of sh until it has exec'd sleep.
+ * const cmdline = (pid: number) => Deno.readTextFileSync(`/proc/${pid}/cmdline`);
  * let kids: number[] = [];
- * while ((kids = childPids(sh.pid)).length === 0) {
+ * for (let i = 0; i < 1000; i++) {
+ *   kids = childPids(sh.pid);
+ *   if (kids.length > 0 && /^sleep/.test(cmdline(kids[0]))) break;
  *   await new Promise((r) => setTimeout(r, 5));
  * }
  * assert.equal(kids.length, 1);
- * assert.match(Deno.readTextFileSync(`/proc/${kids[0]}/cmdline`), /^sleep/);
+ * assert.match(cmdline(kids[0]), /^sleep/);
  * Deno.kill(kids[0]);
  * await sh.status;
  * ```
