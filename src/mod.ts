@@ -20,6 +20,7 @@
  * @module
  */
 export * from "./clients/seam.ts";
+export * from "./clients/kexinit.ts";
 export { loadClients } from "./clients/registry.ts";
 export * from "./util/errors.ts";
 export * from "./run/config.ts";

@@ -12,6 +12,7 @@ import { EmbeddedServer } from "../src/server/embedded.ts";
 import { agentPid, isEncrypted } from "../src/clients/auth.ts";
 import { NO_AGENT } from "../src/clients/seam.ts";
 import { benchCli } from "./server_helpers.ts";
+import { run } from "../src/util/proc.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const ALL = ["ssh2", "libssh2", "openssh", "paramiko", "asyncssh", "xcrypto"];
@@ -68,19 +69,10 @@ async function sessionsOk(dir: string): Promise<string[]> {
   return rows;
 }
 
-async function run(cmd: string, args: string[], env = {}): Promise<void> {
-  const r = await new Deno.Command(cmd, {
-    args,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(
-    r.code,
-    0,
-    `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`,
-  );
+/** Runs a command that must succeed. */
+async function runOk(cmd: string, args: string[], env = {}): Promise<void> {
+  const r = await run(cmd, args, { env });
+  assertEquals(r.code, 0, `${cmd} ${args.join(" ")}: ${r.stderr}`);
 }
 
 Deno.test("auth: --agent and a missing --identity take SSH_AUTH_SOCK", () => {
@@ -126,7 +118,7 @@ Deno.test({
     const enc = `${dir}/enc`;
     await Deno.copyFile(server.target.identityFile, enc);
     await Deno.chmod(enc, 0o600);
-    await run("ssh-keygen", ["-q", "-p", "-P", "", "-N", "pass", "-f", enc]);
+    await runOk("ssh-keygen", ["-q", "-p", "-P", "", "-N", "pass", "-f", enc]);
     assert(await isEncrypted(enc));
     assert(!await isEncrypted(server.target.identityFile));
 
@@ -267,7 +259,7 @@ Deno.test({
     const key = `${dir}/id`;
     await Deno.copyFile(server.target.identityFile, key);
     await Deno.chmod(key, 0o600);
-    await run("ssh-add", ["-q", key], { SSH_AUTH_SOCK: sock });
+    await runOk("ssh-add", ["-q", key], { SSH_AUTH_SOCK: sock });
     const out = `${dir}/run`;
     const agentCpu0 = pidCpuMs(agent.pid);
     const r = await benchCli([

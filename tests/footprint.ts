@@ -10,6 +10,7 @@
  */
 // Only what older versions had too, so that these checks run on them.
 import { descendants } from "../src/util/proc.ts";
+import { exists } from "../src/util/fs.ts";
 import {
   linkNamespaces,
   parseLinkName,
@@ -157,15 +158,6 @@ export function footprint(f: Footprint): Footprint {
     }
   }
   return f;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parse } from "csv-parse/sync";
 import { failureCheck, type SummaryRow } from "../src/run/summary.ts";
+import { run, type RunResult } from "../src/util/proc.ts";
 
 const BENCH = new URL("../src/cli/bench.ts", import.meta.url).pathname;
 
@@ -28,23 +29,9 @@ function small(pool = "1"): string[] {
  * Runs the bench CLI, under `prefix` (e.g. `prlimit --nofile=...`) when
  * given; stdin closed.
  */
-async function bench(
-  args: string[],
-  prefix: string[] = [],
-): Promise<{ code: number; stdout: string; stderr: string }> {
+function bench(args: string[], prefix: string[] = []): Promise<RunResult> {
   const argv = [...prefix, Deno.execPath(), "run", "-A", BENCH, ...args];
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+  return run(argv[0], argv.slice(1));
 }
 
 /** Every file under `dir`, relative, sorted. */

@@ -8,38 +8,20 @@ import { assert, assertEquals } from "./assert.ts";
 import { CHART_NAMES } from "../src/analysis/analyse.ts";
 import { benchCli } from "./server_helpers.ts";
 import { assertOwnServerGone } from "./own_server.ts";
+import { exists } from "../src/util/fs.ts";
+import { run, type RunResult } from "../src/util/proc.ts";
 
 /** Runs `src/cli/<name>.ts` as a subprocess. */
-async function taskCli(
+function taskCli(
   name: "charts" | "report",
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(`../src/cli/${name}.ts`, import.meta.url).pathname,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+): Promise<RunResult> {
+  return run(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL(`../src/cli/${name}.ts`, import.meta.url).pathname,
+    ...args,
+  ]);
 }
 
 /** The charts that need ok sessions to have anything to draw. */

@@ -13,30 +13,20 @@ import {
   noiseObservations,
   type RunValues,
 } from "../src/analysis/mod.ts";
+import { run, type RunResult } from "../src/util/proc.ts";
 
 const V1 = new URL("./fixtures/v1-run", import.meta.url).pathname;
 
-async function cli(
+function cli(
   script: "noise" | "compare",
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(`../src/cli/${script}.ts`, import.meta.url).pathname,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+): Promise<RunResult> {
+  return run(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL(`../src/cli/${script}.ts`, import.meta.url).pathname,
+    ...args,
+  ]);
 }
 
 /** Copies of the v1 fixture run, each with `edit` applied to its meta.json. */

@@ -11,6 +11,7 @@
 import { BENCH_USER } from "../src/server/account.ts";
 import { closedPort } from "./server_helpers.ts";
 import { GoServer } from "../src/server/go_server.ts";
+import { run } from "../src/util/proc.ts";
 
 /** A running server. */
 export interface OtherServer {
@@ -47,18 +48,11 @@ export function otherServersMissing(): string | undefined {
   return undefined;
 }
 
-async function run(cmd: string, args: string[]): Promise<string> {
-  const r = await new Deno.Command(cmd, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (r.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${dec.decode(r.stderr)}`);
-  }
-  return dec.decode(r.stdout);
+/** The stdout of a command that must succeed. */
+async function stdoutOf(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
 }
 
 function home(user: string): string {
@@ -90,7 +84,7 @@ async function authorize(
   }
   await Deno.mkdir(ssh, { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(file, pub, { mode: 0o600 });
-  await run("chown", ["-R", `${user}:`, ssh]);
+  await stdoutOf("chown", ["-R", `${user}:`, ssh]);
   return async () => {
     if (!hadDir) await Deno.remove(ssh, { recursive: true }).catch(() => {});
     else if (old !== undefined) await Deno.writeTextFile(file, old);
@@ -137,14 +131,27 @@ export async function startOtherServer(
   let unauthorize: (() => Promise<void>) | undefined;
   try {
     const identity = `${dir}/id_ed25519`;
-    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", identity]);
+    await stdoutOf("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-f",
+      identity,
+    ]);
     unauthorize = await authorize(
       BENCH_USER,
       await Deno.readTextFile(`${identity}.pub`),
     );
     let argv: string[];
     if (name === "dropbear") {
-      await run("dropbearkey", ["-t", "ed25519", "-f", `${dir}/host_ed25519`]);
+      await stdoutOf("dropbearkey", [
+        "-t",
+        "ed25519",
+        "-f",
+        `${dir}/host_ed25519`,
+      ]);
       // -s: no password logins; -F -E: foreground, log to stderr.
       argv = [
         "dropbear",
@@ -159,7 +166,7 @@ export async function startOtherServer(
         `${dir}/dropbear.pid`,
       ];
     } else {
-      await run("tinysshd-makekey", [`${dir}/keys`]);
+      await stdoutOf("tinysshd-makekey", [`${dir}/keys`]);
       // -H -R: no DNS or ident look-ups; -D: TCP_NODELAY; -l0: local name.
       argv = [
         "tcpserver",
@@ -177,7 +184,7 @@ export async function startOtherServer(
       stderr: "null",
     }).spawn();
     await waitForPort(port, child);
-    const scan = await run("ssh-keyscan", [
+    const scan = await stdoutOf("ssh-keyscan", [
       "-p",
       String(port),
       "-t",

@@ -285,6 +285,34 @@ Deno.test({
           });
 
           await t.step(
+            "3 commands per session, the second exits 3: it ends there",
+            async () => {
+              const dir = Deno.makeTempDirSync({ prefix: "pyworker-reexec-" });
+              Deno.chmodSync(dir, 0o777);
+              try {
+                // Exits 3 from its second run on a connection on ($PPID:
+                // the connection's sshd process, the same for each channel).
+                const command =
+                  `${target.command}; f=${dir}/s.$PPID; if [ -e $f ]; then exit 3; fi; touch $f`;
+                const r = await worker.round(target, {
+                  sessions: 2,
+                  commands_per_session: 3,
+                  command,
+                });
+                for (const s of r.sessions) {
+                  assertEquals(s.status, "exit_nonzero", s.error);
+                  assertEquals(s.error, "exit code 3 (command 2 of 3)");
+                  assertEquals([s.exit_code, s.reexec_ms], [3, null]);
+                  assertEquals(s.bytes, server.payload.bytes);
+                  assert(s.close_ms !== null, "the first command closed");
+                }
+              } finally {
+                Deno.removeSync(dir, { recursive: true });
+              }
+            },
+          );
+
+          await t.step(
             "another host key in known_hosts: connect_error",
             async () => {
               const r = await worker.round(target, {

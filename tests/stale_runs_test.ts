@@ -19,6 +19,7 @@ import {
 } from "./footprint.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { which } from "../src/util/proc.ts";
+import { exists } from "../src/util/fs.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -30,15 +31,6 @@ const CAN_LINK = Deno.uid() === 0 && which("ip") !== undefined &&
       return false;
     }
   })();
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A run with everything that can be left behind: openssh connection

@@ -11,17 +11,9 @@ import { cgroupName, CpuCgroup } from "../src/util/cpu_cgroup.ts";
 import { makeOwnedTempDirSync } from "../src/util/owned_dirs.ts";
 import { ownerAlive, ownerOf, thisProcess } from "../src/util/owner.ts";
 import { until } from "./bench_child.ts";
+import { exists } from "../src/util/fs.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function spawnIdle(): Deno.ChildProcess {
   return new Deno.Command("sleep", { args: ["60"], stdin: "null" }).spawn();

@@ -27,6 +27,7 @@ import { calibrate } from "../src/run/calibration.ts";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import { benchCli, strangerKey } from "./server_helpers.ts";
 import { UsageError } from "../src/util/errors.ts";
+import { run } from "../src/util/proc.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -72,19 +73,14 @@ Deno.test("teardown: a completed session's teardown error keeps it ok, in its ow
 /** Runs a Python snippet with the workers' shared module importable. */
 async function python(code: string): Promise<unknown> {
   const dir = new URL("../src/clients/workers/", import.meta.url).pathname;
-  const out = await new Deno.Command("/usr/bin/python3", {
-    args: [
-      "-c",
-      `import sys, json\nsys.dont_write_bytecode = True\nsys.path.insert(0, ${
-        JSON.stringify(dir)
-      })\nimport worker_common as wc\n${code}`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, dec.decode(out.stderr));
-  return JSON.parse(dec.decode(out.stdout));
+  const out = await run("/usr/bin/python3", [
+    "-c",
+    `import sys, json\nsys.dont_write_bytecode = True\nsys.path.insert(0, ${
+      JSON.stringify(dir)
+    })\nimport worker_common as wc\n${code}`,
+  ]);
+  assertEquals(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout);
 }
 
 Deno.test("teardown: the Python workers' session record keeps a completed session ok", async () => {
@@ -164,6 +160,59 @@ print(json.dumps(out))
     1,
     1,
   ]);
+});
+
+Deno.test("teardown: the Python workers run commands 2..K until one does not exit 0", async () => {
+  // Each case: K, then the exit code of each command (null: none came).
+  const r = await python(`
+import time
+def run(k, codes):
+    s = wc.Session(1, 1, time.perf_counter(), k)
+    for p in ("connect", "auth", "exec", "read"):
+        s.mark(p)
+    s.command_done(codes[0])
+    s.mark("close")
+    seen = []
+    for i in s.further_commands():
+        seen.append([i, s.command])
+        s.phase = "read"
+        s.command_done(codes[i - 1])
+    command, phase = s.command, s.phase
+    if s.status in (None, "exit_nonzero"):
+        s.mark("disconnect")
+    return {"seen": seen, "command": command, "phase": phase,
+            "reexec": s.reexec_ms is not None, "report": s.report()}
+print(json.dumps([run(1, [0]), run(3, [0, 0, 0]), run(3, [0, 4, 0]),
+                  run(3, [0, None, 0]), run(3, [2, 0, 0])]))
+`) as {
+    seen: number[][];
+    command: number;
+    phase: string;
+    reexec: boolean;
+    report: Record<string, unknown>;
+  }[];
+  const pick = (i: number) => {
+    const c = r[i];
+    return [c.seen, c.reexec, c.report.status, c.report.error];
+  };
+  assertEquals(pick(0), [[], false, "ok", ""]); // K = 1: none further
+  assertEquals(pick(1), [[[2, 2], [3, 3]], true, "ok", ""]);
+  assertEquals(r[1].report.commands, 3);
+  assertEquals(pick(2), [
+    [[2, 2]],
+    false,
+    "exit_nonzero",
+    "exit code 4 (command 2 of 3)",
+  ]);
+  assertEquals(pick(3), [
+    [[2, 2]],
+    false,
+    "read_error",
+    "read (command 2 of 3): channel closed without an exit status",
+  ]);
+  assertEquals(pick(4), [[], false, "exit_nonzero", "exit code 2"]);
+  // Afterwards the session is at its disconnect, as command 1 again.
+  for (const c of r) assertEquals([c.command, c.phase], [1, "disconnect"]);
 });
 
 Deno.test("teardown: the Python workers name a cipher mismatch from both KEXINITs", async () => {

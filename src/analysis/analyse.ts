@@ -17,7 +17,8 @@ import {
   scalingChart,
   type Spec,
 } from "./charts/mod.ts";
-import type { RunData, RunMeta } from "./load.ts";
+import type { RunData } from "./load.ts";
+import type { RunMeta } from "../run/record.ts";
 import {
   type ChartFiles,
   removeChartFiles,

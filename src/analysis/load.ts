@@ -10,9 +10,10 @@
 import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
 import type { DataFrame, DataType } from "nodejs-polars";
-import { readRecord, type RunRecord } from "../run/record.ts";
+import { readRecord, type RunMeta } from "../run/record.ts";
 import { type Column, ROUND_COLUMNS, SESSION_COLUMNS } from "../run/schema.ts";
 import { UsageError } from "../util/errors.ts";
+import { exists } from "../util/fs.ts";
 import { RUNS_DIR } from "../util/paths.ts";
 
 const POLARS_TYPES = {
@@ -42,15 +43,8 @@ export function polarsSchema(
   return Object.fromEntries(cols.map((c) => [c.name, POLARS_TYPES[c.type]]));
 }
 
-/**
- * meta.json of a run as far as it was written (see `src/run/record.ts`):
- * every field, and every field of its objects, may be absent.
- */
-export type RunMeta = {
-  [K in keyof RunRecord]?: RunRecord[K] extends unknown[] ? RunRecord[K]
-    : RunRecord[K] extends object ? Partial<RunRecord[K]>
-    : RunRecord[K];
-};
+/** `meta.json` as read back: defined with the record, in `src/run/record.ts`. */
+export type { RunMeta };
 
 /** One or several runs, loaded. */
 export interface RunData {
@@ -303,26 +297,16 @@ export function newestRun(root: string = RUNS_DIR): string {
   try {
     names = [...Deno.readDirSync(root)].filter((e) =>
       e.isDirectory && /^\d{8}T\d{6}Z-/.test(e.name)
-    ).map((e) => e.name).filter((n) => {
-      try {
-        Deno.statSync(`${root}/${n}/sessions.csv`);
-        return true;
-      } catch {
-        return false;
-      }
-    }).sort();
+    ).map((e) => e.name).filter((n) => exists(`${root}/${n}/sessions.csv`))
+      .sort();
   } catch {
     // no runs folder yet
   }
   if (names.length > 0) return `${root}/${names[names.length - 1]}`;
-  try {
-    Deno.statSync(`${SAMPLE_RUN}/sessions.csv`);
-    return SAMPLE_RUN;
-  } catch {
-    throw new UsageError(
-      `no run under ${root}; run deno task bench first (or give a run folder)`,
-    );
-  }
+  if (exists(`${SAMPLE_RUN}/sessions.csv`)) return SAMPLE_RUN;
+  throw new UsageError(
+    `no run under ${root}; run deno task bench first (or give a run folder)`,
+  );
 }
 
 /**

@@ -845,13 +845,7 @@ function linkOptions(
   const fleet = embeddedFleet(values, external);
   if (values.rtt === undefined) {
     if (fleet.serverRttMs) {
-      return {
-        ...fleet,
-        lossPct: pct(values.loss, "--loss", "1"),
-        rateMbit: values.rate === undefined
-          ? undefined
-          : num(values.rate, "--rate", 0, { min: 0.001 }),
-      };
+      return { ...fleet, ...linkShape(values) };
     }
     if (values.loss !== undefined || values.rate !== undefined) {
       throw new UsageError(
@@ -872,9 +866,12 @@ function linkOptions(
       `--rtt ${values.rtt}: ${twice} is listed twice; give each round-trip time once (its rows could not be told apart)`,
     );
   }
+  return { ...fleet, rttMs, ...linkShape(values) };
+}
+
+/** `--loss` and `--rate`: the emulated link's loss and rate limit. */
+function linkShape(values: Flags): Pick<RunConfig, "lossPct" | "rateMbit"> {
   return {
-    ...fleet,
-    rttMs,
     lossPct: pct(values.loss, "--loss", "1"),
     rateMbit: values.rate === undefined
       ? undefined

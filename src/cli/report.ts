@@ -8,6 +8,7 @@
  */
 import { parseCommand, runMain } from "./main.ts";
 import { DATA_DIR, utcStamp } from "../util/paths.ts";
+import { exists } from "../util/fs.ts";
 import { loadRuns, resolveRunDirs } from "../analysis/load.ts";
 import {
   analyse,

@@ -10,6 +10,7 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { MemoryFile } from "../util/memory_file.ts";
+import { run, type RunResult } from "../util/proc.ts";
 
 /** Environment variable a passphrase for `--identity` is read from. */
 export const PASSPHRASE_ENV = "SSH_BENCH_PASSPHRASE";
@@ -50,33 +51,16 @@ function keygenEnv(): Record<string, string> {
  * session (`setsid`): with no controlling terminal it reads a passphrase
  * from stdin, so a passphrase never needs to be on its command line.
  */
-async function keygen(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stderr: string; stdout: string }> {
-  const [cmd, argv] = stdin === undefined
-    ? ["ssh-keygen", args]
-    : ["setsid", ["-w", "ssh-keygen", ...args]];
-  const child = new Deno.Command(cmd, {
-    args: argv,
-    clearEnv: true,
+async function keygen(args: string[], stdin?: string): Promise<RunResult> {
+  const argv = stdin === undefined
+    ? ["ssh-keygen", ...args]
+    : ["setsid", "-w", "ssh-keygen", ...args];
+  const r = await run(argv[0], argv.slice(1), {
     env: keygenEnv(),
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin)).catch(() => {});
-    await w.close().catch(() => {});
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr).replace(/Enter [^:]*: /g, "").trim(),
-  };
+    clearEnv: true,
+    stdin,
+  });
+  return { ...r, stderr: r.stderr.replace(/Enter [^:]*: /g, "").trim() };
 }
 
 /**

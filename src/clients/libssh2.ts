@@ -75,16 +75,15 @@ import {
   type AlgorithmPins,
   commandsPerSession,
   type Negotiated,
-  noCommonAlgorithm,
   type Phase,
   preferKnownHostKey,
-  serverOffer,
   type SessionContext,
   type SessionOutcome,
   type SshClient,
   type Status,
   type Target,
 } from "./seam.ts";
+import { noCommonAlgorithm, serverOffer } from "./kexinit.ts";
 
 const LIBSSH2_SYMBOLS = {
   libssh2_init: { parameters: ["i32"], result: "i32" },

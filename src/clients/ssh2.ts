@@ -47,16 +47,15 @@ import {
   type AlgorithmPins,
   commandsPerSession,
   type Negotiated,
-  noCommonAlgorithm,
   type Phase,
   preferKnownHostKey,
-  serverOffer,
   type SessionContext,
   type SessionOutcome,
   type SshClient,
   type Status,
   type Target,
 } from "./seam.ts";
+import { noCommonAlgorithm, serverOffer } from "./kexinit.ts";
 
 /** Options of {@linkcode Ssh2Client}. */
 export interface Ssh2Options {

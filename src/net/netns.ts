@@ -15,6 +15,7 @@
  * @module
  */
 import { run } from "../util/proc.ts";
+import { exists } from "../util/fs.ts";
 import { killPids, ownerAlive as isAlive } from "../util/owner.ts";
 
 /** Prefix of every namespace an emulated link creates. */
@@ -180,12 +181,7 @@ export async function killNamespacePids(
 /** `ip netns del name`; true when the namespace is gone afterwards. */
 export async function deleteNamespace(name: string): Promise<boolean> {
   await run("ip", ["netns", "del", name]);
-  try {
-    Deno.statSync(`${NETNS_DIR}/${name}`);
-    return false;
-  } catch {
-    return true;
-  }
+  return !exists(`${NETNS_DIR}/${name}`);
 }
 
 /**

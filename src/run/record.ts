@@ -1,9 +1,10 @@
 /**
  * The run record: `meta.json`, the one typed contract between measuring
- * and analysing. The runner builds it and writes it atomically
- * at the start and the end of a run ({@linkcode writeRecord});
- * the analysis reads it back, in any schema version ever written
- * ({@linkcode readRecord}).
+ * and analysing. The runner builds it ({@linkcode RunRecord}) and writes it
+ * atomically at the start and the end of a run ({@linkcode writeRecord});
+ * the analysis and `--like` read it back, in any schema version ever
+ * written, as far as it was written ({@linkcode RunMeta},
+ * {@linkcode readRecord}).
  *
  * @module
  */
@@ -257,6 +258,18 @@ export interface RunRecord {
   host_summary?: HostRow[];
 }
 
+/**
+ * `meta.json` as read back ({@linkcode readRecord}): the same record as
+ * {@linkcode RunRecord}, as far as it was written, in any schema version:
+ * every field, and every field of its objects, may be absent (a run killed
+ * before the end, an older version, a record that is not one).
+ */
+export type RunMeta = {
+  [K in keyof RunRecord]?: RunRecord[K] extends unknown[] ? RunRecord[K]
+    : RunRecord[K] extends object ? Partial<RunRecord[K]>
+    : RunRecord[K];
+};
+
 /** One host of a run (an embedded server or an external one). */
 export interface RecordHost {
   /** The `host` column's value: `address:port`. */
@@ -439,11 +452,11 @@ const V1_SUMMARY_NAMES: Record<string, string> = {
  * assert.deepEqual(r.summary?.[0], { client: "ssh2", pool_size: 1, total_p50_ms: 38 } as never);
  * ```
  */
-export function upgradeRecord(json: Record<string, unknown>): RunRecord {
+export function upgradeRecord(json: Record<string, unknown>): RunMeta {
   const version = typeof json.schema_version === "number"
     ? json.schema_version
     : 1;
-  const record = { ...json, schema_version: version } as unknown as RunRecord;
+  const record = { ...json, schema_version: version } as RunMeta;
   if (version < 2 && Array.isArray(json.summary)) {
     record.summary = json.summary.map((row: Record<string, unknown>) =>
       Object.fromEntries(
@@ -464,11 +477,11 @@ export function upgradeRecord(json: Record<string, unknown>): RunRecord {
  * import { readRecord } from "./record.ts";
  * import assert from "node:assert/strict";
  * const r = readRecord(new URL("../../data/runs/sample-seed", import.meta.url).pathname);
- * assert.equal(r?.target.kind, "embedded");
+ * assert.equal(r?.target?.kind, "embedded");
  * assert.equal(typeof r?.summary?.[0].pool_size, "number");
  * ```
  */
-export function readRecord(dir: string): RunRecord | undefined {
+export function readRecord(dir: string): RunMeta | undefined {
   try {
     return upgradeRecord(
       JSON.parse(Deno.readTextFileSync(`${dir}/meta.json`)),

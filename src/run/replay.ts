@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { RunMeta } from "../analysis/load.ts";
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
 import { PRESETS } from "./presets.ts";
+import type { RunMeta } from "./record.ts";
 
 /**
  * The arguments rebuilt from a record's parameters (for runs that did not
@@ -95,9 +95,35 @@ export function argsFromParameters(meta: RunMeta): string[] | undefined {
 }
 
 /**
- * The arguments that repeat a run: those it recorded, else rebuilt; an
- * embedded-server run keeps its server implementation even when the
- * default changes (runs recorded before `--server-impl` embedded openssh).
+ * The arguments a run was given: those it recorded (`recorded: true`),
+ * else rebuilt from its parameters ({@linkcode argsFromParameters});
+ * undefined when neither is there.
+ *
+ * @example
+ * ```ts
+ * import { givenArgs } from "./replay.ts";
+ * import { PRESETS } from "./presets.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(givenArgs({ argv: ["--pool", "1,8"] }), { args: ["--pool", "1,8"], recorded: true });
+ * const older = { preset: "seed", parameters: { clients: ["ssh2"], stages: PRESETS.seed.stages } };
+ * assert.deepEqual(givenArgs(older), { args: ["--preset", "seed", "--clients", "ssh2"], recorded: false });
+ * assert.equal(givenArgs({}), undefined);
+ * ```
+ */
+export function givenArgs(
+  meta: RunMeta,
+): { args: string[]; recorded: boolean } | undefined {
+  const argv: unknown = meta.argv;
+  if (Array.isArray(argv)) return { args: argv.map(String), recorded: true };
+  const args = argsFromParameters(meta);
+  return args && { args, recorded: false };
+}
+
+/**
+ * The arguments that repeat a run: those it was given
+ * ({@linkcode givenArgs}); an embedded-server run keeps its server
+ * implementation even when the default changes (runs recorded before
+ * `--server-impl` embedded openssh).
  *
  * @example
  * ```ts
@@ -114,17 +140,12 @@ export function argsFromParameters(meta: RunMeta): string[] | undefined {
  * ```
  */
 export function replayArgs(meta: RunMeta): string[] | undefined {
-  const argv = (meta as { argv?: unknown }).argv;
-  const args = Array.isArray(argv)
-    ? argv.map(String)
-    : argsFromParameters(meta);
+  const args = givenArgs(meta)?.args;
   if (!args) return undefined;
   const external = args.some((a) =>
     a === "--target" || a.startsWith("--target=") || a === "--hosts" ||
     a.startsWith("--hosts=")
   );
   if (external || args.some((a) => /^--server-impl(=|$)/.test(a))) return args;
-  const p = (meta as { parameters?: { server_impl?: string | null } })
-    .parameters;
-  return [...args, "--server-impl", p?.server_impl ?? "openssh"];
+  return [...args, "--server-impl", meta.parameters?.server_impl ?? "openssh"];
 }

@@ -14,6 +14,7 @@
  */
 
 import { sleepSync } from "./exit_hooks.ts";
+import { exists } from "./fs.ts";
 import {
   killPids,
   type Owner,
@@ -176,15 +177,6 @@ export class CpuCgroup {
     } catch {
       // still busy or gone
     }
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

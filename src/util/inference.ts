@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { cumulativeNormal } from "vega-statistics";
 import { median, quantile } from "./quantile.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32), for reproducible intervals. */
@@ -270,26 +271,24 @@ function exactCdf(u: number, n1: number, n2: number): number {
 }
 
 /**
- * Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation,
- * absolute error below 1e-6).
+ * Standard normal CDF: vega-statistics' `cumulativeNormal` (Hart's
+ * double-precision algorithm; measured against 40-digit values at steps
+ * of 1/8 from -37 to 37: absolute error 1.1e-16, relative 9e-9).
  *
  * @example
  * ```ts
  * import { normalCdf } from "./inference.ts";
  * import assert from "node:assert/strict";
- * assert.ok(Math.abs(normalCdf(0) - 0.5) < 1e-6);
+ * assert.equal(normalCdf(0), 0.5);
  * assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6);
  * assert.ok(Math.abs(normalCdf(-1) - 0.158655) < 1e-6);
+ * // Far in the tail, still to 8 digits: Φ(-10) = 7.6198530241605e-24.
+ * assert.ok(Math.abs(normalCdf(-10) / 7.6198530241605e-24 - 1) < 1e-8);
  * ```
  */
 export function normalCdf(z: number): number {
-  const t = 1 / (1 + 0.3275911 * Math.abs(z) / Math.SQRT2);
-  const y = 1 -
-    (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t -
-            0.284496736) * t + 0.254829592) *
-      t *
-      Math.exp(-(z * z) / 2);
-  return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+  // vega-statistics ships no types: this signature is its typed boundary.
+  return cumulativeNormal(z) as number;
 }
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; about 15 digits). */
@@ -354,7 +353,17 @@ function incompleteBeta(x: number, a: number, b: number): number {
 
 /**
  * The two-sided p-value of Student's t with `df` degrees of freedom (df
- * may be fractional, as Welch's is): P(|T| >= |t|).
+ * may be fractional, as Welch's is): P(|T| >= |t|), the regularized
+ * incomplete beta I_{df/(df+t²)}(df/2, 1/2).
+ *
+ * Kept here rather than taken from npm, as measured against 40-digit
+ * values (df 1 to 1e6, |t| 0 to 50): this is within 3e-8 (relative);
+ * `@stdlib/stats-base-dists-t-cdf` 0.2.3 is within 2e-14 but brings 223
+ * packages (31 MB) whose loading adds 0.4 to 0.6 s to the start of every
+ * process that imports this module (the benchmark itself included);
+ * `jstat` 1.9.6 loads in 0.05 to 0.1 s but is 3.5 % off at large df (p =
+ * 0.965 for t = 0, df = 1e6), which a Welch df reaches when one side's
+ * variance is known.
  *
  * @example
  * ```ts

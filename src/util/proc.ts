@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { exists } from "./fs.ts";
 
 /** Result of {@linkcode run}. */
 export interface RunResult {
@@ -15,9 +16,20 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Options of {@linkcode run}. */
+export interface RunOptions {
+  /** Text written to its stdin (then closed); without it stdin is closed. */
+  stdin?: string;
+  /** Environment variables set for it, on top of this process's. */
+  env?: Record<string, string>;
+  /** It gets `env` only: nothing of this process's environment. */
+  clearEnv?: boolean;
+}
+
 /**
  * Runs a command to completion and captures its output. A missing binary
- * gives code 127 instead of throwing.
+ * gives code 127 instead of throwing; a command that exits without reading
+ * all of `stdin` is no error (its code says how it ended).
  *
  * @example
  * ```ts
@@ -27,12 +39,19 @@ export interface RunResult {
  * assert.deepEqual([r.code, r.stdout.trim()], [0, "Linux"]);
  * const missing = "/nonexistent/tool";
  * assert.equal((await run(missing, [])).code, 127);
+ * assert.equal((await run("cat", [], { stdin: "in\n" })).stdout, "in\n");
+ * Deno.env.set("PROC_RUN_EXAMPLE", "inherited");
+ * const env = await run("/usr/bin/env", [], { env: { A: "1" }, clearEnv: true });
+ * assert.equal(env.stdout, "A=1\n");
+ * // Exits at once, never reading the 1 MB it is given.
+ * const early = await run("sh", ["-c", "exit 3"], { stdin: "x".repeat(2 ** 20) });
+ * assert.equal(early.code, 3);
  * ```
  */
 export async function run(
   cmd: string,
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: RunOptions = {},
 ): Promise<RunResult> {
   try {
     const child = new Deno.Command(cmd, {
@@ -41,11 +60,13 @@ export async function run(
       stdout: "piped",
       stderr: "piped",
       env: opts.env,
+      clearEnv: opts.clearEnv,
     }).spawn();
     if (opts.stdin !== undefined) {
+      // A child that exits first closes the pipe: a broken pipe here.
       const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(opts.stdin));
-      await w.close();
+      await w.write(new TextEncoder().encode(opts.stdin)).catch(() => {});
+      await w.close().catch(() => {});
     }
     const out = await child.output();
     const dec = new TextDecoder();
@@ -134,12 +155,16 @@ export function procCpuMs(
  * import { childPids } from "./proc.ts";
  * const sh = new Deno.Command("sh", { args: ["-c", "sleep 5 & wait"] })
  *   .spawn();
+ * // The child is a copy of sh until it has exec'd sleep.
+ * const cmdline = (pid: number) => Deno.readTextFileSync(`/proc/${pid}/cmdline`);
  * let kids: number[] = [];
- * while ((kids = childPids(sh.pid)).length === 0) {
+ * for (let i = 0; i < 1000; i++) {
+ *   kids = childPids(sh.pid);
+ *   if (kids.length > 0 && /^sleep/.test(cmdline(kids[0]))) break;
  *   await new Promise((r) => setTimeout(r, 5));
  * }
  * assert.equal(kids.length, 1);
- * assert.match(Deno.readTextFileSync(`/proc/${kids[0]}/cmdline`), /^sleep/);
+ * assert.match(cmdline(kids[0]), /^sleep/);
  * Deno.kill(kids[0]);
  * await sh.status;
  * ```
@@ -210,12 +235,7 @@ export function descendants(pid: number): number[] {
  * ```
  */
 export function pidAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
+  return exists(`/proc/${pid}`);
 }
 
 const RLIMIT_NOFILE = 7;

@@ -200,7 +200,6 @@ async def run_command(conn, command, s, first):
 
 async def steps(rnd, s, held):
     req = rnd.request
-    k = req["commands_per_session"]
     try:
         conn = await asyncssh.connect(
             req["host"],
@@ -212,22 +211,12 @@ async def steps(rnd, s, held):
         if held.conn is not None:
             s.negotiated = negotiated_of(held.conn)
     s.mark("auth")
-    go_on = s.command_done(await run_command(conn, req["command"], s, True))
+    s.command_done(await run_command(conn, req["command"], s, True))
     if s.status is None or s.status == "exit_nonzero":
         # The first command's channel is closed; the connection stays open.
         s.mark("close")
-    if go_on and k > 1:
-        s.reexec_start = s.now()
-        for i in range(2, k + 1):
-            s.command = i
-            if not s.command_done(
-                await run_command(conn, req["command"], s, False)
-            ):
-                break
-        if s.commands == k:
-            s.reexec_ms = s.now() - s.reexec_start
-        s.command = 1
-        s.phase = "disconnect"
+    for _ in s.further_commands():
+        s.command_done(await run_command(conn, req["command"], s, False))
     conn.close()
     await conn.wait_closed()
     held.conn = None
@@ -264,7 +253,7 @@ async def session(rnd, number, proto):
         proto.send(s.report())
 
 
-#: asyncssh's words for each kind of algorithm, and seam.ts's.
+#: asyncssh's words for each kind of algorithm, and kexinit.ts's.
 MISMATCH_KINDS = {
     "key exchange": "key exchange",
     "host key": "host key algorithm",
@@ -276,7 +265,7 @@ MISMATCH_KINDS = {
 
 def no_common_algorithm(reason):
     """asyncssh's `No matching cipher algorithm found, sent A and received
-    B` in the words of seam.ts noCommonAlgorithm; any other reason as it
+    B` in the words of kexinit.ts noCommonAlgorithm; any other reason as it
     is."""
     m = re.match(
         r"No matching (.+) algorithm found, sent (\S*) and received (\S*)$",

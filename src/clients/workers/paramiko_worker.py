@@ -271,8 +271,7 @@ def run_command(transport, command, s, first):
 
 def session(rnd, number, proto):
     req = rnd.request
-    k = req["commands_per_session"]
-    s = wc.Session(req["round"], number, rnd.t0, k)
+    s = wc.Session(req["round"], number, rnd.t0, req["commands_per_session"])
     sock = None
     client = None
     timer = gevent.Timeout(req["timeout_ms"] / 1000)
@@ -311,24 +310,12 @@ def session(rnd, number, proto):
                 s.negotiated = negotiated_of(client.get_transport())
             s.mark("auth")
             transport = client.get_transport()
-            go_on = s.command_done(
-                run_command(transport, req["command"], s, True)
-            )
+            s.command_done(run_command(transport, req["command"], s, True))
             if s.status is None or s.status == "exit_nonzero":
                 # The first command's channel is closed; the transport stays.
                 s.mark("close")
-            if go_on and k > 1:
-                s.reexec_start = s.now()
-                for i in range(2, k + 1):
-                    s.command = i
-                    if not s.command_done(
-                        run_command(transport, req["command"], s, False)
-                    ):
-                        break
-                if s.commands == k:
-                    s.reexec_ms = s.now() - s.reexec_start
-                s.command = 1
-                s.phase = "disconnect"
+            for _ in s.further_commands():
+                s.command_done(run_command(transport, req["command"], s, False))
             client.close()
             client = None
             if s.status is None or s.status == "exit_nonzero":

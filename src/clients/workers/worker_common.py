@@ -353,6 +353,7 @@ class Session:
         "final_pending",
         "teardown_error",
         "reexec_start",
+        "go_on",
     )
 
     def __init__(self, round_no, number, t0, commands_total):
@@ -381,6 +382,8 @@ class Session:
         self.teardown_error = None
         # When the further commands 2..K began (ms from the round start).
         self.reexec_start = None
+        # What the last command_done() returned: go on with the next one.
+        self.go_on = False
 
     def now(self):
         """ms since the round start."""
@@ -468,8 +471,13 @@ class Session:
 
     def command_done(self, code):
         """One command's exit status arrived (None: the channel closed
-        without one). Returns whether to go on with the next command. Only
-        a command that exits 0 counts as completed (seam.ts `commands`)."""
+        without one). Returns whether to go on with the next command (kept
+        in go_on). Only a command that exits 0 counts as completed (seam.ts
+        `commands`)."""
+        self.go_on = self._command_done(code)
+        return self.go_on
+
+    def _command_done(self, code):
         if code is None:
             self.fail("channel closed without an exit status")
             return False
@@ -485,6 +493,32 @@ class Session:
             return False
         self.commands += 1
         return True
+
+    def further_commands(self):
+        """The commands 2..K on the connection of the first, as a worker
+        runs them (blocking under gevent, or awaited on asyncio alike):
+
+            for _ in s.further_commands():
+                s.command_done(run_command(...))
+
+        Yields each one's number (as `command`, for messages) once the
+        command before it went well, and stops after the first that did not
+        (a nonzero exit, no exit status). When all K ran, reexec_ms is their
+        time; then the session's step is disconnect. Nothing to yield when
+        K is 1 or the first command did not go well."""
+        k = self.commands_total
+        if not self.go_on or k < 2:
+            return
+        self.reexec_start = self.now()
+        for i in range(2, k + 1):
+            self.command = i
+            yield i
+            if not self.go_on:
+                break
+        if self.commands == k:
+            self.reexec_ms = self.now() - self.reexec_start
+        self.command = 1
+        self.phase = "disconnect"
 
     def report(self):
         """The session's protocol line (the session ends now)."""
@@ -606,13 +640,13 @@ def first_common(client_list, server_list):
 
 
 #: Kinds of algorithm in a KEXINIT's name-lists (index), with their words
-#: in a mismatch message, as seam.ts noCommonAlgorithm words them.
+#: in a mismatch message, as kexinit.ts noCommonAlgorithm words them.
 _OFFER_KINDS = ((0, "key exchange"), (1, "host key algorithm"), (2, "cipher"),
                 (4, "MAC"))
 
 
 def no_common(label, ours, theirs):
-    """A mismatch message naming both lists, in the words of seam.ts
+    """A mismatch message naming both lists, in the words of kexinit.ts
     noCommonAlgorithm."""
     return "no common %s with the server (client offers: %s; server offers: %s)" % (
         label,
