@@ -25,10 +25,11 @@ import {
   provenanceLines,
   type Spec,
 } from "./charts/mod.ts";
-import { loadRuns, type RunData, type RunMeta } from "./load.ts";
+import { loadRuns, type RunData } from "./load.ts";
+import type { RunMeta } from "../run/record.ts";
 import { HOST_COLUMNS, type HostRow, SUMMARY_COLUMNS } from "../run/schema.ts";
 import { costWarnings, type SummaryRow } from "../run/summary.ts";
-import { argsFromParameters } from "../run/replay.ts";
+import { givenArgs } from "../run/replay.ts";
 import {
   type BetweenRun,
   compareValues,
@@ -406,22 +407,14 @@ export function benchCommand(
   if (typeof m.command_line === "string") {
     return { text: m.command_line, recorded: true };
   }
-  if (Array.isArray(m.argv)) {
-    return {
-      text: ["deno task bench", ...m.argv.map((a) => shellWord(String(a)))]
-        .join(" "),
-      recorded: true,
-    };
-  }
-  const p = meta.parameters;
-  const args = p ? argsFromParameters(meta) : undefined;
-  if (!p || !args) return undefined;
-  const uncovered = Object.keys(p).filter((k) => !COMMAND_PARAMS.includes(k));
-  return {
-    text: ["deno task bench", ...args.map(shellWord)].join(" "),
-    recorded: false,
-    ...(uncovered.length ? { uncovered } : {}),
-  };
+  const given = givenArgs(meta);
+  if (!given) return undefined;
+  const text = ["deno task bench", ...given.args.map(shellWord)].join(" ");
+  if (given.recorded) return { text, recorded: true };
+  const uncovered = Object.keys(meta.parameters ?? {}).filter((k) =>
+    !COMMAND_PARAMS.includes(k)
+  );
+  return { text, recorded: false, ...(uncovered.length ? { uncovered } : {}) };
 }
 
 /** Recorded parameters {@linkcode benchCommand} turns into flags. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DataFrame } from "nodejs-polars";
-import type { RunMeta } from "../load.ts";
+import type { RunMeta } from "../../run/record.ts";
 import { COMPOSITES } from "../stats.ts";
 import { type ChartCaption, provenanceLines, setting } from "./caption.ts";
 import { FONT_STACK, type Spec } from "./spec.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RunMeta } from "../load.ts";
+import type { RunMeta } from "../../run/record.ts";
 import { type Spec } from "./spec.ts";
 
 /**

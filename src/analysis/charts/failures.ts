@@ -4,7 +4,7 @@
  * @module
  */
 import type { DataFrame } from "nodejs-polars";
-import type { RunMeta } from "../load.ts";
+import type { RunMeta } from "../../run/record.ts";
 import { base, POOL_AXIS, records } from "./_shared.ts";
 import { colorScale, type Spec } from "./spec.ts";
 
