@@ -8,7 +8,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { parse } from "csv-parse/sync";
 import { loadRuns } from "../src/analysis/load.ts";
 import { analyse, chartSpecs } from "../src/analysis/analyse.ts";
-import { buildReport } from "../src/analysis/report_model.ts";
+import { buildReport } from "../src/analysis/report/mod.ts";
 import { reportFor } from "../src/cli/report.ts";
 import { chartsFor } from "../src/cli/charts.ts";
 import { SESSION_HEADER } from "../src/run/csv_sink.ts";

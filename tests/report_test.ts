@@ -8,9 +8,11 @@ import { assert, assertEquals } from "./assert.ts";
 import { CHART_NAMES } from "../src/analysis/analyse.ts";
 import { loadRuns } from "../src/analysis/load.ts";
 import { analyse, chartSpecs } from "../src/analysis/analyse.ts";
-import { buildReport } from "../src/analysis/report_model.ts";
-import { reportHtml } from "../src/analysis/report_page.ts";
-import { reportMarkdown } from "../src/analysis/report_post.ts";
+import {
+  buildReport,
+  reportHtml,
+  reportMarkdown,
+} from "../src/analysis/report/mod.ts";
 import { reportFor } from "../src/cli/report.ts";
 import { inspectPage, SAMPLE_DIR, withChromium } from "./report_browser.ts";
 

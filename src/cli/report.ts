@@ -21,11 +21,11 @@ import {
   specText,
   writeChart,
 } from "../analysis/chart_render.ts";
-import { buildReport } from "../analysis/report_model.ts";
+import { buildReport } from "../analysis/report/model.ts";
 import { betweenRun, noiseProvenance } from "../analysis/run_noise.ts";
 import { chosenModel } from "./compare.ts";
-import { reportHtml, vegaAssets } from "../analysis/report_page.ts";
-import { reportMarkdown } from "../analysis/report_post.ts";
+import { reportHtml, vegaAssets } from "../analysis/report/page.ts";
+import { reportMarkdown } from "../analysis/report/post.ts";
 
 /** Text of `--help`. */
 export const REPORT_HELP = `deno task report [options] [RUN_DIR ...]
@@ -66,9 +66,10 @@ export interface ReportFiles {
 
 /** Whether chart `name` in `dir` was drawn from `spec` (its files all there). */
 async function upToDate(dir: string, name: string, spec: string) {
+  if (!exists(`${dir}/${name}.png`) || !exists(`${dir}/${name}.svg`)) {
+    return false;
+  }
   try {
-    await Deno.stat(`${dir}/${name}.png`);
-    await Deno.stat(`${dir}/${name}.svg`);
     return await Deno.readTextFile(`${dir}/${name}.vl.json`) === spec;
   } catch {
     return false;

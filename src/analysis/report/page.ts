@@ -7,15 +7,15 @@
  *
  * @module
  */
-import { ROOT_DIR } from "../util/paths.ts";
-import { UsageError } from "../util/errors.ts";
+import { ROOT_DIR } from "../../util/paths.ts";
+import { UsageError } from "../../util/errors.ts";
 import {
   type Field,
   NO_FIGURES,
   type Report,
   type Section,
   type Table,
-} from "./report_model.ts";
+} from "./types.ts";
 
 /** One script inlined into the page. */
 export interface Asset {
@@ -41,7 +41,7 @@ const BUILDS = [
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { vegaAssets } from "./report_page.ts";
+ * import { vegaAssets } from "./page.ts";
  * const assets = vegaAssets();
  * assert.deepEqual(assets.map((a) => a.name), ["vega", "vega-lite", "vega-embed"]);
  * assert.match(assets[0].version, /^\d+\.\d+\.\d+$/);
@@ -71,7 +71,7 @@ export function vegaAssets(root: string = ROOT_DIR): Asset[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { escapeHtml } from "./report_page.ts";
+ * import { escapeHtml } from "./page.ts";
  * assert.equal(escapeHtml(`<a href="x">&</a>`), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
  * ```
  */
@@ -238,11 +238,11 @@ export interface PageOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { analyse, chartSpecs } from "./analyse.ts";
- * import { loadRuns } from "./load.ts";
- * import { buildReport } from "./report_model.ts";
- * import { reportHtml } from "./report_page.ts";
- * const run = loadRuns([new URL("../../tests/fixtures/v1-run", import.meta.url).pathname]);
+ * import { analyse, chartSpecs } from "../analyse.ts";
+ * import { loadRuns } from "../load.ts";
+ * import { buildReport } from "./mod.ts";
+ * import { reportHtml } from "./page.ts";
+ * const run = loadRuns([new URL("../../../tests/fixtures/v1-run", import.meta.url).pathname]);
  * const report = buildReport(run, chartSpecs(analyse(run), run.metas[0]));
  * const html = reportHtml(report, [{ name: "x", version: "1", code: "var a = '</script>';" }]);
  * assert.match(html, /^<!DOCTYPE html>/);

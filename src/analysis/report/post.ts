@@ -11,7 +11,7 @@ import {
   type Report,
   type Section,
   type Table,
-} from "./report_model.ts";
+} from "./types.ts";
 
 /**
  * Escapes text for markdown outside code: the characters that would start
@@ -20,7 +20,7 @@ import {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { escapeMarkdown } from "./report_post.ts";
+ * import { escapeMarkdown } from "./post.ts";
  * assert.equal(escapeMarkdown("a|b *c* <d>"), "a\\|b \\*c\\* &lt;d&gt;");
  * ```
  */
@@ -58,7 +58,7 @@ function code(s: string): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { markdownTableOf } from "./report_post.ts";
+ * import { markdownTableOf } from "./post.ts";
  * const t = markdownTableOf({
  *   title: "t", note: "",
  *   columns: [
@@ -155,11 +155,11 @@ export interface PostOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { analyse, chartSpecs } from "./analyse.ts";
- * import { loadRuns } from "./load.ts";
- * import { buildReport } from "./report_model.ts";
- * import { reportMarkdown } from "./report_post.ts";
- * const run = loadRuns([new URL("../../tests/fixtures/v1-run", import.meta.url).pathname]);
+ * import { analyse, chartSpecs } from "../analyse.ts";
+ * import { loadRuns } from "../load.ts";
+ * import { buildReport } from "./mod.ts";
+ * import { reportMarkdown } from "./post.ts";
+ * const run = loadRuns([new URL("../../../tests/fixtures/v1-run", import.meta.url).pathname]);
  * const md = reportMarkdown(buildReport(run, chartSpecs(analyse(run), run.metas[0])));
  * assert.match(md, /^# SSH clients under concurrency: run /);
  * assert.match(md, /!\[[^\]]+\]\(charts\/comparison-time\.png\)/);
