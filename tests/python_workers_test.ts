@@ -20,7 +20,7 @@ import {
 } from "../src/clients/protocol.ts";
 import type { Target } from "../src/clients/seam.ts";
 import { closedPort, strangerKey } from "./server_helpers.ts";
-import { ensureXcryptoWorker } from "../src/server/go_build.ts";
+import { ensureXcryptoWorker } from "../src/clients/xcrypto.ts";
 
 /** A shipped worker: its client, how it starts, and a MAC it can pin. */
 interface Shipped {

@@ -5,7 +5,7 @@
  * on, and the next round gets a new worker.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { ensureGoBinary, type GoProgram } from "../src/server/go_build.ts";
+import { ensureGoBinary, type GoProgram } from "../src/util/go_build.ts";
 import { UsageError } from "../src/util/errors.ts";
 import { WorkerRunner } from "../src/clients/worker_process.ts";
 import { runStep } from "../src/run/sweep.ts";

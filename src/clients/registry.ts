@@ -11,7 +11,7 @@ import { Ssh2Client } from "./ssh2.ts";
 import { NullClient } from "./null.ts";
 import { type ClientRunner, InProcessRunner } from "./runner.ts";
 import { type StderrSink, WorkerRunner } from "./worker_process.ts";
-import { ensureXcryptoWorker } from "../server/go_build.ts";
+import { ensureXcryptoWorker } from "./xcrypto.ts";
 
 /** Every client name, in the order runs use them. */
 export const CLIENT_NAMES = [

@@ -17,7 +17,7 @@ import { cgroupName, CpuCgroup } from "../util/cpu_cgroup.ts";
 import { makeOwnedTempDir } from "../util/owned_dirs.ts";
 import { onExit } from "../util/exit_hooks.ts";
 import { killPids } from "../util/owner.ts";
-import { ensureGoServer } from "./go_build.ts";
+import { ensureGoServer } from "./go_program.ts";
 import { serverCpuMs, stopServerTree } from "./stop_tree.ts";
 import type { ServerOptions } from "./embedded.ts";
 

@@ -240,7 +240,7 @@ export interface PageOptions {
  * import assert from "node:assert/strict";
  * import { analyse, chartSpecs } from "../analyse.ts";
  * import { loadRuns } from "../load.ts";
- * import { buildReport } from "./mod.ts";
+ * import { buildReport } from "./model.ts";
  * import { reportHtml } from "./page.ts";
  * const run = loadRuns([new URL("../../../tests/fixtures/v1-run", import.meta.url).pathname]);
  * const report = buildReport(run, chartSpecs(analyse(run), run.metas[0]));

@@ -157,7 +157,7 @@ export interface PostOptions {
  * import assert from "node:assert/strict";
  * import { analyse, chartSpecs } from "../analyse.ts";
  * import { loadRuns } from "../load.ts";
- * import { buildReport } from "./mod.ts";
+ * import { buildReport } from "./model.ts";
  * import { reportMarkdown } from "./post.ts";
  * const run = loadRuns([new URL("../../../tests/fixtures/v1-run", import.meta.url).pathname]);
  * const md = reportMarkdown(buildReport(run, chartSpecs(analyse(run), run.metas[0])));

@@ -22,7 +22,7 @@
 // once, as sshd drops them) and MaxSessions channels per connection.
 //
 // Built offline in GOPATH mode against Debian's golang-golang-x-crypto-dev
-// (see src/server/go_build.ts); the x/crypto version is set at link time.
+// (see src/util/go_build.ts); the x/crypto version is set at link time.
 package main
 
 import (

@@ -22,7 +22,7 @@
 // as they pass, as RFC 4253 says both sides choose.
 //
 // Built offline in GOPATH mode against Debian's golang-golang-x-crypto-dev
-// (src/server/go_build.ts); the x/crypto version is set at link time.
+// (src/util/go_build.ts); the x/crypto version is set at link time.
 package main
 
 import (

@@ -1,19 +1,17 @@
 /**
- * The project's Go programs, built on first use: the Go server
- * (`src/server/go/server.go` into `build/ssh-bench-server`) and the
- * `xcrypto` client worker (`src/clients/workers/xcrypto/worker.go` into
- * `build/ssh-bench-xcrypto`). `.ci/setup` builds both; here each is built
- * when it is missing or older than its source and `go` is installed.
- * Offline: Go's GOPATH mode against Debian's golang-golang-x-crypto-dev
- * sources in `/usr/share/gocode` (no module download, nothing of them
- * copied here); x/crypto's Debian version is linked in
- * (`-X main.xcryptoVersion`).
+ * Building the project's Go programs (one-file `package main` sources: the
+ * embedded Go server, the `xcrypto` client worker) on first use: each is
+ * built when its binary is missing or older than its source and `go` is
+ * installed; `.ci/setup` builds them all. Offline: Go's GOPATH mode
+ * against Debian's golang-golang-x-crypto-dev sources in
+ * `/usr/share/gocode` (no module download, nothing of them copied here);
+ * x/crypto's Debian version is linked in (`-X main.xcryptoVersion`).
  *
  * @module
  */
-import { UsageError } from "../util/errors.ts";
-import { ROOT_DIR, shownPath } from "../util/paths.ts";
-import { run, which } from "../util/proc.ts";
+import { UsageError } from "./errors.ts";
+import { ROOT_DIR, shownPath } from "./paths.ts";
+import { run, which } from "./proc.ts";
 
 /** One Go program of the project: its source file and its binary. */
 export interface GoProgram {
@@ -25,24 +23,6 @@ export interface GoProgram {
   bin: string;
 }
 
-/** The Go server's source. */
-export const GO_SERVER_SOURCE: string =
-  new URL("./go/server.go", import.meta.url).pathname;
-/** Where it is built (git-ignored). */
-export const GO_SERVER_BIN = `${ROOT_DIR}build/ssh-bench-server`;
-/** The embedded Go server. */
-export const GO_SERVER: GoProgram = {
-  what: "the Go server",
-  source: GO_SERVER_SOURCE,
-  bin: GO_SERVER_BIN,
-};
-/** The `xcrypto` client worker (Go's golang.org/x/crypto/ssh client). */
-export const XCRYPTO_WORKER: GoProgram = {
-  what: "the xcrypto client worker",
-  source:
-    new URL("../clients/workers/xcrypto/worker.go", import.meta.url).pathname,
-  bin: `${ROOT_DIR}build/ssh-bench-xcrypto`,
-};
 /** Where Debian's golang-golang-x-crypto-dev puts its sources. */
 export const GOCODE = "/usr/share/gocode";
 /** The x/crypto package both programs import (a Debian source package's files). */
@@ -100,7 +80,8 @@ function goEnv(): Record<string, string> {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { ensureGoBinary, XCRYPTO_WORKER } from "./go_build.ts";
+ * import { ensureGoBinary } from "./go_build.ts";
+ * import { XCRYPTO_WORKER } from "../clients/xcrypto.ts";
  * const bin = await ensureGoBinary(XCRYPTO_WORKER);
  * assert.match(bin, /\/build\/ssh-bench-xcrypto$/);
  * assert.ok(Deno.statSync(bin).mtime! >= Deno.statSync(XCRYPTO_WORKER.source).mtime!);
@@ -168,35 +149,4 @@ export async function ensureGoBinary(program: GoProgram): Promise<string> {
   }
   await Deno.rename(tmp, program.bin);
   return program.bin;
-}
-
-/**
- * Path of an up-to-date Go server binary ({@linkcode ensureGoBinary}).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ensureGoServer } from "./go_build.ts";
- * const bin = await ensureGoServer();
- * assert.match(bin, /\/build\/ssh-bench-server$/);
- * assert.ok(Deno.statSync(bin).isFile);
- * ```
- */
-export function ensureGoServer(): Promise<string> {
-  return ensureGoBinary(GO_SERVER);
-}
-
-/**
- * Path of an up-to-date `xcrypto` worker binary
- * ({@linkcode ensureGoBinary}).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { ensureXcryptoWorker } from "./go_build.ts";
- * assert.match(await ensureXcryptoWorker(), /\/build\/ssh-bench-xcrypto$/);
- * ```
- */
-export function ensureXcryptoWorker(): Promise<string> {
-  return ensureGoBinary(XCRYPTO_WORKER);
 }
