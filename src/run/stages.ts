@@ -12,6 +12,7 @@ import type { Progress } from "./progress.ts";
 import {
   type RoundProgress,
   runTurns,
+  type SessionProgress,
   type StepResult,
   type SweepOptions,
 } from "./sweep.ts";
@@ -139,13 +140,17 @@ export function stageClients(
 export async function runStages(
   stages: readonly Stage[],
   clients: readonly ClientRunner[],
-  step: Omit<SweepOptions, "onRound">,
+  step: Omit<SweepOptions, "onRound" | "onSession">,
   progress: Progress,
   order: "interleaved" | "sequential" = "interleaved",
 ): Promise<StagesOutcome> {
   const results: StepResult[] = [];
   let previous: StepResult[] = [];
-  const o = { ...step, onRound: (p: RoundProgress) => progress.round(p) };
+  const o = {
+    ...step,
+    onRound: (p: RoundProgress) => progress.round(p),
+    onSession: (p: SessionProgress) => progress.session(p),
+  };
   for (const stage of stages) {
     const chosen = stageClients(stage, clients, previous);
     if (chosen.note) {
