@@ -218,7 +218,10 @@ Deno.test("noise: deno task noise writes a model from matching runs, and compare
       dirs[1],
     ]);
     assertEquals(csv.code, 0, csv.stderr);
-    assertMatch(csv.stdout, /,method,between_run_pct,delta_ci_low_pct,delta_ci_high_pct,machine_busy\n/);
+    assertMatch(
+      csv.stdout,
+      /,method,between_run_pct,delta_ci_low_pct,delta_ci_high_pct,machine_busy\n/,
+    );
     assertMatch(csv.stdout, /,random-effects,0,[-\d.]*,[-\d.]*,\n/);
     const none = await cli("compare", [
       "--noise-model",
@@ -343,7 +346,10 @@ Deno.test("noise: compare takes groups of repeated runs (A1,A2,A3 B1,B2,B3) and 
     assertMatch(r.stdout, /client +pool +metric +a1 \+2 runs +b1 \+1 runs/);
     assertMatch(r.stdout, /^Repeated runs: each side the geometric mean/m);
     // The same data on both sides: no change, not significant.
-    assertMatch(r.stdout, /total ms .* ~ \(\+0\.0%\) +\[-[\d.]+, \+[\d.]+\] +1\.000/);
+    assertMatch(
+      r.stdout,
+      /total ms .* ~ \(\+0\.0%\) +\[-[\d.]+, \+[\d.]+\] +1\.000/,
+    );
     const csv = await cli("compare", ["--format", "csv", a, b]);
     assertEquals(csv.code, 0, csv.stderr);
     assert(

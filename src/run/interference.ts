@@ -112,7 +112,7 @@ export interface RecordInterference {
 
 /** The rule as one sentence. */
 export const INTERFERENCE_RULE =
-  `a round is disturbed when processes outside the run used more than ${DISTURBED_CORE_PCT} % of one core during it (other_cpu_ms / cpu_window_ms in rounds.csv), a step when more than ${BUSY_ROUNDS_PCT} % of its rounds were`;
+  `a round counts as disturbed when processes outside the run used more than ${DISTURBED_CORE_PCT} % of one core during it, a step when more than ${BUSY_ROUNDS_PCT} % of its rounds were`;
 
 function disturbedSteps(rows: readonly SummaryRow[]): SummaryRow[] {
   return rows.filter((r) =>
@@ -185,6 +185,6 @@ export function interferenceWarnings(rows: readonly SummaryRow[]): string[] {
   return [
     `warning: other processes used the machine during this run: ${shown}${
       busy.length > 6 ? ` and ${busy.length - 6} more steps` : ""
-    } (${INTERFERENCE_RULE}). Their sessions also waited for those processes, so their times measure this machine's other load too; deno task compare calls those cells not comparable. Run again on a quiet machine (rounds.csv other_cpu_ms says when).`,
+    }; ${INTERFERENCE_RULE}. Their sessions also waited for those processes, so their times measure this machine's other load too, and deno task compare calls those cells not comparable; run again on a quiet machine (rounds.csv: other_cpu_ms over cpu_window_ms, per round).`,
   ];
 }

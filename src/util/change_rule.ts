@@ -26,10 +26,6 @@
  */
 export const MIN_VERDICT_ROUNDS = 4;
 
-/** The legend line of the summary's `vs best` column. */
-export const VS_BEST_LEGEND =
-  `vs best: median total / the best client's at the pool size, [95 % interval] (bootstrap over rounds); ~ = the interval as printed includes 1.00x (no difference shown), or a side has fewer than ${MIN_VERDICT_ROUNDS} rounds (no interval); the p-value in summary.csv is information only.`;
-
 /** A difference as printed, and whether it is called. */
 export interface Verdict {
   /** The cell: value, interval (when shown), and ` ~` when not called. */
