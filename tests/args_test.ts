@@ -246,7 +246,7 @@ Deno.test("presets: seed and quick expand as documented", () => {
   assert(countSteps(quick.stages, 5) * quick.stepSeconds <= 70);
 });
 
-Deno.test("stages: the best client is chosen by a test, at the last pool only", () => {
+Deno.test("stages: the best client is chosen by the change rule, at the last pool only", () => {
   const r = (client: string, pool: number, rounds: number[][]) => ({
     client,
     pool,
@@ -266,7 +266,7 @@ Deno.test("stages: the best client is chosen by a test, at the last pool only", 
     [r("ssh2", 30, six(250)), r("libssh2", 30, six(251))] as never,
   );
   assertEquals(tie.names, ["ssh2", "libssh2"]);
-  assert(tie.note.includes("not significantly different"), tie.note);
+  assert(tie.note.includes("not told apart"), tie.note);
   assertEquals(chooseBest([r("ssh2", 30, [])] as never).names, []);
   assertEquals(chooseBest([]).names, []);
 });

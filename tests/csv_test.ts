@@ -32,7 +32,7 @@ Deno.test("csv: headers are exactly the documented order", () => {
   );
   assertEquals(
     ROUND_COLUMNS.join(","),
-    "run_id,client,pool_size,round,started_at_ms,wall_ms,ok,failed,client_cpu_ms,server_cpu_ms,client_rss_mb,machine_cpu_ms,steal_cpu_ms,harness_cpu_ms,rtt_ms,link_hold_p50_ms,link_hold_p99_ms,forwarder_cpu_ms",
+    "run_id,client,pool_size,round,started_at_ms,wall_ms,ok,failed,client_cpu_ms,server_cpu_ms,client_rss_mb,machine_cpu_ms,steal_cpu_ms,harness_cpu_ms,rtt_ms,link_hold_p50_ms,link_hold_p99_ms,forwarder_cpu_ms,other_cpu_ms,cpu_window_ms",
   );
 });
 
@@ -69,7 +69,7 @@ Deno.test("csv: CsvSink writes headers then one append per round", () => {
     assertEquals(sessions.split("\n")[0], SESSION_COLUMNS.join(","));
     assertEquals(sessions.endsWith("\n"), true);
     const rounds = Deno.readTextFileSync(`${dir}/rounds.csv`).split("\n");
-    assertEquals(rounds[1], "r1,ssh2,2,1,1,2,1,1,3,,50.500,,,,,,,");
+    assertEquals(rounds[1], "r1,ssh2,2,1,1,2,1,1,3,,50.500,,,,,,,,,");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -198,7 +198,7 @@ Deno.test("noise: deno task noise writes a model from matching runs, and compare
       c.stdout,
       /^noise model: .* from 3 runs \(run-1, run-2, run-3\)/,
     );
-    assertMatch(c.stdout, /p: random-effects z test/);
+    assertMatch(c.stdout, /p: the z test of the same/);
     const csv = await cli("compare", [
       "--noise-model",
       out,
@@ -208,8 +208,11 @@ Deno.test("noise: deno task noise writes a model from matching runs, and compare
       dirs[1],
     ]);
     assertEquals(csv.code, 0, csv.stderr);
-    assertMatch(csv.stdout, /,method,between_run_pct\n/);
-    assertMatch(csv.stdout, /,random-effects,0\n/);
+    assertMatch(
+      csv.stdout,
+      /,method,between_run_pct,delta_ci_low_pct,delta_ci_high_pct,machine_busy\n/,
+    );
+    assertMatch(csv.stdout, /,random-effects,0,[-\d.]*,[-\d.]*,\n/);
     const none = await cli("compare", [
       "--noise-model",
       "none",
@@ -220,7 +223,7 @@ Deno.test("noise: deno task noise writes a model from matching runs, and compare
     ]);
     assertEquals(none.code, 0, none.stderr);
     assertMatch(none.stderr, /^warning: no noise model.*deno task noise/);
-    assertMatch(none.stdout, /,within-run,\n/);
+    assertMatch(none.stdout, /,within-run,,[-\d.]*,[-\d.]*,\n/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -333,12 +336,15 @@ Deno.test("noise: compare takes groups of repeated runs (A1,A2,A3 B1,B2,B3) and 
     assertMatch(r.stdout, /client +pool +metric +a1 \+2 runs +b1 \+1 runs/);
     assertMatch(r.stdout, /^Repeated runs: each side the geometric mean/m);
     // The same data on both sides: no change, not significant.
-    assertMatch(r.stdout, /total ms .* ~ \(\+0\.0%\) +1\.000/);
+    assertMatch(
+      r.stdout,
+      /total ms .* ~ \(\+0\.0%\) +\[-[\d.]+, \+[\d.]+\] +1\.000/,
+    );
     const csv = await cli("compare", ["--format", "csv", a, b]);
     assertEquals(csv.code, 0, csv.stderr);
     assert(
       csv.stdout.trim().split("\n").slice(1).every((l) =>
-        l.includes(",false,") && /,repeats,[\d.]*$/.test(l)
+        l.includes(",false,") && /,repeats,[\d.]*,[-\d.]*,[-\d.]*,$/.test(l)
       ),
       csv.stdout,
     );

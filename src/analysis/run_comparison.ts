@@ -1,17 +1,23 @@
 /**
  * Comparing runs, in the spirit of benchstat: per client, pool size and
  * metric, each run's median with its 95 % interval (bootstrap over whole
- * rounds), the change in %, a p-value and `~` where the difference is not
- * significant at alpha 0.05. Runs are matched by client and pool size;
+ * rounds), the change in % with its 95 % interval, a p-value for
+ * information, and `~` where that interval as printed includes 0.0 % (the
+ * change rule of every table, `util/change_rule.ts`). Cells where either
+ * run was disturbed by other processes (`run/interference.ts`) are "not
+ * comparable (machine busy)". Runs are matched by client and pool size;
  * what is in only some runs is listed, not dropped silently.
  *
- * Two methods. Within-run: the intervals as they are and a Mann-Whitney U
- * test on the per-round values, which is right for two clients of one run
- * but blind to how much two runs of the same command differ. Random
- * effects (given the between-run variation of a noise model, see
- * `run_noise.ts`): each median's log has its within-run standard error
- * (bootstrap) plus a between-run variance tau², and the log ratio of two
- * medians is tested against both.
+ * Two methods. Within-run: the intervals as they are, the change's from a
+ * bootstrap of the ratio of the medians (the rounds of both sides
+ * resampled), and a Mann-Whitney U p-value on the per-round values, which
+ * is right for two clients of one run but blind to how much two runs of
+ * the same command differ. Random effects (given the between-run
+ * variation of a noise model, see `run_noise.ts`): each median's log has
+ * its within-run standard error (bootstrap) plus a between-run variance
+ * tau², and the log ratio of two medians gets the interval
+ * `d ± 1.96·sqrt(seA² + seB² + 2·tau²)` and the z test of the same
+ * quantity, so there interval and p-value always agree.
  *
  * @module
  */
@@ -22,10 +28,27 @@ import {
   type Interval,
   mannWhitneyP,
   normalCdf,
-  smallestP,
+  ratioInterval,
   studentTwoSidedP,
 } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
+import {
+  changeVerdict,
+  MIN_VERDICT_ROUNDS,
+  signedPct,
+} from "../util/change_rule.ts";
+import {
+  BUSY_ROUNDS_PCT,
+  DISTURBED_CORE_PCT,
+  loadBusy,
+  roundDisturbed,
+  type RoundLoad,
+} from "../run/interference.ts";
+import {
+  markdownTable,
+  type TextColumn,
+  textTable,
+} from "../util/text_table.ts";
 
 /** The metrics compared, with how a round's values are read. */
 export const COMPARE_METRICS = [
@@ -104,6 +127,44 @@ export function runValues(sessions: DataFrame, rounds: DataFrame): RunValues {
   return out;
 }
 
+/** Each `client|pool` key's rounds with a reading of other CPU, and of them disturbed. */
+export type RunLoad = Map<string, RoundLoad>;
+
+/**
+ * Reads a run's rounds (as loaded by `loadRuns`) into how many of each
+ * client's rounds at each pool size other processes disturbed
+ * (`run/interference.ts`); keys without a reading (runs before schema
+ * version 11, or without access to the root cgroup) are absent.
+ *
+ * @example
+ * ```ts
+ * import { runLoad } from "./run_comparison.ts";
+ * import pl from "nodejs-polars";
+ * import assert from "node:assert/strict";
+ * const rounds = pl.DataFrame({ client: ["a", "a", "a"], pool_size: [4, 4, 4],
+ *   other_cpu_ms: [1, 40, null], cpu_window_ms: [50, 50, null] });
+ * assert.deepEqual(runLoad(rounds).get("a|4"), { measured: 2, disturbed: 1 });
+ * assert.equal(runLoad(pl.DataFrame({ client: ["a"], pool_size: [4] })).size, 0);
+ * ```
+ */
+export function runLoad(rounds: DataFrame): RunLoad {
+  const out: RunLoad = new Map();
+  if (!rounds.columns.includes("other_cpu_ms")) return out;
+  for (const x of rounds.toRecords() as Record<string, unknown>[]) {
+    const d = roundDisturbed(
+      x.other_cpu_ms as number | null,
+      x.cpu_window_ms as number | null,
+    );
+    if (d === undefined) continue;
+    const key = `${x.client}|${x.pool_size}`;
+    const l = out.get(key) ?? { measured: 0, disturbed: 0 };
+    l.measured++;
+    if (d) l.disturbed++;
+    out.set(key, l);
+  }
+  return out;
+}
+
 /** One line of a comparison. */
 export interface CompareRow {
   /** Client name. */
@@ -118,12 +179,32 @@ export interface CompareRow {
   b: Interval;
   /** (b - a) / a, in %. */
   delta_pct: number;
-  /** Mann-Whitney U p-value on the per-round values (round medians). */
+  /**
+   * The 95 % interval of that change, low end, %; NaN when none is
+   * shown (too few rounds or runs: `underpowered`).
+   */
+  delta_ci_low_pct: number;
+  /** Its high end, %. */
+  delta_ci_high_pct: number;
+  /**
+   * For information: the p-value of the method's test (Mann-Whitney U on
+   * per-round values within a run; the z or t test of the log ratio with
+   * a noise model or repeats).
+   */
   p_value: number;
-  /** p < alpha. */
+  /**
+   * The change rule's verdict: the interval as printed leaves out 0.0 %,
+   * the change is at least the noise threshold, and neither run was busy.
+   */
   significant: boolean;
-  /** Too few rounds on a side for any difference to reach significance. */
+  /** Too few rounds (or runs) on a side for an interval: never called. */
   underpowered: boolean;
+  /**
+   * Other processes disturbed either run in this cell's rounds (more than
+   * 10 % of its rounds): not comparable; null when neither run measured
+   * it (before schema version 11).
+   */
+  machine_busy: boolean | null;
   /**
    * `within-run`: the intervals of each run and a Mann-Whitney U test;
    * `random-effects`: intervals widened by the between-run variation and
@@ -236,22 +317,56 @@ export function widenedInterval(
   };
 }
 
+/** Where other processes disturbed each side (see {@linkcode runLoad}). */
+export interface SideLoads {
+  /** The baseline's, per run (a group of repeats has several). */
+  a?: readonly RunLoad[];
+  /** The other side's. */
+  b?: readonly RunLoad[];
+}
+
+/**
+ * Whether either side was disturbed in a cell: true when some run of
+ * either side was ({@linkcode loadBusy}), false when every run measured it
+ * and none was, null when no run measured it.
+ */
+function cellBusy(key: string, loads: SideLoads | undefined): boolean | null {
+  const all = [...(loads?.a ?? []), ...(loads?.b ?? [])].map((l) => l.get(key))
+    .filter((l) => l !== undefined);
+  if (all.length === 0) return null;
+  return all.some(loadBusy);
+}
+
+/**
+ * The change in % of `exp(d)` and its interval `exp(d ± h)`, for a log
+ * ratio `d` and a half-width `h` on the log scale.
+ */
+function logInterval(d: number, h: number): [number, number] {
+  return [100 * (Math.exp(d - h) - 1), 100 * (Math.exp(d + h) - 1)];
+}
+
 /**
  * Compares two runs' values: every (client, pool size) both have, every
- * metric both have values for.
+ * metric both have values for. A change is called by the change rule
+ * (`util/change_rule.ts`): its 95 % interval as printed leaves out 0.0 %,
+ * it is at least `noisePct` %, and neither run was disturbed by other
+ * processes in that cell (`loads`, see {@linkcode runLoad}: such cells are
+ * `machine_busy` and never called). With fewer than 4 rounds on a side
+ * there is no interval and nothing is called.
  *
  * Without `between` (within-run): each median's 95 % cluster-bootstrap
- * interval, a Mann-Whitney U test on per-round medians, and a change is
- * significant when p < alpha and it is at least `noisePct` %. That is right
- * for two sides that ran interleaved in one run; between runs it misses
- * the run-to-run variation, which only repeated runs can measure.
+ * interval; the change's interval from a bootstrap of the ratio of the
+ * medians (both sides' rounds resampled), and for information the
+ * Mann-Whitney U p-value of the per-round medians. That is right for two
+ * sides that ran interleaved in one run; between runs it misses the
+ * run-to-run variation, which only repeated runs can measure.
  *
  * With `between` (random effects, for rows it knows): each side's median
  * has its within-run standard error on the log scale
- * ({@linkcode intervalLogSe}) and the between-run SD tau; the p-value is
- * {@linkcode randomEffectsP}, the intervals are
- * {@linkcode widenedInterval}s, and a change is significant when p < alpha,
- * it is at least `noisePct` % and both sides have enough rounds (4).
+ * ({@linkcode intervalLogSe}) and the between-run SD tau; the medians'
+ * intervals are {@linkcode widenedInterval}s, the change's is
+ * `exp(d ± 1.96·sqrt(seA² + seB² + 2·tau²)) − 1` with `d = ln b − ln a`,
+ * and the p-value is {@linkcode randomEffectsP} of the same quantity.
  *
  * @example
  * ```ts
@@ -263,9 +378,11 @@ export function widenedInterval(
  * const slower = same.map((r) => r.map((v) => v * 1.5));
  * const [tie] = compareValues(run(same), run(same.map((r) => r.map((v) => v + 0.5)).reverse())).rows;
  * assert.equal(tie.significant, false);
+ * assert.ok(tie.delta_ci_low_pct <= 0 && tie.delta_ci_high_pct >= 0);
  * const [clear] = compareValues(run(same), run(slower)).rows;
  * assert.equal(clear.significant, true);
  * assert.equal(Math.round(clear.delta_pct), 50);
+ * assert.ok(clear.delta_ci_low_pct > 40);
  * assert.equal(clear.method, "within-run");
  * // 3 % apart: a change within one run, noise when runs differ by 2 %.
  * const a = Array.from({ length: 12 }, (_, i) => [100 + (i % 3) * 0.2, 100.1]);
@@ -274,6 +391,10 @@ export function widenedInterval(
  * const [re] = compareValues(run(a), run(b), 0, () => Math.log(1.02)).rows;
  * assert.deepEqual([re.method, re.significant], ["random-effects", false]);
  * assert.ok(re.a.high > 102 && re.b.low < 101); // each inside the other's
+ * // The same 50 % with run b disturbed in most of its rounds: not comparable.
+ * const busy = new Map([["ssh2|8", { measured: 6, disturbed: 4 }]]);
+ * const [hog] = compareValues(run(same), run(slower), 0, undefined, { b: [busy] }).rows;
+ * assert.deepEqual([hog.machine_busy, hog.significant], [true, false]);
  * ```
  */
 export function compareValues(
@@ -281,11 +402,13 @@ export function compareValues(
   b: RunValues,
   noisePct = 0,
   between?: BetweenRun,
+  loads?: SideLoads,
 ): { rows: CompareRow[]; onlyA: string[]; onlyB: string[] } {
   const rows: CompareRow[] = [];
   const keys = [...a.keys()].filter((k) => b.has(k)).sort(byClientPool);
   for (const key of keys) {
     const [client, pool] = key.split("|");
+    const busy = cellBusy(key, loads);
     for (const metric of COMPARE_METRICS) {
       const ra = (a.get(key)!.get(metric) ?? []).filter((r) => r.length);
       const rb = (b.get(key)!.get(metric) ?? []).filter((r) => r.length);
@@ -295,42 +418,55 @@ export function compareValues(
       const seA = intervalLogSe(ia);
       const seB = intervalLogSe(ib);
       const delta = 100 * (ib.median - ia.median) / ia.median;
-      const underpowered = smallestP(ra.length, rb.length) >= ALPHA;
+      const underpowered = Math.min(ra.length, rb.length) < MIN_VERDICT_ROUNDS;
       const tau = between?.(client, Number(pool), metric);
       const logScale = ia.median > 0 && ib.median > 0 &&
         Number.isFinite(seA) && Number.isFinite(seB);
-      if (tau !== undefined && Number.isFinite(tau) && logScale) {
-        const p = randomEffectsP(ia.median, ib.median, seA, seB, tau);
-        rows.push({
-          client,
-          pool_size: Number(pool),
-          metric,
-          a: widenedInterval(ia.median, seA, tau, ia.rounds),
-          b: widenedInterval(ib.median, seB, tau, ib.rounds),
-          delta_pct: delta,
-          p_value: p,
-          significant: p < ALPHA && Math.abs(delta) >= noisePct &&
-            !underpowered,
-          underpowered,
-          method: "random-effects",
-          tau,
-        });
-        continue;
+      const random = tau !== undefined && Number.isFinite(tau) && logScale;
+      let low = NaN;
+      let high = NaN;
+      if (!underpowered && random) {
+        const d = Math.log(ib.median) - Math.log(ia.median);
+        const h = Z95 * Math.sqrt(seA ** 2 + seB ** 2 + 2 * tau ** 2);
+        [low, high] = logInterval(d, h);
+      } else if (!underpowered && ia.median !== 0) {
+        const ratio = ratioInterval(rb, ra);
+        // A resampled median of 0 makes no ratio: no interval then.
+        if (Number.isFinite(ratio.low) && Number.isFinite(ratio.high)) {
+          [low, high] = [100 * (ratio.low - 1), 100 * (ratio.high - 1)];
+        }
       }
-      const p = mannWhitneyP(ra.map(median), rb.map(median));
-      rows.push({
+      const verdict = changeVerdict(delta, low, high, noisePct);
+      const common = {
         client,
         pool_size: Number(pool),
         metric,
-        a: ia,
-        b: ib,
         delta_pct: delta,
-        p_value: p,
-        significant: p < ALPHA && Math.abs(delta) >= noisePct,
+        delta_ci_low_pct: low,
+        delta_ci_high_pct: high,
+        significant: verdict.changed && busy !== true,
         underpowered,
-        method: "within-run",
-        tau: null,
-      });
+        machine_busy: busy,
+      };
+      rows.push(
+        random
+          ? {
+            ...common,
+            a: widenedInterval(ia.median, seA, tau, ia.rounds),
+            b: widenedInterval(ib.median, seB, tau, ib.rounds),
+            p_value: randomEffectsP(ia.median, ib.median, seA, seB, tau),
+            method: "random-effects",
+            tau,
+          }
+          : {
+            ...common,
+            a: ia,
+            b: ib,
+            p_value: mannWhitneyP(ra.map(median), rb.map(median)),
+            method: "within-run",
+            tau: null,
+          },
+      );
     }
   }
   return {
@@ -396,11 +532,15 @@ function groupSide(
  * divided by the number of runs; the p-value is Welch's t test of the
  * difference of the logs where a side's own spread decided its variance
  * (Welch-Satterthwaite degrees of freedom), else the normal test; the
- * intervals `exp(mean ± 1.96·sd)`. A change
- * is significant when p < alpha, it is at least `noisePct` %, and each
- * side has two or more runs or a model (one run and no model says
- * nothing about the next run). With one run a side and a model this is
- * the random-effects comparison of {@linkcode compareValues}.
+ * intervals `exp(mean ± 1.96·sd)`; the change's interval
+ * `exp(d ± q·sd) − 1` with q the quantile of the same test (Student's t
+ * with those degrees of freedom, else 1.96), so interval and p-value
+ * agree. A change is called by the change rule (its interval as printed
+ * leaves out 0.0 %, it is at least `noisePct` %, no run of either side was
+ * busy in that cell), and only when each side has two or more runs or a
+ * model (one run and no model says nothing about the next run: no
+ * interval). With one run a side and a model this is the random-effects
+ * comparison of {@linkcode compareValues}.
  *
  * @example
  * ```ts
@@ -422,6 +562,7 @@ function groupSide(
  * // about 4 degrees of freedom is warier than the normal would be.
  * const [three] = compareGroups([100, 104, 96].map(run), [108, 112, 104].map(run)).rows;
  * assert.ok(three.p_value > 0.05 && !three.significant);
+ * assert.ok(three.delta_ci_low_pct < 0); // the t interval agrees
  * ```
  */
 export function compareGroups(
@@ -429,6 +570,7 @@ export function compareGroups(
   b: readonly RunValues[],
   noisePct = 0,
   between?: BetweenRun,
+  loads?: SideLoads,
 ): { rows: CompareRow[]; onlyA: string[]; onlyB: string[] } {
   const inAll = (g: readonly RunValues[]) =>
     [...g[0].keys()].filter((k) => g.every((r) => r.has(k)));
@@ -437,6 +579,7 @@ export function compareGroups(
   const rows: CompareRow[] = [];
   for (const key of keysA.filter((k) => keysB.has(k)).sort(byClientPool)) {
     const [client, pool] = key.split("|");
+    const busy = cellBusy(key, loads);
     for (const metric of COMPARE_METRICS) {
       const rounds = (g: readonly RunValues[]) =>
         g.map((r) => (r.get(key)!.get(metric) ?? []).filter((x) => x.length))
@@ -453,10 +596,11 @@ export function compareGroups(
         (sum, s) => sum + s.variance ** 2 / (s.runs - 1),
         0,
       );
+      const df = dfDen > 0 ? sd ** 4 / dfDen : Infinity;
       const p = !(sd > 0)
         ? d === 0 ? 1 : 0
         : dfDen > 0
-        ? studentTwoSidedP(d / sd, sd ** 4 / dfDen)
+        ? studentTwoSidedP(d / sd, df)
         : Math.min(1, 2 * (1 - normalCdf(Math.abs(d) / sd)));
       const interval = (s: NonNullable<typeof sa>): Interval => {
         const h = Z95 * Math.sqrt(s.variance);
@@ -470,6 +614,9 @@ export function compareGroups(
       const delta = 100 * (Math.exp(d) - 1);
       // One run and no model: its spread across runs is unknown.
       const underpowered = tau === undefined && (sa.runs < 2 || sb.runs < 2);
+      const [low, high] = underpowered
+        ? [NaN, NaN]
+        : logInterval(d, studentQuantile(df) * sd);
       rows.push({
         client,
         pool_size: Number(pool),
@@ -477,10 +624,13 @@ export function compareGroups(
         a: interval(sa),
         b: interval(sb),
         delta_pct: delta,
+        delta_ci_low_pct: low,
+        delta_ci_high_pct: high,
         p_value: p,
-        significant: p < ALPHA && Math.abs(delta) >= noisePct &&
-          !underpowered,
+        significant: changeVerdict(delta, low, high, noisePct).changed &&
+          busy !== true,
         underpowered,
+        machine_busy: busy,
         method: "repeats",
         tau: tau ?? null,
       });
@@ -491,6 +641,32 @@ export function compareGroups(
     onlyA: keysA.filter((k) => !keysB.has(k)).sort(byClientPool),
     onlyB: [...keysB].filter((k) => !keysA.includes(k)).sort(byClientPool),
   };
+}
+
+/**
+ * The two-sided 95 % quantile of Student's t with `df` degrees of freedom
+ * (1.96 for infinitely many): where {@linkcode studentTwoSidedP} is alpha,
+ * found by bisection.
+ *
+ * @example
+ * ```ts
+ * import { studentQuantile } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(Math.abs(studentQuantile(10) - 2.228139) < 1e-5);
+ * assert.ok(Math.abs(studentQuantile(4) - 2.776445) < 1e-5);
+ * assert.equal(studentQuantile(Infinity), 1.959964);
+ * ```
+ */
+export function studentQuantile(df: number): number {
+  if (!Number.isFinite(df)) return Z95;
+  let lo = 0;
+  let hi = 1000;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTwoSidedP(mid, df) > ALPHA) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 function byClientPool(x: string, y: string): number {
@@ -513,14 +689,96 @@ function fmt(i: Interval): string {
   return `${i.median.toFixed(d)} [${i.low.toFixed(d)}, ${i.high.toFixed(d)}]`;
 }
 
-/** The change column: `+4.2%` when significant, `~` (with the %) when not. */
+/**
+ * The change column: `+4.2%` when the change rule calls it, `~ (+1.0%)`
+ * when not, `not comparable (machine busy)` when other processes
+ * disturbed either run there.
+ *
+ * @example
+ * ```ts
+ * import { deltaCell } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(deltaCell({ delta_pct: 4.21, significant: true } as never), "+4.2%");
+ * assert.equal(deltaCell({ delta_pct: 1, significant: false } as never), "~ (+1.0%)");
+ * assert.equal(deltaCell({ delta_pct: 9, significant: false, machine_busy: true } as never),
+ *   "not comparable (machine busy)");
+ * ```
+ */
 export function deltaCell(r: CompareRow): string {
-  const pct = `${r.delta_pct >= 0 ? "+" : ""}${r.delta_pct.toFixed(1)}%`;
+  if (r.machine_busy) return NOT_COMPARABLE;
+  const pct = `${signedPct(r.delta_pct)}%`;
   return r.significant ? pct : `~ (${pct})`;
 }
 
+/** The change cell of a cell where either run was disturbed. */
+export const NOT_COMPARABLE = "not comparable (machine busy)";
+
 /**
- * A comparison as an aligned text table or a markdown table.
+ * The change's 95 % interval column: `[+1.0, +7.5]` (in %, as the rule
+ * reads it), `-` without one (too few rounds or runs).
+ *
+ * @example
+ * ```ts
+ * import { changeIntervalCell } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(changeIntervalCell({ delta_ci_low_pct: -2, delta_ci_high_pct: 4.06 } as never), "[-2.0, +4.1]");
+ * assert.equal(changeIntervalCell({ delta_ci_low_pct: NaN, delta_ci_high_pct: NaN } as never), "-");
+ * ```
+ */
+export function changeIntervalCell(r: CompareRow): string {
+  return changeVerdict(r.delta_pct, r.delta_ci_low_pct, r.delta_ci_high_pct)
+    .text;
+}
+
+/** The columns of a comparison table, for runs (or clients) named `names`. */
+export function comparisonColumns(names: [string, string]): TextColumn[] {
+  const right = (head: string): TextColumn => ({ head, align: "right" });
+  return [
+    { head: "client" },
+    { head: "pool" },
+    { head: "metric" },
+    right(names[0]),
+    right(names[1]),
+    right("change"),
+    right("change 95% CI"),
+    right("p"),
+  ];
+}
+
+/**
+ * The cells of a comparison's rows, as every format prints them (the
+ * table, markdown, and what `--format json` is checked against).
+ *
+ * @example
+ * ```ts
+ * import { comparisonCells } from "./run_comparison.ts";
+ * import assert from "node:assert/strict";
+ * const iv = { median: 100, low: 95, high: 105, rounds: 8 };
+ * const [cells] = comparisonCells([{ client: "ssh2", pool_size: 8, metric: "total_ms",
+ *   a: iv, b: { ...iv, median: 101 }, delta_pct: 1, delta_ci_low_pct: -2, delta_ci_high_pct: 4,
+ *   p_value: 0.6, significant: false, underpowered: false, machine_busy: null,
+ *   method: "within-run", tau: null }]);
+ * assert.deepEqual(cells, ["ssh2", "8", "total ms", "100.0 [95.0, 105.0]",
+ *   "101.0 [95.0, 105.0]", "~ (+1.0%)", "[-2.0, +4.0]", "0.600"]);
+ * ```
+ */
+export function comparisonCells(rows: readonly CompareRow[]): string[][] {
+  return rows.map((r) => [
+    r.client,
+    String(r.pool_size),
+    METRIC_LABELS[r.metric],
+    fmt(r.a),
+    fmt(r.b),
+    deltaCell(r),
+    changeIntervalCell(r),
+    Number.isFinite(r.p_value) ? r.p_value.toFixed(3) : "-",
+  ]);
+}
+
+/**
+ * A comparison as an aligned text table or a markdown table, with its
+ * notes: how intervals and p-values were made, the change rule, what is
+ * only in one run, the cells too short to call.
  *
  * @example
  * ```ts
@@ -528,12 +786,14 @@ export function deltaCell(r: CompareRow): string {
  * import assert from "node:assert/strict";
  * const iv = { median: 100, low: 95, high: 105, rounds: 8 };
  * const text = formatComparison({ rows: [{ client: "ssh2", pool_size: 8, metric: "total_ms",
- *   a: iv, b: { ...iv, median: 101 }, delta_pct: 1, p_value: 0.6, significant: false,
- *   underpowered: false, method: "within-run", tau: null }], onlyA: [], onlyB: ["openssh|8"] },
+ *   a: iv, b: { ...iv, median: 101 }, delta_pct: 1, delta_ci_low_pct: -2, delta_ci_high_pct: 4,
+ *   p_value: 0.6, significant: false, underpowered: false, machine_busy: null,
+ *   method: "within-run", tau: null }], onlyA: [], onlyB: ["openssh|8"] },
  *   ["run-a", "run-b"], "markdown");
- * assert.match(text, /\| ssh2 \| 8 \| total ms \| 100.0 \[95.0, 105.0\] \| 101.0 \[95.0, 105.0\] \| ~ \(\+1.0%\) \| 0.600 \|/);
+ * assert.match(text, /\| ssh2 \| 8 \| total ms \| 100.0 \[95.0, 105.0\] \| 101.0 \[95.0, 105.0\] \| ~ \(\+1.0%\) \| \[-2.0, \+4.0\] \| 0.600 \|/);
  * assert.match(text, /only in run-b: openssh at pool 8/);
  * assert.match(text, /p: Mann-Whitney U/);
+ * assert.match(text, /~: the change's 95 % interval as printed includes 0\.0 %/);
  * ```
  */
 export function formatComparison(
@@ -542,38 +802,23 @@ export function formatComparison(
   format: "table" | "markdown",
   noisePct?: number,
 ): string {
-  const head = ["client", "pool", "metric", names[0], names[1], "delta", "p"];
-  const body = c.rows.map((r) => [
-    r.client,
-    String(r.pool_size),
-    METRIC_LABELS[r.metric],
-    fmt(r.a),
-    fmt(r.b),
-    deltaCell(r),
-    r.p_value.toFixed(3),
-  ]);
-  const lines: string[] = [];
-  if (format === "markdown") {
-    lines.push(
-      `| ${head.join(" | ")} |`,
-      `|${head.map(() => " --- ").join("|")}|`,
-    );
-    for (const b of body) lines.push(`| ${b.join(" | ")} |`);
-  } else {
-    const all = [head, ...body];
-    const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-    for (const r of all) {
-      lines.push(
-        r.map((x, i) => i < 3 ? x.padEnd(w[i]) : x.padStart(w[i])).join("  ")
-          .trimEnd(),
-      );
-    }
-  }
-  const notes = notesOf(c, names, noisePct);
-  return [...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
+  const columns = comparisonColumns(names);
+  const body = comparisonCells(c.rows);
+  const table = format === "markdown"
+    ? markdownTable(columns, body, {
+      escape: (x) => x.replaceAll("|", "\\|"),
+    })
+    : textTable(columns, body);
+  const notes = comparisonNotes(c, names, noisePct);
+  return [table, ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
 
-function notesOf(
+/**
+ * The notes under a comparison (how it was computed, the change rule,
+ * keys in only one side, cells too short to call, busy cells), one line
+ * each.
+ */
+export function comparisonNotes(
   c: { rows: CompareRow[]; onlyA: string[]; onlyB: string[] },
   names: [string, string],
   noisePct?: number,
@@ -581,30 +826,33 @@ function notesOf(
   const where = (keys: string[]) =>
     keys.map((k) => k.replace("|", " at pool ")).join(", ");
   const threshold = noisePct === undefined
-    ? ", or within the noise threshold"
+    ? ", or the change is within the noise threshold"
     : noisePct > 0
-    ? `, or a change under ${noisePct} % (--noise)`
+    ? `, or the change is under ${noisePct} % (--noise)`
     : "";
   const within = c.rows.filter((r) => r.method === "within-run");
   const repeats = c.rows.some((r) => r.method === "repeats");
   const notes = repeats
     ? [
-      `Repeated runs: each side the geometric mean of its runs' medians with a 95 % interval from the larger of the runs' own spread and the noise model's one-run variance (tau² + se²), over the number of runs; p: test of the difference of the log means (Welch's t where a side's own spread decided, else normal); ~: not significant at alpha 0.05${threshold}.`,
+      `Repeated runs: each side the geometric mean of its runs' medians with a 95 % interval from the larger of the runs' own spread and the noise model's one-run variance (tau² + se²), over the number of runs; change 95% CI: from the same variance (Student's t where a side's own spread decided, else normal), and p is that test.`,
     ]
     : within.length < c.rows.length
     ? [
-      `Medians with 95 % intervals widened by the run-to-run variation tau of the noise model (ln m ± 1.96·√(se² + tau²), se: bootstrap over whole rounds); p: random-effects z test of the log ratio (ln mB − ln mA over √(seA² + seB² + 2·tau²)); ~: not significant at alpha 0.05${threshold}.`,
+      `Medians with 95 % intervals widened by the run-to-run variation tau of the noise model (ln m ± 1.96·√(se² + tau²), se: bootstrap over whole rounds); change 95% CI: exp(d ± 1.96·√(seA² + seB² + 2·tau²)) − 1 with d = ln mB − ln mA, and p: the z test of the same.`,
       ...(within.length
         ? [
-          `not in the noise model, so within-run intervals and Mann-Whitney U on per-round values: ${
+          `not in the noise model, so within-run intervals (change 95% CI: bootstrap of the ratio of medians) and Mann-Whitney U p on per-round values: ${
             [...new Set(within.map((r) => METRIC_LABELS[r.metric]))].join(", ")
           }.`,
         ]
         : []),
     ]
     : [
-      `Medians with 95 % intervals (bootstrap over whole rounds); p: Mann-Whitney U on per-round values; ~: not significant at alpha 0.05${threshold}.`,
+      `Medians with 95 % intervals (bootstrap over whole rounds); change 95% CI: bootstrap of the ratio of the medians (both runs' rounds resampled); p: Mann-Whitney U on per-round values, for information.`,
     ];
+  notes.push(
+    `~: the change's 95 % interval as printed includes 0.0 % (no change shown), or it has none (-: fewer than ${MIN_VERDICT_ROUNDS} rounds, one run without a noise model, or a median of 0 among the resamples)${threshold}; the interval alone decides, p does not.`,
+  );
   if (c.onlyA.length) notes.push(`only in ${names[0]}: ${where(c.onlyA)}`);
   if (c.onlyB.length) notes.push(`only in ${names[1]}: ${where(c.onlyB)}`);
   const weak = [
@@ -616,13 +864,36 @@ function notesOf(
   ];
   if (weak.length) {
     notes.push(
-      `warning: too few rounds to reach significance (${
-        within.length
-          ? "Mann-Whitney needs at least 4 rounds a side for p < 0.05"
-          : "a verdict needs at least 4 rounds a side"
+      `warning: too few ${
+        repeats ? "runs or rounds" : "rounds"
+      } for an interval (at least ${MIN_VERDICT_ROUNDS} rounds a side${
+        repeats ? ", and two runs a side or a noise model" : ""
       }): ${
         weak.join(", ")
       }; run longer steps (--step-seconds, --rounds) for a verdict there.`,
+    );
+  }
+  const busy = [
+    ...new Set(
+      c.rows.filter((r) => r.machine_busy).map((r) =>
+        `${r.client} at pool ${r.pool_size}`
+      ),
+    ),
+  ];
+  if (busy.length) {
+    notes.push(
+      `warning: not comparable (machine busy): ${
+        busy.join(", ")
+      }: other processes used more than ${DISTURBED_CORE_PCT} % of one core in more than ${BUSY_ROUNDS_PCT} % of the rounds of ${
+        names[0]
+      } or ${
+        names[1]
+      } there (rounds.csv other_cpu_ms); run again on a quiet machine.`,
+    );
+  }
+  if (c.rows.length > 0 && c.rows.every((r) => r.machine_busy === null)) {
+    notes.push(
+      "Whether other processes disturbed these runs is unknown (runs before schema version 11, or not run as root).",
     );
   }
   return notes;
@@ -632,7 +903,8 @@ function notesOf(
  * Two clients of one run as the two sides of a comparison: each side keeps
  * only its client's steps, keyed `A vs B|pool`, so that
  * {@linkcode compareValues} matches them by pool size (and the change is
- * B's relative to A's).
+ * B's relative to A's). Works on a run's values and on its
+ * {@linkcode runLoad} alike.
  *
  * @example
  * ```ts
@@ -644,12 +916,12 @@ function notesOf(
  * assert.deepEqual([...sb.keys()], ["a vs b|1", "a vs b|2"]);
  * ```
  */
-export function clientSides(
-  values: RunValues,
+export function clientSides<V>(
+  values: Map<string, V>,
   a: string,
   b: string,
-): [RunValues, RunValues] {
-  const side = (client: string): RunValues =>
+): [Map<string, V>, Map<string, V>] {
+  const side = (client: string): Map<string, V> =>
     new Map(
       [...values].filter(([k]) => k.split("|")[0] === client).map((
         [k, v],

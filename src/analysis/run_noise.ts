@@ -36,6 +36,7 @@ import {
 import { clusterInterval } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
 import { UsageError } from "../util/errors.ts";
+import { type TextColumn, textTable } from "../util/text_table.ts";
 
 /** Rounds a run needs in a cell to count in the model. */
 export const MIN_ROUNDS = 4;
@@ -614,14 +615,16 @@ export function noiseProvenance(model: NoiseModel, path: string): string {
  */
 export function formatNoiseModel(model: NoiseModel): string {
   const pct = (tau: number) => `${tauPct(tau).toFixed(1)} %`;
-  const head = [
-    "metric",
-    "client",
-    "pool",
-    "runs",
-    "between-run",
-    "spread of medians",
-    "within-run se",
+  const columns: TextColumn[] = [
+    { head: "metric" },
+    { head: "client" },
+    ...[
+      "pool",
+      "runs",
+      "between-run",
+      "spread of medians",
+      "within-run se",
+    ].map((head) => ({ head, align: "right" as const })),
   ];
   const rows: string[][] = [];
   for (const metric of COMPARE_METRICS) {
@@ -648,10 +651,5 @@ export function formatNoiseModel(model: NoiseModel): string {
       ]);
     }
   }
-  const all = [head, ...rows];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) =>
-    r.map((x, i) => i < 2 ? x.padEnd(w[i]) : x.padStart(w[i])).join("  ")
-      .trimEnd()
-  ).join("\n");
+  return textTable(columns, rows);
 }

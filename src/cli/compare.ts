@@ -1,15 +1,17 @@
 /**
  * Entry point of `deno task compare RUN_A RUN_B [RUN ...]`: per client,
- * pool size and metric, each run's median with its interval, the change,
- * a p-value and `~` where the difference is noise. With three or more
+ * pool size and metric, each run's median with its interval, the change
+ * with its interval, a p-value for information and `~` where the change's
+ * interval includes no change (`util/change_rule.ts`); cells where other
+ * processes disturbed either run are not comparable. With three or more
  * runs, each is compared with the first. Between runs the run-to-run
  * noise model (`data/noise.json`, from `deno task noise`) widens the
- * intervals and the test; two clients of one run are compared within it.
+ * intervals; two clients of one run are compared within it. As a table,
+ * markdown, CSV or JSON.
  *
  * @module
  */
 import { parameterDifferences } from "../analysis/parameter_diff.ts";
-import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
 import { loadRuns, type RunData } from "../analysis/load.ts";
 import {
@@ -17,7 +19,9 @@ import {
   compareGroups,
   type CompareRow,
   compareValues,
+  comparisonNotes,
   formatComparison,
+  runLoad,
   runValues,
 } from "../analysis/run_comparison.ts";
 import {
@@ -29,7 +33,7 @@ import {
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
 import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
-import { runMain } from "./main.ts";
+import { parseCommand, requireRunDirs, runMain } from "./main.ts";
 
 /**
  * Without a noise model, changes smaller than this (in %) between two runs
@@ -49,12 +53,15 @@ export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]
 
 Compares runs (folders written by deno task bench) per client, pool size and
 metric (total, commands start, channel read, client CPU per session): each
-run's median with its 95 % interval, the change in %, a p-value and ~ where
-the difference is not significant at alpha 0.05. Between runs that is judged
-against the run-to-run noise model (see --noise-model); within one run, and
-without a model, from the run's own intervals (bootstrap over whole rounds)
-and a Mann-Whitney U test on per-round values. With three or more runs each
-is compared with the first.
+run's median with its 95 % interval, the change in % with its 95 % interval,
+and ~ where that interval as printed includes 0.0 % (one rule, as in the
+summary's vs best; the p-value is shown for information). Between runs the
+intervals include the run-to-run noise model (see --noise-model); within
+one run, and without a model, they are the run's own (bootstrap over whole
+rounds), with a Mann-Whitney U p-value on per-round values. Cells where
+other processes used more than 10 % of one core in more than 10 % of either
+run's rounds are "not comparable (machine busy)". With three or more runs
+each is compared with the first.
 
 A comma-separated list of run folders is one side made of repeated runs of
 one command (as benchstat's -count): its median is the geometric mean of the
@@ -66,16 +73,18 @@ With --clients A,B and one run, compares two clients of that run instead
 (B against A, matched by pool size).
 
 Options:
-  --format F    table (default), markdown or csv
+  --format F    table (default), markdown, csv or json (the table's rows
+                and values, typed, with the notes and warnings)
   --clients A,B compare client B with client A within one run
   --noise-model FILE  the run-to-run noise model (default: data/noise.json
                 when it exists; make it with deno task noise RUN1 RUN2 RUN3
                 from 3+ runs of one command). With it, each median's
                 interval is widened by the between-run variation tau
-                (exp(ln m ± 1.96·sqrt(se² + tau²))) and p comes from a
-                random-effects z test of ln mB − ln mA over
-                sqrt(seA² + seB² + 2·tau²). --noise-model none: single-run
-                intervals and Mann-Whitney only (blind to run-to-run noise)
+                (exp(ln m ± 1.96·sqrt(se² + tau²))), the change's interval
+                is exp(d ± 1.96·sqrt(seA² + seB² + 2·tau²)) − 1 with
+                d = ln mB − ln mA, and p the z test of the same.
+                --noise-model none: single-run intervals only (blind to
+                run-to-run noise)
   --noise PCT   also show changes smaller than PCT % as ~ (default: 0 with a
                 noise model and with --clients, where both sides ran
                 interleaved in one run; 5 without a model, as a stopgap)
@@ -99,6 +108,9 @@ const CSV_HEAD = [
   "b_rounds",
   "method",
   "between_run_pct",
+  "delta_ci_low_pct",
+  "delta_ci_high_pct",
+  "machine_busy",
 ];
 
 function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
@@ -121,8 +133,108 @@ function csvRows(rows: CompareRow[], prefix: string[] = []): string[][] {
     String(r.b.rounds),
     r.method,
     r.tau === null ? "" : n(100 * (Math.exp(r.tau) - 1)),
+    n(r.delta_ci_low_pct),
+    n(r.delta_ci_high_pct),
+    r.machine_busy === null ? "" : String(r.machine_busy),
   ]);
 }
+
+/** A number for JSON: null for NaN and infinities. */
+function num(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** One row of `--format json`: a table row's values, typed. */
+export interface CompareJsonRow {
+  /** Client name (`A vs B` with `--clients`). */
+  client: string;
+  /** Pool size. */
+  pool_size: number;
+  /** Metric (`total_ms`, ...). */
+  metric: string;
+  /** The baseline's median and 95 % interval. */
+  a: {
+    median: number | null;
+    ci_low: number | null;
+    ci_high: number | null;
+    rounds: number;
+  };
+  /** The other run's. */
+  b: {
+    median: number | null;
+    ci_low: number | null;
+    ci_high: number | null;
+    rounds: number;
+  };
+  /** The change, %. */
+  delta_pct: number | null;
+  /** Its 95 % interval, % (null: none, too few rounds or runs). */
+  delta_ci_low_pct: number | null;
+  /** High end. */
+  delta_ci_high_pct: number | null;
+  /** For information. */
+  p_value: number | null;
+  /** `changed`, `~`, or `not comparable` (machine busy). */
+  verdict: "changed" | "~" | "not comparable";
+  /** Too few rounds or runs for an interval. */
+  underpowered: boolean;
+  /** Other processes disturbed either run there; null when unknown. */
+  machine_busy: boolean | null;
+  /** How it was computed. */
+  method: string;
+  /** The noise model's between-run variation used, %; null without. */
+  between_run_pct: number | null;
+}
+
+function jsonRows(rows: CompareRow[]): CompareJsonRow[] {
+  const side = (i: CompareRow["a"]) => ({
+    median: num(i.median),
+    ci_low: num(i.low),
+    ci_high: num(i.high),
+    rounds: i.rounds,
+  });
+  return rows.map((r) => ({
+    client: r.client,
+    pool_size: r.pool_size,
+    metric: r.metric,
+    a: side(r.a),
+    b: side(r.b),
+    delta_pct: num(r.delta_pct),
+    delta_ci_low_pct: num(r.delta_ci_low_pct),
+    delta_ci_high_pct: num(r.delta_ci_high_pct),
+    p_value: num(r.p_value),
+    verdict: r.machine_busy
+      ? "not comparable"
+      : r.significant
+      ? "changed"
+      : "~",
+    underpowered: r.underpowered,
+    machine_busy: r.machine_busy,
+    method: r.method,
+    between_run_pct: r.tau === null ? null : 100 * (Math.exp(r.tau) - 1),
+  }));
+}
+
+/** One comparison of `--format json`: a run (or group) against the baseline. */
+export interface CompareJson {
+  /** The baseline's name. */
+  baseline: string;
+  /** The other side's. */
+  run: string;
+  /** The rows, as the table shows them. */
+  rows: CompareJsonRow[];
+  /** Clients at pool sizes only the baseline has (`client|pool`). */
+  only_in_baseline: string[];
+  /** Only the other side has. */
+  only_in_run: string[];
+  /** The notes under the table. */
+  notes: string[];
+}
+
+/** The output formats. */
+export type CompareFormat = "table" | "markdown" | "csv" | "json";
+
+const FORMATS: readonly CompareFormat[] = ["table", "markdown", "csv", "json"];
 
 /** How runs are compared: the noise model (if any) and the threshold. */
 export interface CompareOptions {
@@ -147,22 +259,25 @@ function machineOf(m: Record<string, unknown> | undefined): string {
  * import assert from "node:assert/strict";
  * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
  * const csv = compareRuns([v1, v1], "csv");
- * assert.equal(csv.split("\n")[0], "client,pool_size,metric,a_median,b_median,delta_pct,p_value,significant,a_ci_low,a_ci_high,b_ci_low,b_ci_high,a_rounds,b_rounds,method,between_run_pct");
+ * assert.equal(csv.split("\n")[0], "client,pool_size,metric,a_median,b_median,delta_pct,p_value,significant,a_ci_low,a_ci_high,b_ci_low,b_ci_high,a_rounds,b_rounds,method,between_run_pct,delta_ci_low_pct,delta_ci_high_pct,machine_busy");
  * assert.ok(csv.split("\n").slice(1).filter(Boolean).every((l) => l.includes(",false,")));
- * assert.ok(csv.split("\n")[1].endsWith(",within-run,"));
+ * assert.match(csv.split("\n")[1], /,within-run,,[-0-9.]+,[-0-9.]+,$/); // busy unknown in a version-1 run
  * // With a model: its tau widens the intervals, p is the random-effects one.
  * const model = { made_at: "2026-11-26T06:00:00Z", command: "deno task bench", runs: [],
  *   metrics: { total_ms: { between_run_pct: 2, tau: Math.log(1.02), cells: [] } } } as never;
  * const text = compareRuns([v1, v1], "table", { model, modelPath: "noise.json" });
  * assert.match(text, /^noise model: noise.json, made 2026-11-26 from 0 runs/);
- * assert.match(text, /p: random-effects z test/);
- * assert.ok(compareRuns([v1, v1], "csv", { model }).includes(",random-effects,2\n"));
+ * assert.match(text, /p: the z test of the same/);
+ * assert.match(compareRuns([v1, v1], "csv", { model }), /,random-effects,2,[-0-9.]+,[-0-9.]+,\n/);
  * assert.match(compareRuns([v1, v1], "table"), /^warning: no noise model/);
+ * const json = JSON.parse(compareRuns([v1, v1], "json"));
+ * assert.match(json.warnings[0], /^warning: no noise model/);
+ * assert.equal(json.comparisons[0].rows[0].verdict, "~"); // a run against itself
  * ```
  */
 export function compareRuns(
   dirs: string[],
-  format: "table" | "markdown" | "csv",
+  format: CompareFormat,
   options: CompareOptions = {},
 ): string {
   const { model } = options;
@@ -186,6 +301,7 @@ export function compareRuns(
   const values = loaded.map((g) =>
     g.map((r) => runValues(r.sessions, r.rounds))
   );
+  const loads = loaded.map((g) => g.map((r) => runLoad(r.rounds)));
   const idOf = (r: RunData, d: string) => r.metas[0].run_id ?? d;
   const names = loaded.map((g, i) =>
     g.length > 1
@@ -195,6 +311,7 @@ export function compareRuns(
   const many = dirs.length > 2;
   const out: string[] = [];
   const csv: string[][] = [];
+  const json: CompareJson[] = [];
   // First: what else differs between the runs than what is compared.
   const differ = parameterDifferences(
     runs.map((r, i) => [idOf(r, allDirs[i]), r.metas[0]] as const),
@@ -221,13 +338,24 @@ export function compareRuns(
       );
     }
   } else out.push(NO_MODEL_WARNING);
+  const warnings = [...out];
   out.push("");
   const between = model ? betweenRun(model) : undefined;
   for (let i = 1; i < dirs.length; i++) {
+    const sides = { a: loads[0], b: loads[i] };
     const c = repeated
-      ? compareGroups(values[0], values[i], noisePct, between)
-      : compareValues(values[0][0], values[i][0], noisePct, between);
-    if (format === "csv") {
+      ? compareGroups(values[0], values[i], noisePct, between, sides)
+      : compareValues(values[0][0], values[i][0], noisePct, between, sides);
+    if (format === "json") {
+      json.push({
+        baseline: names[0],
+        run: names[i],
+        rows: jsonRows(c.rows),
+        only_in_baseline: c.onlyA,
+        only_in_run: c.onlyB,
+        notes: comparisonNotes(c, [names[0], names[i]], noisePct),
+      });
+    } else if (format === "csv") {
       csv.push(...csvRows(c.rows, many ? [names[0], names[i]] : []));
     } else {
       if (many) out.push(`## ${names[i]} against ${names[0]}`, "");
@@ -240,6 +368,13 @@ export function compareRuns(
   if (format === "csv") {
     const head = many ? ["baseline_run", "run", ...CSV_HEAD] : CSV_HEAD;
     return stringify([head, ...csv], { record_delimiter: "unix" });
+  }
+  if (format === "json") {
+    return JSON.stringify(
+      { warnings, noise_model: options.modelPath ?? null, comparisons: json },
+      null,
+      2,
+    );
   }
   return out.join("\n").trimEnd();
 }
@@ -260,7 +395,7 @@ export function compareClients(
   dir: string,
   a: string,
   b: string,
-  format: "table" | "markdown" | "csv",
+  format: CompareFormat,
   noisePct = 0,
 ): string {
   const run = loadRuns([dir]);
@@ -270,46 +405,55 @@ export function compareClients(
       throw new UsageError(`${dir} has no sessions of client ${name}`);
     }
   }
-  const c = compareValues(va, vb, noisePct);
+  const [la, lb] = clientSides(runLoad(run.rounds), a, b);
+  const c = compareValues(va, vb, noisePct, undefined, { a: [la], b: [lb] });
   if (format === "csv") {
     return stringify([CSV_HEAD, ...csvRows(c.rows)], {
       record_delimiter: "unix",
     });
   }
+  if (format === "json") {
+    return JSON.stringify(
+      {
+        warnings: [],
+        noise_model: null,
+        comparisons: [{
+          baseline: a,
+          run: b,
+          rows: jsonRows(c.rows),
+          only_in_baseline: c.onlyA,
+          only_in_run: c.onlyB,
+          notes: comparisonNotes(c, [a, b], noisePct),
+        }],
+      },
+      null,
+      2,
+    );
+  }
   return formatComparison(c, [a, b], format, noisePct);
 }
 
 function compare(argv: string[]): number {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        format: { type: "string" },
-        clients: { type: "string" },
-        noise: { type: "string" },
-        "noise-model": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(
-      `${(e as Error).message.split("\n")[0]}; see deno task compare --help`,
-    );
-  }
-  if (parsed.values.help) {
+  const parsed = parseCommand(argv, "compare", {
+    format: { type: "string" },
+    clients: { type: "string" },
+    noise: { type: "string" },
+    "noise-model": { type: "string" },
+  }, { interval: false, out: false });
+  if (parsed.help) {
     console.log(COMPARE_HELP);
     return 0;
   }
-  const format = parsed.values.format ?? "table";
-  if (!["table", "markdown", "csv"].includes(format)) {
+  const format = (parsed.values.format as string | undefined) ?? "table";
+  if (!FORMATS.includes(format as CompareFormat)) {
     throw new UsageError(
-      `--format ${format}: use table, markdown or csv`,
+      `--format ${format}: use table, markdown, csv or json`,
     );
   }
   const dirs = parsed.positionals.map((d) => d.replace(/\/+$/, ""));
-  const pair = parsed.values.clients?.split(",").map((c) => c.trim());
+  const pair = (parsed.values.clients as string | undefined)?.split(",").map((
+    c,
+  ) => c.trim());
   if (
     pair !== undefined &&
     (pair.length !== 2 || dirs.length !== 1 || dirs[0].includes(","))
@@ -323,16 +467,8 @@ function compare(argv: string[]): number {
       "give two or more run folders, e.g. deno task compare data/runs/A data/runs/B",
     );
   }
-  for (const d of dirs.flatMap((x) => x.split(",")).filter(Boolean)) {
-    try {
-      Deno.statSync(`${d}/sessions.csv`);
-    } catch {
-      throw new UsageError(
-        `${d} is not a run folder (no sessions.csv); give folders written by deno task bench`,
-      );
-    }
-  }
-  const f = format as "table" | "markdown" | "csv";
+  requireRunDirs(dirs.flatMap((x) => x.split(",")).filter(Boolean));
+  const f = format as CompareFormat;
   const noise = parsed.values.noise === undefined
     ? undefined
     : Number(parsed.values.noise);
@@ -342,7 +478,7 @@ function compare(argv: string[]): number {
     );
   }
   if (pair) {
-    const m = parsed.values["noise-model"];
+    const m = parsed.values["noise-model"] as string | undefined;
     if (m !== undefined && m !== "none") {
       throw new UsageError(
         "--noise-model applies between runs; --clients compares two clients within one run, where they ran interleaved: leave it out",
@@ -351,7 +487,9 @@ function compare(argv: string[]): number {
     console.log(compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0));
     return 0;
   }
-  const { model, path } = chosenModel(parsed.values["noise-model"]);
+  const { model, path } = chosenModel(
+    parsed.values["noise-model"] as string | undefined,
+  );
   if (!model && f === "csv") console.error(NO_MODEL_WARNING);
   console.log(
     compareRuns(dirs, f, { model, modelPath: path, noisePct: noise }),

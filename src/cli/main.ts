@@ -59,15 +59,19 @@ export async function runMain(
  * assert.deepEqual([p.intervalMs, p.positionals], [2000, ["runA"]]);
  * assert.throws(() => parseCommand(["--interval", "0"], "charts"), /--interval 0: expected a number of seconds > 0/);
  * assert.throws(() => parseCommand(["--bogus"], "report"), /see deno task report --help/);
- * // A command without intervals refuses --interval.
+ * // A command without intervals refuses --interval, one without files --out.
  * assert.throws(() => parseCommand(["--interval", "2"], "noise", {}, { interval: false }), /see deno task noise --help/);
+ * assert.throws(() => parseCommand(["--out", "x"], "compare", {}, { out: false }), /see deno task compare --help/);
  * ```
  */
 export function parseCommand(
   argv: string[],
   task: string,
   extra: NonNullable<ParseArgsConfig["options"]> = {},
-  { interval: hasInterval = true }: { interval?: boolean } = {},
+  { interval: hasInterval = true, out: hasOut = true }: {
+    interval?: boolean;
+    out?: boolean;
+  } = {},
 ): {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
@@ -82,7 +86,7 @@ export function parseCommand(
       allowPositionals: true,
       options: {
         ...(hasInterval && { interval: { type: "string" } }),
-        out: { type: "string" },
+        ...(hasOut && { out: { type: "string" } }),
         help: { type: "boolean", short: "h" },
         ...extra,
       },
@@ -106,4 +110,29 @@ export function parseCommand(
     intervalMs: interval * 1000,
     out: typeof v.out === "string" ? v.out : undefined,
   };
+}
+
+/**
+ * Checks that every folder is a run folder (has `sessions.csv`).
+ *
+ * @throws {UsageError} one line naming the first folder that is not.
+ * @example
+ * ```ts
+ * import { requireRunDirs } from "./main.ts";
+ * import assert from "node:assert/strict";
+ * const v1 = new URL("../../tests/fixtures/v1-run", import.meta.url).pathname;
+ * requireRunDirs([v1]);
+ * assert.throws(() => requireRunDirs(["/nonexistent"]), /^UsageError: \/nonexistent is not a run folder \(no sessions.csv\)/);
+ * ```
+ */
+export function requireRunDirs(dirs: readonly string[]): void {
+  for (const d of dirs) {
+    try {
+      Deno.statSync(`${d}/sessions.csv`);
+    } catch {
+      throw new UsageError(
+        `${d} is not a run folder (no sessions.csv); give folders written by deno task bench`,
+      );
+    }
+  }
 }

@@ -14,7 +14,7 @@ import {
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
 import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
-import { parseCommand, runMain } from "./main.ts";
+import { parseCommand, requireRunDirs, runMain } from "./main.ts";
 
 /** Text of `--help`. */
 export const NOISE_HELP = `deno task noise [--out FILE] RUN1 RUN2 RUN3 [RUN ...]
@@ -46,15 +46,7 @@ function noise(argv: string[]): number {
       `give ${MIN_NOISE_RUNS} or more run folders of the same command (got ${dirs.length}), e.g. deno task noise data/runs/A data/runs/B data/runs/C`,
     );
   }
-  for (const d of dirs) {
-    try {
-      Deno.statSync(`${d}/sessions.csv`);
-    } catch {
-      throw new UsageError(
-        `${d} is not a run folder (no sessions.csv); give folders written by deno task bench`,
-      );
-    }
-  }
+  requireRunDirs(dirs);
   const out = parsed.out ?? NOISE_MODEL_PATH;
   const model = makeNoiseModel(dirs);
   Deno.writeTextFileSync(out, JSON.stringify(model, null, 2) + "\n");

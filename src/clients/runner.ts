@@ -33,6 +33,8 @@ export interface RoundSpec {
   timeoutMs: number;
   /** Aborted on interruption: the round is abandoned. */
   signal?: AbortSignal;
+  /** Called as each session's report arrives (progress display). */
+  onSession?: () => void;
 }
 
 /** A finished round. */
@@ -207,7 +209,7 @@ export class InProcessRunner implements ClientRunner {
             targets[i % targets.length],
             spec.timeoutMs,
             spec.signal,
-          ),
+          ).finally(() => spec.onSession?.()),
       ),
     );
     if (spec.signal?.aborted) return undefined;

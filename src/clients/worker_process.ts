@@ -344,8 +344,10 @@ export class WorkerRunner implements ClientRunner {
     for (;;) {
       const m = await this.#read(live, deadline);
       if (typeof m === "string") return { sessions, failure: m };
-      if (m.type === "session" && m.round === spec.round) sessions.push(m);
-      else if (m.type === "round_done" && m.round === spec.round) {
+      if (m.type === "session" && m.round === spec.round) {
+        sessions.push(m);
+        spec.onSession?.();
+      } else if (m.type === "round_done" && m.round === spec.round) {
         return { sessions, done: m };
       }
     }

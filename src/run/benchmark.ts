@@ -64,8 +64,10 @@ import {
   type RoundTrips,
   roundTrips,
   summarize,
+  summaryJson,
   type SummaryRow,
 } from "./summary.ts";
+import { interferenceRecord } from "./interference.ts";
 
 /** How a run ended. */
 export type RunStatus = Exclude<RunState, "running">;
@@ -532,7 +534,8 @@ function interruptedOnExit(dir: string, record: RunRecord): () => void {
 
 /**
  * Writes the record's final state, summary, intervals and warnings, then
- * the summary as `summary.csv` and `intervals.csv` (and `hosts.csv`).
+ * the summary as `summary.csv` and `summary.json` and `intervals.csv` (and
+ * `hosts.csv`).
  * Returns the error when `meta.json` could not be written (see
  * {@linkcode writeRecord}); a summary file that could not be written is
  * removed (never left empty or cut short) and, unless the run failed
@@ -562,10 +565,12 @@ async function finishRecord(
     intervals: bounds,
     round_trips: roundTrips(outcome.results),
     warnings: warnings(summary),
+    interference: interferenceRecord(summary),
     ...(byHost.length && { host_summary: byHost }),
   }).catch((e) => unsaved = e);
   const files: [string, string][] = [
     [`${dir}/summary.csv`, toCsv(summary, columnNames(SUMMARY_COLUMNS), true)],
+    [`${dir}/summary.json`, summaryJson(summary)],
     [
       `${dir}/intervals.csv`,
       toCsv(bounds, columnNames(INTERVAL_COLUMNS), true),

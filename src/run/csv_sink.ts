@@ -84,7 +84,7 @@ interface SinkFile {
  * sink.write([], { run_id: "x", client: "ssh2", pool_size: 1, round: 1, started_at_ms: 0,
  *   wall_ms: 40, ok: 1, failed: 0, client_cpu_ms: 5, client_rss_mb: 80 });
  * sink.close();
- * assert.equal(Deno.readTextFileSync(`${dir}/rounds.csv`).split("\n")[1], "x,ssh2,1,1,0,40,1,0,5,,80,,,,,,,");
+ * assert.equal(Deno.readTextFileSync(`${dir}/rounds.csv`).split("\n")[1], "x,ssh2,1,1,0,40,1,0,5,,80,,,,,,,,,");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

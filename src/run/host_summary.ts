@@ -9,6 +9,7 @@
  */
 import { clusterInterval } from "../util/inference.ts";
 import { median } from "../util/quantile.ts";
+import { type TextColumn, textTable } from "../util/text_table.ts";
 import type { HostRow } from "./schema.ts";
 import type { StepResult } from "./sweep.ts";
 
@@ -93,16 +94,18 @@ export function formatHostSummary(rows: readonly HostRow[]): string {
   const f = (v: number | undefined, d = 1) =>
     v !== undefined && Number.isFinite(v) ? v.toFixed(d) : "-";
   const rtt = rows.some((r) => r.host_rtt_ms !== undefined);
-  const head = [
-    "client",
-    "pool",
-    "host",
-    ...(rtt ? ["rtt ms"] : []),
-    "sessions",
-    "failed",
-    "median ms [95% CI]",
-    "vs fleet",
-    "slowest in % of rounds",
+  const left = (head: string): TextColumn => ({ head });
+  const right = (head: string): TextColumn => ({ head, align: "right" });
+  const columns = [
+    left("client"),
+    left("pool"),
+    left("host"),
+    ...(rtt ? [right("rtt ms")] : []),
+    right("sessions"),
+    right("failed"),
+    right("median ms [95% CI]"),
+    right("vs fleet"),
+    right("slowest in % of rounds"),
   ];
   const body = rows.map((r) => [
     r.client,
@@ -117,11 +120,5 @@ export function formatHostSummary(rows: readonly HostRow[]): string {
     `${f(r.total_vs_fleet_x, 2)}x`,
     f(r.slowest_pct, 0),
   ]);
-  const all = [head, ...body];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) =>
-    r.map((c, i) => i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(
-      "  ",
-    )
-  ).join("\n");
+  return textTable(columns, body);
 }

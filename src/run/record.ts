@@ -15,6 +15,7 @@ import type { Stage } from "./presets.ts";
 import type { HostRow, IntervalRow, SummaryRow } from "./schema.ts";
 import type { AlgorithmPins, Negotiated } from "../clients/seam.ts";
 import type { ServerProfileInfo } from "../server/embedded.ts";
+import type { RecordInterference } from "./interference.ts";
 
 /** How a run ended, or `running` while it runs. */
 export type RunState = "running" | "complete" | "interrupted" | "failed";
@@ -249,6 +250,12 @@ export interface RunRecord {
   intervals?: IntervalRow[];
   /** Warnings about what the numbers measure, at the end. */
   warnings?: string[];
+  /**
+   * Whether other processes disturbed the run (see `interference.ts`),
+   * at the end; null when unknown (no access to the root cgroup); since
+   * version 11.
+   */
+  interference?: RecordInterference | null;
   /**
    * The hosts sessions were spread over, round-robin, in order (one entry
    * for a single server); since version 9.

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Status } from "../clients/seam.ts";
+import { markdownTable as textMarkdownTable } from "../util/text_table.ts";
 
 /**
  * Version of the data layout written by this code, recorded in `meta.json`
@@ -63,8 +64,18 @@ import type { Status } from "../clients/seam.ts";
  *   openssh), `versions.server` (the implementation and its version) and
  *   `target.server_config` (the Go server's configuration);
  *   `server_cpu_ms` is then that server's.
+ * - 11: `rounds.csv` gains `other_cpu_ms` (CPU used during the round by
+ *   processes outside the run, measured from the root cgroup) and
+ *   `cpu_window_ms` (the window it and `machine_cpu_ms` were read over);
+ *   the summary gains `other_cpu_pct` and `disturbed_rounds_pct` (from
+ *   them; NaN for runs before this version: unknown) and
+ *   `total_vs_best_verdict` (the change rule's verdict: `slower` where the
+ *   95 % interval of the ratio leaves out 1.00x, else `~`), and its ratio
+ *   interval is NaN with fewer than 4 rounds a side; `unattributed_cpu_ms_per_session`
+ *   is never below 0; `meta.json` gains `interference` and the run folder
+ *   `summary.json` (the summary, typed).
  */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -372,6 +383,24 @@ export const ROUND_COLUMNS = [
     optional: true,
     since: 7,
   },
+  {
+    name: "other_cpu_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "CPU used during the round by processes outside the run: every task's CPU (the root cgroup, ns) less the run's own cgroups (servers, workers), the benchmark process and the packet forwarder; kernel network work done for the run stays the run's; never below 0; empty when the root cgroup cannot be read (not root) and before version 11",
+    optional: true,
+    since: 11,
+  },
+  {
+    name: "cpu_window_ms",
+    type: "float",
+    unit: "ms",
+    meaning:
+      "length of the window `machine_cpu_ms` and `other_cpu_ms` were read over (the round's start until the server reaped its sessions)",
+    optional: true,
+    since: 11,
+  },
 ] as const satisfies readonly Column[];
 
 /** The key of the per-step tables: one row per client and pool size. */
@@ -467,7 +496,7 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "ms",
     meaning:
-      "machine CPU per session that is neither the client's nor the server's (kernel network work in softirq, other processes); NaN without server CPU",
+      "machine CPU per session that is neither the client's nor the server's (kernel network work in softirq, other processes); NaN without server CPU; from version 11 never below 0: the machine's count is sampled in 10 ms ticks, the client's and server's exact, so where it came out below their sum it is shown as 0 (a note says so)",
     since: 3,
   },
   {
@@ -515,7 +544,8 @@ export const SUMMARY_COLUMNS = [
     name: "total_vs_best_ci_low_x",
     type: "float",
     unit: "x",
-    meaning: "95 % interval of that ratio, low end (rounds of both resampled)",
+    meaning:
+      "95 % interval of that ratio, low end (rounds of both resampled); from version 11 NaN when a side has fewer than 4 rounds",
     since: 5,
   },
   {
@@ -530,8 +560,32 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "",
     meaning:
-      "Mann-Whitney U p-value, per-round median totals of this client against the best's; NaN for the best",
+      "Mann-Whitney U p-value, per-round median totals of this client against the best's, for information (from version 11 `total_vs_best_verdict` decides); NaN for the best",
     since: 5,
+  },
+  {
+    name: "total_vs_best_verdict",
+    type: "string",
+    unit: "",
+    meaning:
+      "`best`; `slower` where the ratio's 95 % interval, rounded to 2 decimals as printed, leaves out 1.00x; `~` where it includes 1.00x or a side has fewer than 4 rounds (no interval)",
+    since: 11,
+  },
+  {
+    name: "other_cpu_pct",
+    type: "float",
+    unit: "%",
+    meaning:
+      "CPU of processes outside the run during the step's rounds, in % of one core (`other_cpu_ms` / `cpu_window_ms`); NaN when unknown",
+    since: 11,
+  },
+  {
+    name: "disturbed_rounds_pct",
+    type: "float",
+    unit: "%",
+    meaning:
+      "share of the step's rounds during which processes outside the run used more than 10 % of one core; over 10 %, the step was disturbed (a warning, and `deno task compare` calls it not comparable); NaN when unknown",
+    since: 11,
   },
   {
     name: "rtt_ms",
@@ -742,18 +796,9 @@ export function columnNames<Cs extends readonly Column[]>(
  * ```
  */
 export function markdownTable(cols: readonly Column[]): string {
-  const rows = [
-    ["column", "unit", "meaning"],
-    ...cols.map((c) => [`\`${c.name}\``, c.unit, c.meaning]),
-  ];
-  const widths = [0, 1, 2].map((i) =>
-    Math.max(...rows.map((r) => r[i].length))
+  return textMarkdownTable(
+    [{ head: "column" }, { head: "unit" }, { head: "meaning" }],
+    cols.map((c) => [`\`${c.name}\``, c.unit, c.meaning]),
+    { pad: true },
   );
-  const line = (r: string[]) =>
-    `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  return [
-    line(rows[0]),
-    `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`,
-    ...rows.slice(1).map(line),
-  ].join("\n");
 }

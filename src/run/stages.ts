@@ -12,10 +12,12 @@ import type { Progress } from "./progress.ts";
 import {
   type RoundProgress,
   runTurns,
+  type SessionProgress,
   type StepResult,
   type SweepOptions,
 } from "./sweep.ts";
-import { ALPHA, mannWhitneyP } from "../util/inference.ts";
+import { ratioInterval } from "../util/inference.ts";
+import { MIN_VERDICT_ROUNDS, ratioVerdict } from "../util/change_rule.ts";
 import { median } from "../util/quantile.ts";
 
 /** What the stage loop ends with. */
@@ -38,9 +40,11 @@ export interface BestChoice {
 
 /**
  * The client with the lowest median total at the previous stage's last
- * pool size, tested against the runner-up with Mann-Whitney U on their
- * per-round median totals (alpha 0.05): when the two do not differ
- * significantly, both are scaled, and the note says so.
+ * pool size, against the runner-up by the change rule of every table
+ * (`util/change_rule.ts`): the runner-up's median total over the best's
+ * with its 95 % interval (rounds resampled); when that interval as printed
+ * includes 1.00x, or a side has fewer than 4 rounds, the two are not told
+ * apart and both are scaled, and the note says so.
  *
  * @example
  * ```ts
@@ -55,7 +59,7 @@ export interface BestChoice {
  * assert.deepEqual(clear.names, ["b"]);
  * const tie = chooseBest([step("a", [200, 210, 205]), step("b", [201, 209, 206])] as never);
  * assert.deepEqual(tie.names, ["a", "b"]);
- * assert.match(tie.note, /not significantly different/);
+ * assert.match(tie.note, /not told apart at pool 30 .*1\.00x ~/);
  * ```
  */
 export function chooseBest(previous: readonly StepResult[]): BestChoice {
@@ -66,20 +70,26 @@ export function chooseBest(previous: readonly StepResult[]): BestChoice {
   const [best, second] = ranked;
   const at = `median total at pool ${last}`;
   if (!second) return { names: [best.client], note: `lowest ${at}` };
-  const medians = (r: StepResult) =>
-    r.okRounds.filter((x) => x.length).map((x) =>
-      median(x.map((s) => s.total_ms))
-    );
-  const p = mannWhitneyP(medians(best), medians(second));
+  const rounds = (r: StepResult) =>
+    r.okRounds.filter((x) => x.length).map((x) => x.map((s) => s.total_ms));
+  const ratio = ratioInterval(rounds(second), rounds(best));
+  const enough = ratio.rounds >= MIN_VERDICT_ROUNDS;
+  const verdict = ratioVerdict(
+    ratio.median,
+    enough ? ratio.low : NaN,
+    enough ? ratio.high : NaN,
+  );
   const shown = `${median(best.okTotals).toFixed(1)} vs ${
     median(second.okTotals).toFixed(1)
-  } ms, Mann-Whitney p = ${p.toFixed(3)} over per-round medians`;
-  return p < ALPHA
+  } ms, ${second.client} / ${best.client} ${verdict.text}${
+    enough ? "" : ` (fewer than ${MIN_VERDICT_ROUNDS} rounds)`
+  }`;
+  return verdict.changed
     ? { names: [best.client], note: `lowest ${at} (${shown})` }
     : {
       names: [best.client, second.client],
       note:
-        `${best.client} and ${second.client} are not significantly different at pool ${last} (${shown}); scaling both`,
+        `${best.client} and ${second.client} are not told apart at pool ${last} (${shown}); scaling both`,
     };
 }
 
@@ -130,13 +140,17 @@ export function stageClients(
 export async function runStages(
   stages: readonly Stage[],
   clients: readonly ClientRunner[],
-  step: Omit<SweepOptions, "onRound">,
+  step: Omit<SweepOptions, "onRound" | "onSession">,
   progress: Progress,
   order: "interleaved" | "sequential" = "interleaved",
 ): Promise<StagesOutcome> {
   const results: StepResult[] = [];
   let previous: StepResult[] = [];
-  const o = { ...step, onRound: (p: RoundProgress) => progress.round(p) };
+  const o = {
+    ...step,
+    onRound: (p: RoundProgress) => progress.round(p),
+    onSession: (p: SessionProgress) => progress.session(p),
+  };
   for (const stage of stages) {
     const chosen = stageClients(stage, clients, previous);
     if (chosen.note) {

@@ -7,16 +7,23 @@
  */
 import { median, quantile } from "../util/quantile.ts";
 import {
-  ALPHA,
   clusterInterval,
   mannWhitneyP,
   ratioInterval,
 } from "../util/inference.ts";
+import { MIN_VERDICT_ROUNDS, ratioVerdict } from "../util/change_rule.ts";
+import { fitTextTable, type TextColumn } from "../util/text_table.ts";
 import type { Negotiated } from "../clients/seam.ts";
-import type { IntervalRow, SummaryRow } from "./schema.ts";
+import {
+  columnNames,
+  type IntervalRow,
+  SUMMARY_COLUMNS,
+  type SummaryRow,
+} from "./schema.ts";
 import { type Timing, timing, TIMINGS } from "./timings.ts";
 import { fitLine } from "../util/fit.ts";
 import type { StepResult } from "./sweep.ts";
+import { interferenceWarnings } from "./interference.ts";
 
 export type { SummaryRow };
 
@@ -30,8 +37,12 @@ function roundTotals(r: StepResult): number[][] {
 /**
  * Turns step results into summary rows: medians with 95 % intervals over
  * whole rounds, costs per session, and each client's median total relative
- * to the best client's at the same pool size, with its interval and the
- * p-value of a Mann-Whitney U test on the per-round medians.
+ * to the best client's at the same pool size, with its interval (none
+ * when a side has fewer than {@linkcode MIN_VERDICT_ROUNDS} rounds), the
+ * verdict of the change rule (`slower` when that interval as printed
+ * leaves out 1.00x, else `~`; see `util/change_rule.ts`) and, for
+ * information, the p-value of a Mann-Whitney U test on the per-round
+ * medians.
  *
  * @example
  * ```ts
@@ -56,7 +67,18 @@ function roundTotals(r: StepResult): number[][] {
  * assert.equal(a.limit_sessions_per_s, 2 * 1000 / 10);
  * assert.equal(a.total_vs_best_x, 1);
  * assert.equal(b.total_vs_best_x, 30.5 / 15);
- * assert.ok(b.total_vs_best_p_value >= 0.05); // two rounds each: never significant
+ * // Two rounds each: no interval, so no verdict (the p-value cannot reach 0.05 either).
+ * assert.ok(Number.isNaN(b.total_vs_best_ci_low_x));
+ * assert.deepEqual([a.total_vs_best_verdict, b.total_vs_best_verdict], ["best", "~"]);
+ * assert.ok(b.total_vs_best_p_value >= 0.05);
+ * // Every round of b twice a's, with four rounds each: slower.
+ * const four = (v: number) => [[v, v + 1], [v, v + 2], [v + 1, v], [v, v]];
+ * const [, slow] = summarize([step("a", four(10)), step("b", four(20))], 2);
+ * assert.equal(slow.total_vs_best_verdict, "slower");
+ * assert.ok(slow.total_vs_best_ci_low_x > 1.5);
+ * // A tick-counted machine CPU below the exactly counted client and server: 0, not negative.
+ * const [tick] = summarize([{ ...step("a", [[10]]), machineCpuMs: 30 }], 2);
+ * assert.equal(tick.unattributed_cpu_ms_per_session, 0);
  * ```
  */
 export function summarize(
@@ -84,16 +106,28 @@ export function summarize(
           total_vs_best_x: 1,
           total_vs_best_ci_low_x: 1,
           total_vs_best_ci_high_x: 1,
+          total_vs_best_verdict: "best",
         });
         continue;
       }
-      const ratio = ratioInterval(roundTotals(r), roundTotals(best.r));
+      const mine = roundTotals(r);
+      const theirs = roundTotals(best.r);
+      const ratio = ratioInterval(mine, theirs);
+      // Too few rounds on a side: no interval, so nothing to call.
+      const enough = Math.min(mine.length, theirs.length) >= MIN_VERDICT_ROUNDS;
       row.total_vs_best_x = ratio.median;
-      row.total_vs_best_ci_low_x = ratio.low;
-      row.total_vs_best_ci_high_x = ratio.high;
+      row.total_vs_best_ci_low_x = enough ? ratio.low : NaN;
+      row.total_vs_best_ci_high_x = enough ? ratio.high : NaN;
+      row.total_vs_best_verdict = ratioVerdict(
+          ratio.median,
+          row.total_vs_best_ci_low_x,
+          row.total_vs_best_ci_high_x,
+        ).changed
+        ? "slower"
+        : "~";
       row.total_vs_best_p_value = mannWhitneyP(
-        roundTotals(r).map(median),
-        roundTotals(best.r).map(median),
+        mine.map(median),
+        theirs.map(median),
       );
     }
   }
@@ -125,7 +159,9 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
     client_cpu_ms_per_session: client,
     server_cpu_ms_per_session: server,
     machine_cpu_ms_per_session: machine,
-    unattributed_cpu_ms_per_session: machine - client - server,
+    // The machine's count is sampled in ticks, the client's and server's
+    // exact (cgroups): below their sum it is off, not negative work.
+    unattributed_cpu_ms_per_session: Math.max(0, machine - client - server),
     machine_busy_pct: 100 * r.machineCpuMs / (cores * r.machineWindowMs),
     sessions_per_s: rate,
     limit_sessions_per_s: limit,
@@ -136,7 +172,46 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
     total_vs_best_ci_low_x: NaN,
     total_vs_best_ci_high_x: NaN,
     total_vs_best_p_value: NaN,
+    total_vs_best_verdict: "",
+    other_cpu_pct: r.otherRounds ? 100 * r.otherCpuMs! / r.otherWindowMs! : NaN,
+    disturbed_rounds_pct: r.otherRounds
+      ? 100 * r.disturbedRounds! / r.otherRounds
+      : NaN,
   };
+}
+
+/**
+ * The summary as `summary.json`: an array of rows with every field of
+ * `summary.csv`, in its order, typed (numbers as numbers, an unknown or
+ * absent figure as null).
+ *
+ * @example
+ * ```ts
+ * import { summaryJson } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const [row] = JSON.parse(summaryJson([{ client: "ssh2", pool_size: 4, total_p50_ms: 43.7,
+ *   server_cpu_ms_per_session: NaN } as never]));
+ * assert.deepEqual([row.client, row.pool_size, row.total_p50_ms], ["ssh2", 4, 43.7]);
+ * assert.equal(row.server_cpu_ms_per_session, null);
+ * assert.equal(row.rtt_ms, null); // absent: null, not left out
+ * assert.deepEqual(Object.keys(row).slice(0, 3), ["client", "pool_size", "sessions"]);
+ * ```
+ */
+export function summaryJson(rows: readonly SummaryRow[]): string {
+  const names = columnNames(SUMMARY_COLUMNS);
+  return JSON.stringify(
+    rows.map((r) =>
+      Object.fromEntries(names.map((c) => {
+        const v = (r as Record<string, unknown>)[c];
+        return [
+          c,
+          typeof v === "number" ? (Number.isFinite(v) ? v : null) : v ?? null,
+        ];
+      }))
+    ),
+    null,
+    2,
+  ) + "\n";
 }
 
 /**
@@ -183,9 +258,11 @@ export function intervals(results: readonly StepResult[]): IntervalRow[] {
  * Hyperfine-style warnings about what the numbers measure: the pool sizes
  * where the server's CPU per session exceeds the client's and the run is
  * near the machine's CPU limit (server-bound; see {@linkcode boundPerPool});
- * and every step during which the machine was over
+ * every step during which the machine was over
  * {@linkcode SATURATED_PCT} % busy (saturated: wall times there include
- * waiting for a core).
+ * waiting for a core); the steps other processes disturbed (see
+ * `interference.ts`); and a `note:` naming the steps whose unattributed
+ * CPU is shown as 0 (see {@linkcode unattributedNote}).
  *
  * @example
  * ```ts
@@ -201,10 +278,55 @@ export function intervals(results: readonly StepResult[]): IntervalRow[] {
  * assert.match(bound, /^warning: server-bound \(every client at pool 30\): ssh2 at pool 30 used 14.0 ms of server CPU/);
  * assert.match(busy, /^warning: the machine was over 90% busy: ssh2 at pool 30 \(95%\)/);
  * assert.equal(costWarnings([{ ...row, machine_busy_pct: 60 }]).length, 1);
+ * const other = costWarnings([{ ...row, machine_busy_pct: 60, disturbed_rounds_pct: 50, other_cpu_pct: 80 }]);
+ * assert.match(other[1], /^warning: other processes used the machine/);
  * ```
  */
 export function costWarnings(rows: readonly SummaryRow[]): string[] {
-  return [...serverBound(rows), ...saturated(rows)];
+  const note = unattributedNote(rows);
+  return [
+    ...serverBound(rows),
+    ...saturated(rows),
+    ...interferenceWarnings(rows),
+    ...(note ? [note] : []),
+  ];
+}
+
+/**
+ * A note naming the steps whose unattributed CPU per session is shown as
+ * 0 although machine − client − server came out below 0, with that
+ * signed figure; undefined when there are none. The machine's CPU comes
+ * from /proc/stat, in 10 ms ticks sampled by the kernel's timer (each
+ * reading truncated to a tick), the client's and server's from their
+ * cgroups, exact to the ns: a round's machine figure can be a few ms off,
+ * a few ms / pool per session, so a small negative remainder is that
+ * error, not negative work.
+ *
+ * @example
+ * ```ts
+ * import { unattributedNote, type SummaryRow } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const row = { client: "libssh2", pool_size: 4, machine_cpu_ms_per_session: 13.25,
+ *   client_cpu_ms_per_session: 1.99, server_cpu_ms_per_session: 12.47 } as SummaryRow;
+ * assert.match(unattributedNote([row])!, /^note: unattributed CPU is shown as 0 for libssh2 at pool 4 \(-1\.21 ms\/session\)/);
+ * assert.equal(unattributedNote([{ ...row, machine_cpu_ms_per_session: 15 }]), undefined);
+ * ```
+ */
+export function unattributedNote(
+  rows: readonly SummaryRow[],
+): string | undefined {
+  const below = rows.map((r) => ({
+    r,
+    raw: r.machine_cpu_ms_per_session - r.client_cpu_ms_per_session -
+      r.server_cpu_ms_per_session,
+  })).filter((x) => x.raw < 0);
+  if (below.length === 0) return undefined;
+  const shown = below.slice(0, 6).map(({ r, raw }) =>
+    `${r.client} at pool ${r.pool_size} (${raw.toFixed(2)} ms/session)`
+  ).join(", ");
+  return `note: unattributed CPU is shown as 0 for ${shown}${
+    below.length > 6 ? ` and ${below.length - 6} more steps` : ""
+  }: machine CPU (/proc/stat) is sampled in 10 ms ticks, client and server CPU (cgroups) counted to the ns, so the machine's figure can come out a few ms a round (a few ms / pool a session) below their sum; rounds.csv keeps every figure as read.`;
 }
 
 /** A machine busier than this during a step is saturated, %. */
@@ -304,9 +426,11 @@ function serverBound(rows: readonly SummaryRow[]): string[] {
 }
 
 /**
- * A client's median total relative to the best one's: `1.17x [1.08, 1.25]`
- * when the difference is significant (Mann-Whitney U on per-round medians,
- * alpha 0.05), with `~` when it is noise; `best` for the best.
+ * A client's median total relative to the best one's, called by the
+ * change rule (`util/change_rule.ts`): `1.17x [1.08, 1.25]` when the 95 %
+ * interval as printed leaves out 1.00x, `1.85x [0.90, 1.94] ~` when it
+ * includes it (whatever the p-value says), `2.03x ~` without an interval
+ * (a side with fewer than 4 rounds); `best` for the best.
  *
  * @example
  * ```ts
@@ -314,82 +438,108 @@ function serverBound(rows: readonly SummaryRow[]): string[] {
  * import assert from "node:assert/strict";
  * const row = { total_vs_best_x: 1.17, total_vs_best_ci_low_x: 1.08, total_vs_best_ci_high_x: 1.25 };
  * assert.equal(vsBest({ ...row, total_vs_best_p_value: 0.002 } as never), "1.17x [1.08, 1.25]");
- * assert.equal(vsBest({ ...row, total_vs_best_p_value: 0.3 } as never), "1.17x [1.08, 1.25] ~");
- * assert.equal(vsBest({ total_vs_best_x: 1, total_vs_best_p_value: NaN } as never), "best");
+ * // libssh2 against the best at pool 4, 1 s steps: p = 0.029, but the interval includes 1.
+ * assert.equal(vsBest({ total_vs_best_x: 1.85, total_vs_best_ci_low_x: 0.9,
+ *   total_vs_best_ci_high_x: 1.94, total_vs_best_p_value: 0.029 } as never), "1.85x [0.90, 1.94] ~");
+ * assert.equal(vsBest({ total_vs_best_x: 2.03, total_vs_best_ci_low_x: NaN,
+ *   total_vs_best_ci_high_x: NaN } as never), "2.03x ~");
+ * assert.equal(vsBest({ total_vs_best_x: 1, total_vs_best_verdict: "best" } as never), "best");
+ * // A row from before version 11 (no verdict): the best is the one at 1 without a p-value.
+ * assert.equal(vsBest({ total_vs_best_x: 1, total_vs_best_p_value: null } as never), "best");
  * ```
  */
 export function vsBest(r: SummaryRow): string {
-  if (r.total_vs_best_x === 1 && Number.isNaN(r.total_vs_best_p_value)) {
+  const p = r.total_vs_best_p_value as number | null | undefined;
+  if (
+    r.total_vs_best_verdict === "best" ||
+    (r.total_vs_best_verdict === undefined && r.total_vs_best_x === 1 &&
+      (p === null || p === undefined || Number.isNaN(p)))
+  ) {
     return "best";
   }
   if (!Number.isFinite(r.total_vs_best_x)) return "-";
-  return `${r.total_vs_best_x.toFixed(2)}x [${
-    r.total_vs_best_ci_low_x.toFixed(2)
-  }, ${r.total_vs_best_ci_high_x.toFixed(2)}]${
-    r.total_vs_best_p_value < ALPHA ? "" : " ~"
-  }`;
+  const bound = (v: number | null | undefined) =>
+    typeof v === "number" ? v : NaN;
+  return ratioVerdict(
+    r.total_vs_best_x,
+    bound(r.total_vs_best_ci_low_x),
+    bound(r.total_vs_best_ci_high_x),
+  ).text;
 }
 
+/** The widest line {@linkcode formatSummary} prints. */
+export const SUMMARY_WIDTH = 100;
+
 /**
- * Formats summary rows as an aligned text table.
+ * Formats summary rows as an aligned text table no wider than
+ * {@linkcode SUMMARY_WIDTH} columns (p90, busy % and sessions/s are left
+ * out, in that order, where it would be wider; summary.csv has every
+ * field), with its legend lines.
  *
  * @example
  * ```ts
  * import { formatSummary } from "./summary.ts";
  * import assert from "node:assert/strict";
- * assert.match(formatSummary([]).split("\n")[0], /^client  pool  sessions/);
+ * const lines = formatSummary([{ client: "ssh2", pool_size: 4, sessions: 160, failed: 0,
+ *   total_p50_ms: 43.7, total_p50_ci_low_ms: 43.2, total_p50_ci_high_ms: 44.5,
+ *   total_vs_best_x: 1, total_vs_best_verdict: "best", total_p90_ms: 83.8,
+ *   client_cpu_ms_per_session: 3.2, server_cpu_ms_per_session: 13.49,
+ *   machine_busy_pct: 49, sessions_per_s: 60 } as never]).split("\n");
+ * assert.match(lines[1], /^client +pool +failed +\[95% CI\] +\[95% CI\] +cpu ms +cpu ms/);
+ * assert.match(lines[2], /^ssh2 +4 +0 +43\.7 \[43\.2, 44\.5\] +best +3\.20 +13\.49 +60\.0 +49 +83\.8$/);
+ * assert.ok(lines.every((l) => l.length <= 100));
+ * assert.match(lines.at(-1)!, /^~ = /);
  * ```
  */
 export function formatSummary(rows: readonly SummaryRow[]): string {
-  const head = [
-    "client",
-    "pool",
-    "sessions",
-    "failed",
-    "median ms [95% CI]",
-    "vs best [95% CI]",
-    "p90 ms",
-    "client cpu/session ms",
-    "server cpu/session ms",
-    "machine cpu/session ms",
-    "unattributed ms",
-    "busy %",
-    "sessions/s",
-    "limit/s",
-    "% of limit",
-    "rss MiB",
-  ];
-  const f = (v: number, d = 1) => Number.isFinite(v) ? v.toFixed(d) : "-";
+  const f = (v: number | null | undefined, d = 1) =>
+    typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "-";
   const rtt = rows.some((r) => r.rtt_ms !== undefined && r.rtt_ms !== null);
-  if (rtt) head.splice(1, 0, "rtt ms");
+  const right = (head: string, drop?: number): TextColumn => ({
+    head,
+    align: "right",
+    drop,
+  });
+  const columns: TextColumn[] = [
+    { head: "client" },
+    ...(rtt ? [right("rtt\nms")] : []),
+    right("pool"),
+    right("failed"),
+    right("median ms\n[95% CI]"),
+    right("vs best\n[95% CI]"),
+    right("client\ncpu ms"),
+    right("server\ncpu ms"),
+    right("sessions\nper s", 1),
+    right("busy\n%", 2),
+    right("p90\nms", 3),
+  ];
   const body = rows.map((r) => [
     r.client,
-    ...(rtt ? [f(r.rtt_ms ?? NaN, 0)] : []),
+    ...(rtt ? [f(r.rtt_ms, 0)] : []),
     String(r.pool_size),
-    String(r.sessions),
     String(r.failed),
     `${f(r.total_p50_ms)} [${f(r.total_p50_ci_low_ms)}, ${
       f(r.total_p50_ci_high_ms)
     }]`,
     vsBest(r),
-    f(r.total_p90_ms),
     f(r.client_cpu_ms_per_session, 2),
     f(r.server_cpu_ms_per_session, 2),
-    f(r.machine_cpu_ms_per_session, 2),
-    f(r.unattributed_cpu_ms_per_session, 2),
-    f(r.machine_busy_pct, 0),
     f(r.sessions_per_s),
-    f(r.limit_sessions_per_s, 0),
-    f(r.pct_of_limit, 0),
-    f(r.client_rss_max_mb, 0),
+    f(r.machine_busy_pct, 0),
+    f(r.total_p90_ms),
   ]);
-  const all = [head, ...body];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) =>
-    r.map((c, i) => i < 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join(
-      "  ",
-    )
-  ).join("\n");
+  const table = fitTextTable(columns, body, { maxWidth: SUMMARY_WIDTH });
+  return [
+    table.text,
+    "",
+    `cpu ms: per session; busy: all cores, %${
+      table.dropped.length
+        ? `; not shown here: ${table.dropped.join(", ")}`
+        : ""
+    }; every field in summary.csv`,
+    "vs best: median total / the best client's at the same pool size [95 % interval, rounds resampled]",
+    `~ = that interval as printed includes 1.00x, or a side has < ${MIN_VERDICT_ROUNDS} rounds; p-values: information only`,
+  ].join("\n");
 }
 
 /**

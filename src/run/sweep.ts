@@ -11,6 +11,12 @@ import type { Target } from "../clients/seam.ts";
 import type { SessionReport } from "../clients/protocol.ts";
 import type { ClientRunner } from "../clients/runner.ts";
 import { clusterInterval } from "../util/inference.ts";
+import {
+  type CpuSnapshot,
+  cpuSnapshot,
+  otherCpuMs,
+} from "../util/other_cpu.ts";
+import { roundDisturbed } from "./interference.ts";
 
 /** Where finished rounds go (the CSV files, or a list in tests). */
 export interface RoundSink {
@@ -32,6 +38,24 @@ export interface RoundProgress {
   failed: number;
   /** Time spent in this step, ms. */
   elapsedMs: number;
+}
+
+/** Progress within a round, as each session's report arrives. */
+export interface SessionProgress {
+  /** Client name. */
+  client: string;
+  /** Pool size (the round's sessions). */
+  pool: number;
+  /** The round, from 1. */
+  round: number;
+  /** Sessions of the round reported so far. */
+  done: number;
+  /** Time spent in the step (all clients taking turns), ms. */
+  elapsedMs: number;
+  /** The step's planned time (every client's turns), ms. */
+  stepMs: number;
+  /** Clients taking turns in the step (steps it counts for). */
+  steps: number;
 }
 
 /** Everything a step needs besides the client and pool size. */
@@ -66,6 +90,8 @@ export interface SweepOptions {
   settle?: () => Promise<void>;
   /** Called after each round. */
   onRound?: (p: RoundProgress) => void;
+  /** Called as each session of a round reports (progress display). */
+  onSession?: (p: SessionProgress) => void;
   /** Aborts the step: the round in flight is abandoned, not written. */
   signal?: AbortSignal;
   /** Checked after each round: a message stops the step (e.g. sshd died). */
@@ -91,6 +117,12 @@ export interface SweepOptions {
   precision?: number;
   /** Machine CPU reader (default: /proc/stat); undefined readings skip it. */
   machineCpu?: () => { busyMs: number; stealMs: number } | undefined;
+  /**
+   * Reader of the counters that give other processes' CPU (default: the
+   * root cgroup, see `util/other_cpu.ts`); undefined readings leave it
+   * unknown.
+   */
+  cpuSnapshot?: () => CpuSnapshot | undefined;
 }
 
 /** Summary of one step (client × pool size). */
@@ -127,6 +159,14 @@ export interface StepResult {
   machineCpuMs: number;
   /** Length of the windows the machine CPU was read over, summed, ms. */
   machineWindowMs: number;
+  /** CPU of processes outside the run over the rounds that measured it, ms. */
+  otherCpuMs?: number;
+  /** The windows of those rounds, summed, ms. */
+  otherWindowMs?: number;
+  /** Rounds with a reading of other CPU. */
+  otherRounds?: number;
+  /** Of them, disturbed (see `interference.ts`). */
+  disturbedRounds?: number;
   /** Sum of round wall times, ms. */
   wallMs: number;
   /** Largest client RSS seen, MiB. */
@@ -222,12 +262,16 @@ async function runRound(
   pool: number,
   round: number,
   o: SweepOptions,
+  onSession?: () => void,
 ): Promise<RoundDone | undefined> {
   const machine = o.machineCpu ?? machineCpu;
+  const snapshot = o.cpuSnapshot ?? cpuSnapshot;
   const harness = o.harnessCpuMs ?? (() => selfCpuMs().self);
   await o.link?.achieved({ reset: true });
   const f0 = o.link?.cpuMs();
   const m0 = machine();
+  const s0 = snapshot();
+  const w0 = performance.now();
   const c0 = runner.cpuNow?.();
   const h0 = harness();
   const srv0 = o.serverCpuMs?.();
@@ -239,6 +283,7 @@ async function runRound(
     commandsPerSession: o.commandsPerSession ?? 1,
     timeoutMs: o.timeoutMs,
     signal: o.signal,
+    onSession,
   });
   if (!r || o.signal?.aborted) return undefined;
   // Read before the settle wait, which is the harness's, not the client's.
@@ -247,9 +292,11 @@ async function runRound(
   const srv1 = o.serverCpuMs?.();
   const c1 = runner.cpuNow?.();
   const m1 = machine();
+  const s1 = snapshot();
   const t2 = performance.now();
   const held = await o.link?.achieved();
   const f1 = o.link?.cpuMs();
+  const forwarder = f0 !== undefined && f1 !== undefined ? f1 - f0 : undefined;
   const roundStart = r.startedAt - o.runStart;
   const at = { runId: o.runId, client: runner.name, pool, roundStart };
   const hosts = o.hosts ?? [];
@@ -287,9 +334,9 @@ async function runRound(
       rtt_ms: o.rttMs,
       link_hold_p50_ms: held?.p50Ms,
       link_hold_p99_ms: held?.p99Ms,
-      forwarder_cpu_ms: f0 !== undefined && f1 !== undefined
-        ? f1 - f0
-        : undefined,
+      forwarder_cpu_ms: forwarder,
+      other_cpu_ms: s0 && s1 ? otherCpuMs(s0, s1, forwarder ?? 0) : undefined,
+      cpu_window_ms: s0 && s1 ? t2 - w0 : undefined,
     },
     machineWindowMs: t2 - r.startedAt,
   };
@@ -328,6 +375,13 @@ function addRound(res: StepResult, done: RoundDone): void {
   if (r.machine_cpu_ms === undefined) res.machineCpuMs = NaN;
   else res.machineCpuMs += r.machine_cpu_ms;
   res.machineWindowMs += done.machineWindowMs;
+  const disturbed = roundDisturbed(r.other_cpu_ms, r.cpu_window_ms);
+  if (disturbed !== undefined) {
+    res.otherCpuMs = (res.otherCpuMs ?? 0) + r.other_cpu_ms!;
+    res.otherWindowMs = (res.otherWindowMs ?? 0) + r.cpu_window_ms!;
+    res.otherRounds = (res.otherRounds ?? 0) + 1;
+    res.disturbedRounds = (res.disturbedRounds ?? 0) + (disturbed ? 1 : 0);
+  }
   res.maxRssMb = Math.max(res.maxRssMb, r.client_rss_mb);
 }
 
@@ -423,7 +477,19 @@ export async function runTurns(
       const i = (turn + k) % clients.length;
       if (o.signal?.aborted) return res;
       const r = res[i];
-      const done = await runRound(clients[i], pool, r.rounds + 1, o);
+      let reported = 0;
+      const onSession = o.onSession &&
+        (() =>
+          o.onSession!({
+            client: r.client,
+            pool,
+            round: r.rounds + 1,
+            done: ++reported,
+            elapsedMs: performance.now() - stepStart,
+            stepMs,
+            steps: clients.length,
+          }));
+      const done = await runRound(clients[i], pool, r.rounds + 1, o, onSession);
       if (!done) return res; // abandoned: not written
       o.sink.write(done.sessions, done.round);
       addRound(r, done);
