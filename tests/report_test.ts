@@ -140,14 +140,30 @@ Deno.test("report: several runs give one comparison report with the compare tabl
     assert(md.startsWith("# SSH clients under concurrency: 2 runs compared"));
     assert(md.includes("## Runs compared"));
     // ssh2 at pool 1 in both runs: medians with intervals, the change
-    // (or ~) and the p-value; no-break spaces keep each cell on one line.
+    // (or ~), its interval and the p-value; no-break spaces keep each cell
+    // on one line.
     assert(
-      /\| ssh2 \| 1 \| 4\.4\u00a0\\\[[\d.,\u00a0]+\\\] \| [\d.]+\u00a0\\\[[\d.,\u00a0]+\\\] \| (~\u00a0\()?[+-][\d.]+%\)? \| [\d.]+ \|/
+      /\| ssh2 \| 1 \| 4\.4\u00a0\\\[[\d.,\u00a0]+\\\] \| [\d.]+\u00a0\\\[[\d.,\u00a0]+\\\] \| (~\u00a0\()?[+-][\d.]+%\)? \| \\\[[+-][\d.]+,\u00a0[+-][\d.]+\\\] \| [\d.]+ \|/
         .test(md),
       md.slice(0, 3000),
     );
-    // openssh ran only in the first: named, not dropped silently.
-    assert(/Only in 20261206T223116Z-seed: .*openssh at pool 1,/.test(md));
+    // openssh ran only in the first: a row of the table of pool sizes not
+    // in every run, not dropped silently.
+    assert(md.includes("### Pool sizes not in every run"), md.slice(0, 4000));
+    assert(
+      md.includes(
+        "| openssh | 1 | 20261206T223116Z-seed | 20261126T051916Z-maxstartups |",
+      ),
+      md.slice(0, 4000),
+    );
+    // The runs differ in their parameters: said before the table.
+    assert(
+      /## Runs compared\n\n> \*\*Warning:\*\* these runs differ in [^\n]*server\\_impl/
+        .test(md),
+      md.slice(0, 4000),
+    );
+    // The change's interval decides ~, and is printed beside it.
+    assert(md.includes("change, 95 % interval (%)"), md.slice(0, 4000));
     assertEquals(
       (md.match(/^### Run$/gm) ?? []).length,
       0,

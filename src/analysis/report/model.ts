@@ -19,11 +19,14 @@ import {
 } from "../analyse.ts";
 import { chartCaption, provenanceLines } from "../charts/mod.ts";
 import { loadRuns, type RunData } from "../load.ts";
+import { parameterDifferences } from "../parameter_diff.ts";
+import { runValues } from "../run_comparison.ts";
 import { formatList } from "./format.ts";
 import { interactiveSpec } from "./interactive.ts";
 import { provenanceSections } from "./provenance.ts";
 import {
   compareTable,
+  coverageTable,
   hostTable,
   type RunNoise,
   summaryColumns,
@@ -156,6 +159,10 @@ export function buildReport(
     };
   });
   const legendRows = runs.flatMap((r) => r.summary);
+  const ids = runs.map((r) => r.id);
+  const several = runs.length > 1
+    ? run.dirs.map((d) => loadRuns([d]))
+    : undefined;
   return {
     title: runs.length === 1
       ? `SSH clients under concurrency: run ${runs[0].id}`
@@ -173,13 +180,16 @@ export function buildReport(
       }];
     }),
     chartNotes: leftOutLines(leftOutOf(run, specs)),
-    compare: runs.length > 1
-      ? compareTable(
-        run.dirs.map((d) => loadRuns([d])),
-        runs.map((r) => r.id),
-        noise,
-      )
-      : undefined,
+    ...(several && {
+      compare: compareTable(several, ids, noise),
+      coverage: coverageTable(
+        ids,
+        several.map((r) => new Set(runValues(r.sessions, r.rounds).keys())),
+      ),
+      compareWarning: parameterDifferences(
+        ids.map((id, i) => [id, run.metas[i]] as const),
+      )?.replace(/^warning:\s*/, ""),
+    }),
     legend: summaryColumns(legendRows, [], false),
     generatedAt: now.toISOString(),
   };

@@ -290,10 +290,15 @@ export function reportHtml(
   if (report.compare) {
     nav.push(["compare", "Comparison"]);
     parts.push(
-      `<section id="compare"><h2>Runs compared</h2>
-<details class="more" open><summary>${
+      `<section id="compare"><h2>Runs compared</h2>\n${
+        report.compareWarning
+          ? `<div class="callout">${inline(report.compareWarning)}</div>\n`
+          : ""
+      }<details class="more" open><summary>${
         escapeHtml(report.compare.title)
-      }</summary>\n${tableHtml(report.compare, "")}</details></section>`,
+      }</summary>\n${tableHtml(report.compare, "")}</details>${
+        report.coverage ? `\n${tableHtml(report.coverage)}` : ""
+      }</section>`,
     );
   }
   nav.push(["key-figures", "Key figures"]);

@@ -12,6 +12,7 @@ import {
   type Section,
   type Table,
 } from "./types.ts";
+import { markdownTable } from "../../util/text_table.ts";
 
 /**
  * Escapes text for markdown outside code: the characters that would start
@@ -74,21 +75,19 @@ function code(s: string): string {
  * ```
  */
 export function markdownTableOf(t: Table): string {
-  const head = t.columns.map((c) =>
-    escapeMarkdown(c.unit ? `${c.label} (${c.unit})` : c.label)
-  );
-  return [
-    `| ${head.join(" | ")} |`,
-    `| ${t.columns.map((c) => (c.numeric ? "---:" : "---")).join(" | ")} |`,
-    ...t.rows.map((r) =>
-      `| ${
-        r.map((cell, i) => {
-          const text = escapeMarkdown(cell);
-          return t.columns[i]?.numeric ? text.replace(/ /g, "\u00a0") : text;
-        }).join(" | ")
-      } |`
+  return markdownTable(
+    t.columns.map((c) => ({
+      head: c.unit ? `${c.label} (${c.unit})` : c.label,
+      align: c.numeric ? "right" as const : "left" as const,
+    })),
+    // A number with its interval stays on one line: no-break spaces.
+    t.rows.map((r) =>
+      r.map((cell, i) =>
+        t.columns[i]?.numeric ? cell.replace(/ /g, "\u00a0") : cell
+      )
     ),
-  ].join("\n");
+    { escape: escapeMarkdown },
+  );
 }
 
 function fieldLines(fields: readonly Field[], depth: number, blocks: Field[]) {
@@ -187,14 +186,26 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
     }
   }
   if (report.compare) {
+    out.push("## Runs compared", "");
+    if (report.compareWarning) {
+      out.push(`> **Warning:** ${inline(report.compareWarning)}`, "");
+    }
     out.push(
-      "## Runs compared",
-      "",
       markdownTableOf(report.compare),
       "",
       inline(report.compare.note),
       "",
     );
+    if (report.coverage) {
+      out.push(
+        `### ${escapeMarkdown(report.coverage.title)}`,
+        "",
+        markdownTableOf(report.coverage),
+        "",
+        inline(report.coverage.note),
+        "",
+      );
+    }
   }
   out.push("## Key figures", "");
   for (const r of report.runs) {

@@ -14,8 +14,11 @@ import type { Analysis } from "../analyse.ts";
 import type { RunData } from "../load.ts";
 import {
   type BetweenRun,
+  changeIntervalCell,
   compareValues,
   deltaCell,
+  NOT_COMPARABLE,
+  runLoad,
   runValues,
 } from "../run_comparison.ts";
 import { cellText, intervalBase, labelOf, UNIT_SUFFIXES } from "./format.ts";
@@ -315,15 +318,18 @@ export function compareTable(
   noise?: RunNoise,
 ): Table {
   const values = runs.map((r) => runValues(r.sessions, r.rounds));
+  const loads = runs.map((r) => runLoad(r.rounds));
   const rows: string[][] = [];
   const notes: string[] = [
     noise
       ? `Median total with its 95 % interval widened by the run-to-run variation of the noise model (${noise.line}); change against ${
         ids[0]
-      }; ~: not significant at alpha 0.05 (random-effects z test of the log ratio).`
+      } with its 95 % interval (random-effects, the quantity its z test uses).`
       : `Median total with its 95 % interval (bootstrap over whole rounds); change against ${
         ids[0]
-      }; ~: not significant at alpha 0.05 (Mann-Whitney U on per-round medians) or under 5 %. No run-to-run noise model was given: one run's intervals miss run-to-run variation (measure it with deno task noise).`,
+      } with its 95 % interval (bootstrap of the ratio of medians). No run-to-run noise model was given: one run's intervals miss run-to-run variation (measure it with deno task noise).`,
+    "~: the change's 95 % interval as printed includes 0.0 % (or a side has fewer than 4 rounds); p for information, it does not decide.",
+    `${NOT_COMPARABLE}: other processes used the cores during that cell's rounds in either run.`,
   ];
   const fmt = (i: { median: number; low: number; high: number }) =>
     `${i.median.toFixed(1)} [${i.low.toFixed(1)}, ${i.high.toFixed(1)}]`;
@@ -333,6 +339,7 @@ export function compareTable(
       values[k],
       noise ? 0 : 5,
       noise?.between,
+      { a: [loads[0]], b: [loads[k]] },
     );
     for (const r of c.rows.filter((x) => x.metric === "total_ms")) {
       rows.push([
@@ -341,14 +348,11 @@ export function compareTable(
         fmt(r.a),
         fmt(r.b),
         deltaCell(r),
+        changeIntervalCell(r),
         r.p_value.toFixed(3),
         ...(runs.length > 2 ? [ids[k]] : []),
       ]);
     }
-    const where = (keys: string[]) =>
-      keys.map((x) => x.replace("|", " at pool ")).join(", ");
-    if (c.onlyA.length) notes.push(`Only in ${ids[0]}: ${where(c.onlyA)}.`);
-    if (c.onlyB.length) notes.push(`Only in ${ids[k]}: ${where(c.onlyB)}.`);
   }
   const col = (
     key: string,
@@ -368,14 +372,65 @@ export function compareTable(
         "delta",
         "change",
         "%",
-        "against the first run; ~ when not significant",
+        "against the first run; ~ when its interval includes no change",
       ),
-      col("p", "p", "", "Mann-Whitney U p-value on per-round medians"),
+      col("delta_ci", "change, 95 % interval", "%", "decides the change"),
+      col("p", "p", "", "for information (test of the same change)"),
       ...(runs.length > 2
         ? [col("run", "run", "", "the run compared with the first", false)]
         : []),
     ],
     rows,
     note: notes.join(" "),
+  };
+}
+
+/**
+ * The pool sizes that are not in every run, per client, as a table (one
+ * row per client and pool size: the runs that have it and those that do
+ * not); undefined when every run has the same ones.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { coverageTable } from "./tables.ts";
+ * const t = coverageTable(["A", "B"], [new Set(["ssh2|1", "ssh2|2"]), new Set(["ssh2|1"])]);
+ * assert.deepEqual(t?.rows, [["ssh2", "2", "A", "B"]]);
+ * assert.equal(coverageTable(["A", "B"], [new Set(["x|1"]), new Set(["x|1"])]), undefined);
+ * ```
+ */
+export function coverageTable(
+  ids: readonly string[],
+  keys: readonly ReadonlySet<string>[],
+): Table | undefined {
+  const all = [...new Set(keys.flatMap((k) => [...k]))].map((k) => {
+    const [client, pool] = k.split("|");
+    return { key: k, client, pool: Number(pool) };
+  }).sort((a, b) => a.client.localeCompare(b.client) || a.pool - b.pool);
+  const rows = all.filter((x) => keys.some((k) => !k.has(x.key))).map((x) => [
+    x.client,
+    String(x.pool),
+    ids.filter((_, i) => keys[i].has(x.key)).join(", "),
+    ids.filter((_, i) => !keys[i].has(x.key)).join(", "),
+  ]);
+  if (rows.length === 0) return undefined;
+  const col = (key: string, label: string, numeric = false): TableColumn => ({
+    key,
+    label,
+    unit: "",
+    meaning: "",
+    numeric,
+  });
+  return {
+    title: "Pool sizes not in every run",
+    columns: [
+      col("client", "client"),
+      col("pool_size", "pool size", true),
+      col("in", "in"),
+      col("missing", "not in"),
+    ],
+    rows,
+    note:
+      "These are left out of the comparison above: each cell is compared only where both runs measured it.",
   };
 }

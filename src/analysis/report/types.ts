@@ -116,6 +116,10 @@ export interface Report {
   chartNotes: string[];
   /** Several runs: median total per client and pool size, run by run. */
   compare?: Table;
+  /** Several runs: the pool sizes not in every run (none: all alike). */
+  coverage?: Table;
+  /** Several runs whose parameters differ: what differs, in one line. */
+  compareWarning?: string;
   /** The summary columns' units and meanings. */
   legend: TableColumn[];
   /** When the report was made, ISO 8601 UTC. */
