@@ -22,7 +22,8 @@
  * @module
  */
 import { sameCommand } from "../util/paths.ts";
-import { loadRuns, type RunMeta } from "./load.ts";
+import { loadRuns } from "./load.ts";
+import type { RunMeta } from "../run/record.ts";
 import { readRecord } from "../run/record.ts";
 import {
   type BetweenRun,
