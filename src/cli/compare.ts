@@ -28,7 +28,7 @@ import {
   readNoiseModel,
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
-import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
+import { NOISE_MODEL_PATH, shownPath, userPath } from "../util/paths.ts";
 import { runMain } from "./main.ts";
 
 /**
@@ -308,7 +308,10 @@ function compare(argv: string[]): number {
       `--format ${format}: use table, markdown or csv`,
     );
   }
-  const dirs = parsed.positionals.map((d) => d.replace(/\/+$/, ""));
+  // A,B (one side pooled from several runs): each folder the user's.
+  const dirs = parsed.positionals.map((d) =>
+    d.split(",").map((x) => userPath(x)).join(",").replace(/\/+$/, "")
+  );
   const pair = parsed.values.clients?.split(",").map((c) => c.trim());
   if (
     pair !== undefined &&
@@ -351,7 +354,12 @@ function compare(argv: string[]): number {
     console.log(compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0));
     return 0;
   }
-  const { model, path } = chosenModel(parsed.values["noise-model"]);
+  const modelFlag = parsed.values["noise-model"];
+  const { model, path } = chosenModel(
+    modelFlag === undefined || modelFlag === "none"
+      ? modelFlag
+      : userPath(modelFlag),
+  );
   if (!model && f === "csv") console.error(NO_MODEL_WARNING);
   console.log(
     compareRuns(dirs, f, { model, modelPath: path, noisePct: noise }),
