@@ -5,40 +5,10 @@
  * must be the user's, not the project's (issue 23).
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { denoTask as task } from "./deno_task.ts";
 
-const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
 const FIXTURES = new URL("./fixtures", import.meta.url).pathname;
 const V1 = `${FIXTURES}/v1-run`;
-
-/**
- * `deno task ARGS` started in `cwd` the way a shell would start it: this
- * process's environment without INIT_CWD (which `deno task` sets only
- * when it is not set yet, and which a test under `deno task test` has).
- */
-async function task(
-  cwd: string,
-  args: string[],
-  env: Record<string, string> = {},
-  { config = true }: { config?: boolean } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const vars = Deno.env.toObject();
-  delete vars.INIT_CWD;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", ...(config ? ["--config", DENO_JSON] : []), ...args],
-    cwd,
-    env: { ...vars, ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 /** Copies of the v1 fixture run under `root`, each its own run id. */
 async function runCopies(root: string, names: string[]): Promise<void> {
