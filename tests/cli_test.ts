@@ -2,10 +2,7 @@
  * The command line end to end: a real run's files, bad input, Ctrl-C.
  */
 import { assert, assertEquals } from "./assert.ts";
-import {
-  ROUND_HEADER as ROUND_COLUMNS,
-  SESSION_HEADER as SESSION_COLUMNS,
-} from "../src/run/csv_sink.ts";
+import { ROUND_HEADER, SESSION_HEADER } from "../src/run/csv_sink.ts";
 import { parse } from "csv-parse/sync";
 import { EmbeddedServer } from "../src/server/embedded.ts";
 import {
@@ -41,14 +38,14 @@ Deno.test("cli: a small run writes sessions.csv, rounds.csv and meta.json", asyn
     ]);
     assertEquals(r.code, 0, r.stderr);
     const sessions = await Deno.readTextFile(`${out}/run/sessions.csv`);
-    assertEquals(sessions.split("\n")[0], SESSION_COLUMNS.join(","));
+    assertEquals(sessions.split("\n")[0], SESSION_HEADER.join(","));
     const s = rows(sessions);
     assertEquals(s.length, 3 * 2 * (1 + 2));
     assert(s.every((x) => x.status === "ok"), sessions);
     assertEquals(new Set(s.map((x) => x.client)).size, 3);
     assertEquals(new Set(s.map((x) => x.run_id)).size, 1);
     const rounds = await Deno.readTextFile(`${out}/run/rounds.csv`);
-    assertEquals(rounds.split("\n")[0], ROUND_COLUMNS.join(","));
+    assertEquals(rounds.split("\n")[0], ROUND_HEADER.join(","));
     const rr = rows(rounds);
     assertEquals(rr.length, 3 * 2 * 2);
     assert(

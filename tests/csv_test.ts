@@ -2,8 +2,8 @@ import type { RoundRow, SessionRow } from "../src/run/schema.ts";
 import { assertEquals } from "./assert.ts";
 import {
   CsvSink,
-  ROUND_HEADER as ROUND_COLUMNS,
-  SESSION_HEADER as SESSION_COLUMNS,
+  ROUND_HEADER,
+  SESSION_HEADER,
   toCsv,
 } from "../src/run/csv_sink.ts";
 
@@ -25,19 +25,19 @@ const ROW: SessionRow = {
 
 Deno.test("csv: headers are exactly the documented order", () => {
   assertEquals(
-    SESSION_COLUMNS.join(","),
+    SESSION_HEADER.join(","),
     // Version 1's columns, version 6's disconnect_ms right after close_ms,
     // version 4's, 7's, 8's and 9's at the end.
     "run_id,client,pool_size,round,session,started_at_ms,connect_ms,auth_ms,exec_ms,read_ms,close_ms,disconnect_ms,total_ms,bytes,lines,exit_code,status,error,commands,reexec_ms,rtt_ms,teardown_error,host",
   );
   assertEquals(
-    ROUND_COLUMNS.join(","),
+    ROUND_HEADER.join(","),
     "run_id,client,pool_size,round,started_at_ms,wall_ms,ok,failed,client_cpu_ms,server_cpu_ms,client_rss_mb,machine_cpu_ms,steal_cpu_ms,harness_cpu_ms,rtt_ms,link_hold_p50_ms,link_hold_p99_ms,forwarder_cpu_ms,other_cpu_ms,cpu_window_ms",
   );
 });
 
 Deno.test("csv: phases not reached are empty, text is quoted, ms keep 3 decimals", () => {
-  const text = toCsv([ROW], SESSION_COLUMNS);
+  const text = toCsv([ROW], SESSION_HEADER);
   assertEquals(
     text,
     'r1,ssh2,2,1,2,12.346,0.500,20,,,,,21.000,0,0,,exec_error,"exec: ""denied"", really,\nyes",,,,,\n',
@@ -66,7 +66,7 @@ Deno.test("csv: CsvSink writes headers then one append per round", () => {
     assertEquals(mid.length, 3);
     sink.close();
     const sessions = Deno.readTextFileSync(`${dir}/sessions.csv`);
-    assertEquals(sessions.split("\n")[0], SESSION_COLUMNS.join(","));
+    assertEquals(sessions.split("\n")[0], SESSION_HEADER.join(","));
     assertEquals(sessions.endsWith("\n"), true);
     const rounds = Deno.readTextFileSync(`${dir}/rounds.csv`).split("\n");
     assertEquals(rounds[1], "r1,ssh2,2,1,1,2,1,1,3,,50.500,,,,,,,,,");

@@ -11,7 +11,7 @@ import {
   poolStats,
   withComposites,
 } from "../src/analysis/stats.ts";
-import { ROUND_HEADER, SESSION_HEADER } from "../src/run/csv_sink.ts";
+import { CsvSink } from "../src/run/csv_sink.ts";
 import { readRecord } from "../src/run/record.ts";
 import {
   type Column,
@@ -58,21 +58,85 @@ for (
   });
 }
 
-Deno.test("schema: version-1 CSV headers are today's, less the columns added since", () => {
-  const first = (f: string) =>
-    Deno.readTextFileSync(`${V1_RUN}/${f}`).split("\n")[0];
-  const v1 = (cols: readonly Column[]) =>
-    cols.filter((c) => (c.since ?? 1) <= 1).map((c) => c.name).join(",");
-  assertEquals(first("sessions.csv"), v1(SESSION_COLUMNS));
-  assertEquals(first("rounds.csv"), v1(ROUND_COLUMNS));
-  assertEquals(
-    SESSION_HEADER.join(","),
-    SESSION_COLUMNS.map((c) => c.name).join(","),
+/** The header of a version's files: the columns it had, in today's order. */
+function headerOf(cols: readonly Column[], version: number): string {
+  return cols.filter((c) => (c.since ?? 1) <= version).map((c) => c.name)
+    .join(",");
+}
+
+/** The first line of a file, or undefined when there is no such file. */
+function firstLine(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path).split("\n")[0];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** Every committed run folder (the samples and the version-1 excerpt). */
+function committedRuns(): { dir: string; version: number }[] {
+  const root = here("../data/runs");
+  return [
+    V1_RUN,
+    ...[...Deno.readDirSync(root)].filter((e) => e.isDirectory)
+      .map((e) => `${root}/${e.name}`).sort(),
+  ].map((dir) => ({ dir, version: readRecord(dir)?.schema_version ?? 1 }));
+}
+
+const FILES: [string, readonly Column[]][] = [
+  ["sessions.csv", SESSION_COLUMNS],
+  ["rounds.csv", ROUND_COLUMNS],
+  ["summary.csv", SUMMARY_COLUMNS],
+  ["intervals.csv", INTERVAL_COLUMNS],
+  ["hosts.csv", HOST_COLUMNS],
+];
+
+Deno.test("schema: every committed run's CSV headers are its version's columns (`since`), in order", () => {
+  const runs = committedRuns();
+  assert(runs.length > 10, `${runs.length} runs`);
+  let checked = 0;
+  for (const { dir, version } of runs) {
+    for (const [file, cols] of FILES) {
+      const header = firstLine(`${dir}/${file}`);
+      if (header === undefined) continue;
+      assertEquals(
+        header,
+        headerOf(cols, version),
+        `${dir}/${file} (schema version ${version})`,
+      );
+      checked++;
+    }
+  }
+  assert(checked >= 2 * runs.length, `${checked} files`);
+});
+
+Deno.test("schema: the CSV writer's headers, less later columns, are the newest committed run's", () => {
+  const newest = committedRuns().reduce((a, b) =>
+    b.version > a.version ? b : a
   );
-  assertEquals(
-    ROUND_HEADER.join(","),
-    ROUND_COLUMNS.map((c) => c.name).join(","),
-  );
+  assert(newest.version <= SCHEMA_VERSION);
+  const dir = Deno.makeTempDirSync();
+  try {
+    CsvSink.create(dir).close();
+    for (const file of ["sessions.csv", "rounds.csv"]) {
+      const written = firstLine(`${dir}/${file}`)!.split(",");
+      const committed = firstLine(`${newest.dir}/${file}`)!.split(",");
+      const cols: readonly Column[] = file === "sessions.csv"
+        ? SESSION_COLUMNS
+        : ROUND_COLUMNS;
+      const later = new Set<string>(
+        cols.filter((c) => (c.since ?? 1) > newest.version).map((c) => c.name),
+      );
+      assertEquals(
+        written.filter((name) => !later.has(name)),
+        committed,
+        `${file}: written now vs ${newest.dir} (version ${newest.version})`,
+      );
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("schema: docs/data-format.md is what deno task docs writes from the schema", async () => {

@@ -1,50 +1,99 @@
 /**
  * Display helpers for the Deno Jupyter kernel: a chart becomes a MIME
- * bundle with both the Vega-Lite spec (interactive in JupyterLab and VS
- * Code) and its SVG (classic notebook, GitHub, nbconvert HTML); a polars
- * table becomes text and HTML (`console.log(df)` fails under Deno).
+ * bundle with the Vega-Lite spec (interactive in JupyterLab and VS Code)
+ * and its PNG (classic notebook, GitHub, `jupyter nbconvert --to html`);
+ * a polars table becomes text and HTML (`console.log(df)` fails under
+ * Deno).
+ *
+ * No SVG: nbconvert ranks `image/svg+xml` above `image/png` in HTML, and
+ * nbconvert 6.5 (Debian's) passes inline SVG through its HTML sanitizer,
+ * which strips every SVG element, so an exported chart would be blank.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { DataFrame } from "nodejs-polars";
 import type { Spec } from "./charts/mod.ts";
-import { toSvg } from "./chart_render.ts";
+import { toPng, toSvg } from "./chart_render.ts";
 
 /** MIME type of Vega-Lite 5 specs in Jupyter. */
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 
+/** A Jupyter `display_data` message's content: MIME bundle and metadata. */
+export interface DisplayData {
+  /** Representations by MIME type; the front end shows the richest. */
+  data: Record<string, unknown>;
+  /** Per MIME type, e.g. an image's display size. */
+  metadata: Record<string, unknown>;
+}
+
+/** The PNG scale: 2x, shown at 1x (sharp on high-density screens). */
+const PNG_SCALE = 2;
+
+/** A chart's title as one line, for `text/plain`. */
+function titleText(spec: Spec): string {
+  const t = typeof spec.title === "object" && spec.title !== null
+    ? spec.title.text
+    : spec.title;
+  const line = Array.isArray(t) ? t.join(" ") : t;
+  return typeof line === "string" && line ? line : "chart";
+}
+
 /**
- * A chart's MIME bundle: Vega-Lite spec and rendered SVG.
+ * A chart's display data: the Vega-Lite spec, the PNG at 2x (base64, with
+ * its size at 1x in the metadata, as Jupyter shows a `width` and
+ * `height`) and its title as text.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { chartBundle, VEGALITE_MIME } from "./jupyter.ts";
  * const spec = {
+ *   title: { text: "One point" },
  *   data: { values: [{ x: 1 }] }, mark: "point",
  *   encoding: { x: { field: "x", type: "quantitative" } },
  * };
- * const b = await chartBundle(spec);
- * assert.deepEqual(Object.keys(b), [VEGALITE_MIME, "image/svg+xml"]);
- * assert.equal(b[VEGALITE_MIME], spec);
- * assert.match(String(b["image/svg+xml"]), /^<svg /);
+ * const { data, metadata } = await chartBundle(spec);
+ * assert.deepEqual(Object.keys(data), [VEGALITE_MIME, "image/png", "text/plain"]);
+ * assert.equal(data[VEGALITE_MIME], spec);
+ * assert.equal(data["text/plain"], "One point");
+ * const png = Uint8Array.from(atob(String(data["image/png"])), (c) => c.charCodeAt(0));
+ * assert.equal(new TextDecoder().decode(png.subarray(1, 4)), "PNG");
+ * const { width, height } = (metadata["image/png"] as { width: number; height: number });
+ * const ihdr = new DataView(png.buffer, 16, 8);
+ * assert.deepEqual([ihdr.getUint32(0), ihdr.getUint32(4)], [2 * width, 2 * height]);
  * ```
  */
-export async function chartBundle(
-  spec: Spec,
-): Promise<Record<string, unknown>> {
-  return { [VEGALITE_MIME]: spec, "image/svg+xml": await toSvg(spec) };
+export async function chartBundle(spec: Spec): Promise<DisplayData> {
+  const png = toPng(await toSvg(spec), PNG_SCALE);
+  const ihdr = new DataView(png.buffer, png.byteOffset + 16, 8);
+  return {
+    data: {
+      [VEGALITE_MIME]: spec,
+      "image/png": Buffer.from(png).toString("base64"),
+      "text/plain": titleText(spec),
+    },
+    metadata: {
+      "image/png": {
+        width: Math.round(ihdr.getUint32(0) / PNG_SCALE),
+        height: Math.round(ihdr.getUint32(4) / PNG_SCALE),
+      },
+    },
+  };
 }
 
 /**
- * Sends a MIME bundle to the notebook and waits until it is sent, so the
+ * Sends display data to the notebook and waits until it is sent, so the
  * output cannot arrive after the cell has finished (a plain last-expression
  * result was seen to get lost under nbconvert). Outside Jupyter it does
  * nothing.
  */
-async function display(bundle: Record<string, unknown>): Promise<void> {
+async function display(output: DisplayData): Promise<void> {
   type Jupyter = {
-    display(b: unknown, o: { raw: boolean }): Promise<void> | void;
+    broadcast(
+      msgType: string,
+      content: Record<string, unknown>,
+    ): Promise<void>;
   };
   let jupyter: Jupyter | undefined;
   try {
@@ -53,7 +102,10 @@ async function display(bundle: Record<string, unknown>): Promise<void> {
   } catch {
     return;
   }
-  if (jupyter) await jupyter.display(bundle, { raw: true });
+  // broadcast, not display(): display() sends no metadata.
+  if (jupyter) {
+    await jupyter.broadcast("display_data", { ...output, transient: {} });
+  }
 }
 
 /**
@@ -130,5 +182,5 @@ export function tableBundle(
  * ```
  */
 export async function table(df: DataFrame, maxRows = 40): Promise<void> {
-  await display(tableBundle(df, maxRows));
+  await display({ data: tableBundle(df, maxRows), metadata: {} });
 }

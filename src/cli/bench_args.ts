@@ -25,6 +25,7 @@ import { identityProblem } from "../clients/auth.ts";
 import { hostProblem, portProblem, userProblem } from "../util/destination.ts";
 import { DEFAULT_MAX_FAILURES_PCT } from "../run/summary.ts";
 import { replayArgs } from "../run/replay.ts";
+import { userPath } from "../util/paths.ts";
 
 /** Text of `--help`. */
 export const HELP = `deno task bench [options]
@@ -171,6 +172,46 @@ const OPTIONS = {
   "no-charts": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** The flags whose value is a path: the user's, see {@linkcode userPath}. */
+const PATH_FLAGS: ReadonlySet<string> = new Set([
+  "out",
+  "like",
+  "hosts",
+  "identity",
+  "known-hosts",
+]);
+
+/**
+ * `argv` with the value of every path flag resolved against the user's
+ * folder (`deno task` runs in the project's), before anything reads it,
+ * so that the run records paths that work from anywhere. A value that
+ * looks like an option is left for `readFlags` to reject.
+ */
+function withUserPaths(argv: string[]): string[] {
+  let tokens;
+  try {
+    tokens = parseArgs({
+      args: argv,
+      strict: false,
+      allowPositionals: true,
+      options: OPTIONS,
+      tokens: true,
+    }).tokens;
+  } catch {
+    return argv; // readFlags says what is wrong
+  }
+  const out = [...argv];
+  for (const t of tokens) {
+    if (
+      t.kind !== "option" || !PATH_FLAGS.has(t.name) ||
+      typeof t.value !== "string"
+    ) continue;
+    if (t.inlineValue) out[t.index] = `${t.rawName}=${userPath(t.value)}`;
+    else if (!t.value.startsWith("-")) out[t.index + 1] = userPath(t.value);
+  }
+  return out;
+}
 
 /** The flags as `parseArgs` reads them, or its error. */
 function parseFlags(argv: string[]) {
@@ -650,6 +691,9 @@ function numericOptions(
 
 /**
  * Parses `deno task bench` arguments. Returns `"help"` for `--help`.
+ * The path flags (`--out`, `--like`, `--hosts`, `--identity`,
+ * `--known-hosts`) are resolved against the user's folder
+ * ({@linkcode userPath}).
  *
  * @throws {UsageError} with a one-line message for any bad input.
  * @example
@@ -664,7 +708,8 @@ function numericOptions(
  * assert.throws(() => parseBenchArgs(["--pool", "0"]), /must be at least 1/);
  * ```
  */
-export function parseBenchArgs(argv: string[]): RunConfig | "help" {
+export function parseBenchArgs(typed: string[]): RunConfig | "help" {
+  const argv = withUserPaths(typed);
   const first = readFlags(argv);
   if (first.help) return "help";
   // --like: the recorded arguments first, the flags given here after them

@@ -32,7 +32,7 @@ import {
   readNoiseModel,
 } from "../analysis/run_noise.ts";
 import { UsageError } from "../util/errors.ts";
-import { NOISE_MODEL_PATH, shownPath } from "../util/paths.ts";
+import { NOISE_MODEL_PATH, shownPath, userPath } from "../util/paths.ts";
 import { parseCommand, requireRunDirs, runMain } from "./main.ts";
 
 /**
@@ -439,7 +439,7 @@ function compare(argv: string[]): number {
     clients: { type: "string" },
     noise: { type: "string" },
     "noise-model": { type: "string" },
-  }, { interval: false, out: false });
+  }, { interval: false, out: false, lists: true });
   if (parsed.help) {
     console.log(COMPARE_HELP);
     return 0;
@@ -487,8 +487,11 @@ function compare(argv: string[]): number {
     console.log(compareClients(dirs[0], pair[0], pair[1], f, noise ?? 0));
     return 0;
   }
+  const modelFlag = parsed.values["noise-model"] as string | undefined;
   const { model, path } = chosenModel(
-    parsed.values["noise-model"] as string | undefined,
+    modelFlag === undefined || modelFlag === "none"
+      ? modelFlag
+      : userPath(modelFlag),
   );
   if (!model && f === "csv") console.error(NO_MODEL_WARNING);
   console.log(

@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../util/errors.ts";
+import { userPath } from "../util/paths.ts";
 
 /**
  * Runs an entry point's body and turns every error into one line on
@@ -49,14 +50,16 @@ export async function runMain(
 /**
  * Parses an analysis command's arguments (`--interval S`, `--out DIR`,
  * `--help`, plus `extra` options, run folders as positionals); a parse
- * error is a {@linkcode UsageError} naming the task's `--help`.
+ * error is a {@linkcode UsageError} naming the task's `--help`. The run
+ * folders and `--out` are resolved against the user's folder
+ * ({@linkcode userPath}).
  *
  * @example
  * ```ts
  * import { parseCommand } from "./main.ts";
  * import assert from "node:assert/strict";
- * const p = parseCommand(["--interval", "2", "runA"], "charts");
- * assert.deepEqual([p.intervalMs, p.positionals], [2000, ["runA"]]);
+ * const p = parseCommand(["--interval", "2", "/runs/A", "--out", "/tmp/c"], "charts");
+ * assert.deepEqual([p.intervalMs, p.positionals, p.out], [2000, ["/runs/A"], "/tmp/c"]);
  * assert.throws(() => parseCommand(["--interval", "0"], "charts"), /--interval 0: expected a number of seconds > 0/);
  * assert.throws(() => parseCommand(["--bogus"], "report"), /see deno task report --help/);
  * // A command without intervals refuses --interval, one without files --out.
@@ -68,9 +71,11 @@ export function parseCommand(
   argv: string[],
   task: string,
   extra: NonNullable<ParseArgsConfig["options"]> = {},
-  { interval: hasInterval = true, out: hasOut = true }: {
+  { interval: hasInterval = true, out: hasOut = true, lists = false }: {
     interval?: boolean;
     out?: boolean;
+    /** Positionals are comma lists of folders (compare's `A1,A2`). */
+    lists?: boolean;
   } = {},
 ): {
   values: Record<string, string | boolean | undefined>;
@@ -105,10 +110,12 @@ export function parseCommand(
   }
   return {
     values: v,
-    positionals: parsed.positionals,
+    positionals: parsed.positionals.map((p) =>
+      lists ? p.split(",").map((x) => userPath(x)).join(",") : userPath(p)
+    ),
     help: v.help === true,
     intervalMs: interval * 1000,
-    out: typeof v.out === "string" ? v.out : undefined,
+    out: typeof v.out === "string" ? userPath(v.out) : undefined,
   };
 }
 

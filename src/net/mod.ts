@@ -2,16 +2,16 @@
  * Emulated network links: a namespace for the server behind a packet-level
  * delay (RTT/2 per direction, order kept), optional loss and rate limit.
  *
- * @example
+ * @example As root only: a link needs network namespaces and TUN devices
  * ```ts
  * import assert from "node:assert/strict";
  * import { EmulatedLink, linkResources } from "./mod.ts";
- * if (Deno.uid() === 0) { // links need root
- *   const link = await EmulatedLink.start({ rttMs: 10 });
- *   assert.ok(linkResources().namespaces.includes(link.namespace));
- *   await link.stop();
- *   assert.ok(!linkResources().namespaces.includes(link.namespace));
- * }
+ * // Not root: start() throws "emulated round-trip times need root ..."
+ * // and this example fails; it is never skipped.
+ * const link = await EmulatedLink.start({ rttMs: 10 });
+ * assert.ok(linkResources().namespaces.includes(link.namespace));
+ * await link.stop();
+ * assert.ok(!linkResources().namespaces.includes(link.namespace));
  * ```
  *
  * @module

@@ -1,9 +1,10 @@
 /**
- * Where the project keeps its data, and the UTC stamp that names run
- * folders.
+ * Where the project keeps its data, how a path the user typed is found,
+ * and the UTC stamp that names run folders.
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
 
 /** The project's root folder. */
 export const ROOT_DIR: string = new URL("../..", import.meta.url).pathname;
@@ -33,6 +34,38 @@ export const NOISE_MODEL_PATH = `${DATA_DIR}/noise.json`;
  */
 export function shownPath(path: string): string {
   return path.startsWith(ROOT_DIR) ? path.slice(ROOT_DIR.length) : path;
+}
+
+/**
+ * A path the user typed (a run folder, `--out`, `--hosts`, ...), resolved
+ * against the folder they ran the command from. `deno task` runs every
+ * task in deno.json's folder and passes the user's folder in `INIT_CWD`:
+ * without this, `cd data/runs && deno task charts sample-seed` would look
+ * for the project's `sample-seed`. An absolute path, and any path when
+ * `INIT_CWD` is unset or is the working folder already, is returned as
+ * given (so what is printed stays as typed).
+ *
+ * @param from the user's folder; `INIT_CWD` by default.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { userPath } from "./paths.ts";
+ * assert.equal(userPath("sample-seed", "/home/me/runs"), "/home/me/runs/sample-seed");
+ * assert.equal(userPath("../b/", "/home/me/runs"), "/home/me/b");
+ * assert.equal(userPath("/data/run", "/home/me"), "/data/run");
+ * // Run from the working folder itself (or not by deno task): unchanged.
+ * assert.equal(userPath("data/runs/x", Deno.cwd()), "data/runs/x");
+ * assert.equal(userPath("data/runs/x", ""), "data/runs/x");
+ * ```
+ */
+export function userPath(
+  path: string,
+  from: string | undefined = Deno.env.get("INIT_CWD"),
+): string {
+  if (!from || !path || isAbsolute(path) || resolve(from) === Deno.cwd()) {
+    return path;
+  }
+  return resolve(from, path);
 }
 
 /**
