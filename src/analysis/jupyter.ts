@@ -109,7 +109,9 @@ async function display(output: DisplayData): Promise<void> {
 }
 
 /**
- * Shows a chart in the notebook (`await show(spec)`).
+ * Shows a chart in the notebook (`await show(spec)`). A chart the run has
+ * nothing to show in is left out of `chartSpecs` (undefined): it is shown
+ * as one line saying so, not drawn empty, and the cell does not fail.
  *
  * @example In a notebook cell (`Deno.jupyter` exists only in the Deno kernel)
  * ```ts ignore
@@ -120,7 +122,13 @@ async function display(output: DisplayData): Promise<void> {
  * });
  * ```
  */
-export async function show(spec: Spec): Promise<void> {
+export async function show(spec: Spec | undefined): Promise<void> {
+  if (!spec) {
+    console.log(
+      "This chart is left out: the run has nothing for it to show (deno task charts names the reason).",
+    );
+    return;
+  }
   await display(await chartBundle(spec));
 }
 
