@@ -15,6 +15,8 @@ import { type Column, ROUND_COLUMNS, SESSION_COLUMNS } from "../run/schema.ts";
 import { UsageError } from "../util/errors.ts";
 import { exists } from "../util/fs.ts";
 import { RUNS_DIR } from "../util/paths.ts";
+import { gunzipSync } from "node:zlib";
+import { isRunDir } from "../run/run_dir.ts";
 
 const POLARS_TYPES = {
   string: pl.Utf8,
@@ -64,6 +66,18 @@ export interface RunData {
    * file: e.g. a torn last row dropped. Empty for whole files.
    */
   warnings: string[];
+}
+
+/**
+ * A gzip-compressed CSV (`PATH.gz` where `PATH` is missing) as its whole
+ * records, or undefined when there is none.
+ */
+function gzippedCsv(path: string): Buffer | undefined {
+  if (exists(path) || !exists(`${path}.gz`)) return undefined;
+  const body = gunzipSync(Deno.readFileSync(`${path}.gz`));
+  // Whole records only, as for a plain file (see dropTornRow).
+  const end = body.lastIndexOf(0x0a);
+  return Buffer.from(body.buffer, body.byteOffset, end + 1);
 }
 
 function readHeader(path: string): string[] {
@@ -187,7 +201,10 @@ export function readCsv(
   cols: readonly Column[],
   warnings: string[] = [],
 ): DataFrame {
-  const header = readHeader(path);
+  const gz = gzippedCsv(path);
+  const header = gz
+    ? gz.subarray(0, Math.max(0, gz.indexOf(0x0a))).toString().split(",")
+    : readHeader(path);
   const present = cols.filter((c) => header.includes(c.name));
   const missingOld = cols.filter((c) =>
     !header.includes(c.name) && (c.since ?? 1) <= 1
@@ -202,9 +219,9 @@ export function readCsv(
       } (or an older version of it; is this a run folder of deno task bench?)`,
     );
   }
-  const torn = dropTornRow(path);
+  const torn = gz ? undefined : dropTornRow(path);
   if (torn) warnings.push(torn.warning);
-  const df = pl.readCSV(torn?.body ?? path, {
+  const df = pl.readCSV(gz ?? torn?.body ?? path, {
     // deno-lint-ignore no-explicit-any
     schema: polarsSchema(present) as any,
     hasHeader: true,
@@ -297,13 +314,13 @@ export function newestRun(root: string = RUNS_DIR): string {
   try {
     names = [...Deno.readDirSync(root)].filter((e) =>
       e.isDirectory && /^\d{8}T\d{6}Z-/.test(e.name)
-    ).map((e) => e.name).filter((n) => exists(`${root}/${n}/sessions.csv`))
+    ).map((e) => e.name).filter((n) => isRunDir(`${root}/${n}`))
       .sort();
   } catch {
     // no runs folder yet
   }
   if (names.length > 0) return `${root}/${names[names.length - 1]}`;
-  if (exists(`${SAMPLE_RUN}/sessions.csv`)) return SAMPLE_RUN;
+  if (isRunDir(SAMPLE_RUN)) return SAMPLE_RUN;
   throw new UsageError(
     `no run under ${root}; run deno task bench first (or give a run folder)`,
   );

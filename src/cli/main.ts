@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../util/errors.ts";
 import { userPath } from "../util/paths.ts";
+import { isRunDir } from "../run/run_dir.ts";
 
 /**
  * Runs an entry point's body and turns every error into one line on
@@ -134,9 +135,7 @@ export function parseCommand(
  */
 export function requireRunDirs(dirs: readonly string[]): void {
   for (const d of dirs) {
-    try {
-      Deno.statSync(`${d}/sessions.csv`);
-    } catch {
+    if (!isRunDir(d)) {
       throw new UsageError(
         `${d} is not a run folder (no sessions.csv); give folders written by deno task bench`,
       );

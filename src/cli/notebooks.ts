@@ -16,6 +16,7 @@ import { run, which } from "../util/proc.ts";
 import { runMain } from "./main.ts";
 import { ROOT_DIR, userPath } from "../util/paths.ts";
 import { UsageError } from "../util/errors.ts";
+import { isRunDir } from "../run/run_dir.ts";
 
 const ROOT = ROOT_DIR;
 
@@ -104,9 +105,7 @@ if (import.meta.main) {
       const runDirs = given.map((d) => userPath(d));
       // A wrong folder: one line now, not a failed cell in the kernel.
       for (const d of runDirs) {
-        try {
-          Deno.statSync(`${d}/sessions.csv`);
-        } catch {
+        if (!isRunDir(d)) {
           throw new UsageError(
             `${d} is not a run folder (no sessions.csv); give folders written by deno task bench, e.g. deno task notebooks data/runs/sample-seed`,
           );
