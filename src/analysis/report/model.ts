@@ -160,8 +160,15 @@ export function buildReport(
   });
   const legendRows = runs.flatMap((r) => r.summary);
   const ids = runs.map((r) => r.id);
+  // Each run's per-round values, once for both comparison tables.
   const several = runs.length > 1
-    ? run.dirs.map((d) => loadRuns([d]))
+    ? (() => {
+      const each = run.dirs.map((d) => loadRuns([d]));
+      return {
+        runs: each,
+        values: each.map((r) => runValues(r.sessions, r.rounds)),
+      };
+    })()
     : undefined;
   return {
     title: runs.length === 1
@@ -181,10 +188,10 @@ export function buildReport(
     }),
     chartNotes: leftOutLines(leftOutOf(run, specs)),
     ...(several && {
-      compare: compareTable(several, ids, noise),
+      compare: compareTable(several.runs, ids, noise, several.values),
       coverage: coverageTable(
         ids,
-        several.map((r) => new Set(runValues(r.sessions, r.rounds).keys())),
+        several.values.map((v) => new Set(v.keys())),
       ),
       compareWarning: parameterDifferences(
         ids.map((id, i) => [id, run.metas[i]] as const),

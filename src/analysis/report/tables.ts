@@ -19,6 +19,7 @@ import {
   deltaCell,
   NOT_COMPARABLE,
   runLoad,
+  type RunValues,
   runValues,
 } from "../run_comparison.ts";
 import { cellText, intervalBase, labelOf, UNIT_SUFFIXES } from "./format.ts";
@@ -297,9 +298,11 @@ export interface RunNoise {
  * Several runs compared as `deno task compare` does (in the spirit of
  * benchstat): per client and pool size, each run's median total with its
  * 95 % interval (bootstrap over whole rounds), the change against the
- * first run, `~` when a Mann-Whitney U test on per-round medians finds no
- * significant difference at alpha 0.05, and the p-value. Steps missing
- * from a run are named in the note, not dropped silently.
+ * first run with its 95 % interval, `~` when that interval includes no
+ * change, "not comparable" where either run's machine was busy, and the
+ * p-value for information. Steps missing from a run are left to
+ * {@linkcode coverageTable}; `values` (each run's per-round values) is
+ * given when the caller has them already.
  *
  * @example
  * ```ts
@@ -316,8 +319,10 @@ export function compareTable(
   runs: readonly RunData[],
   ids: readonly string[],
   noise?: RunNoise,
+  values: readonly RunValues[] = runs.map((r) =>
+    runValues(r.sessions, r.rounds)
+  ),
 ): Table {
-  const values = runs.map((r) => runValues(r.sessions, r.rounds));
   const loads = runs.map((r) => runLoad(r.rounds));
   const rows: string[][] = [];
   const notes: string[] = [
