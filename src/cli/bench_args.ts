@@ -59,7 +59,7 @@ Options:
                          repeat it for a fleet (sessions are spread over the hosts round-robin)
   --hosts FILE           a fleet from a file: one ssh://user@host:port per line, # comments
                          (with or instead of --target)
-  --servers K            start K embedded sshd instances (each its own port, and with --rtt
+  --servers K            start K embedded servers (each its own port, and with --rtt
                          or --server-rtt its own network namespace) and spread sessions
                          over them round-robin (default 1)
   --server-rtt LIST      each embedded server's own round-trip time in ms, e.g. 0,0,50,200:
@@ -94,7 +94,7 @@ Options:
   --macs LIST            pin MACs (e.g. hmac-sha2-256; see ssh -Q mac)
   --host-key-algorithms LIST   pin host-key algorithms (e.g. ssh-ed25519)
                          Pins apply to every client and, for the embedded server, to its
-                         sshd_config; a client that cannot honour one is left out.
+                         configuration; a client that cannot honour one is left out.
   --commands-per-session K   run the command K times on each authenticated connection,
                          one after another (default 1; reexec_ms times commands 2..K)
   --order O              interleaved (default: within a pool size, clients take turns
@@ -104,7 +104,7 @@ Options:
                          is known to within P% (95% interval; --rounds the minimum,
                          the step's time the maximum)
   --rtt LIST             emulated round-trip times in ms, e.g. 0,25,50 (an outer sweep
-                         dimension): the embedded sshd runs in a network namespace behind
+                         dimension): the embedded server runs in a network namespace behind
                          a packet-level delay of RTT/2 each way, for every value, 0
                          included (needs root). Without it: loopback.
   --loss PCT             packet loss of the emulated link, 0 to 100 % (with --rtt)
@@ -126,7 +126,7 @@ Options:
 
 Exit codes:
   0    the run completed
-  1    the run stopped (sshd or a link died, an error); meta.json says failed
+  1    the run stopped (a server or a link died, an error); meta.json says failed
   2    bad input: one error line, before anything starts where it can be told
   3    the run completed, but more of some client's sessions failed than
        --max-failures allows (see the warning, and sessions.csv)
