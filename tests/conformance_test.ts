@@ -1,6 +1,6 @@
 /**
  * The worker conformance suite: every registered client (`CLIENT_NAMES`
- * in src/clients/mod.ts, so a client added there is in it at once) runs
+ * in src/clients/registry.ts, so a client added there is in it at once) runs
  * in a worker process of its own, started by `loadRunners` as a run starts
  * it, through the same cases on a real sshd (and the ok case on the Go
  * server too): an ok session, a non-zero exit, a command that writes

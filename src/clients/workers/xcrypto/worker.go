@@ -3,7 +3,7 @@
 // round started together.
 //
 // It speaks the worker protocol of src/clients/protocol.ts on stdin/stdout
-// (README, "Adding a client"), as the Python workers beside it do
+// (docs/protocol.md, "Adding a client"), as the Python workers beside it do
 // (worker_common.py is the reference: the same checks of a request, the
 // same marks, statuses and messages).
 //
