@@ -38,7 +38,6 @@ import {
   signedPct,
 } from "../util/change_rule.ts";
 import {
-  BUSY_ROUNDS_PCT,
   DISTURBED_CORE_PCT,
   loadBusy,
   roundDisturbed,
@@ -143,7 +142,8 @@ export type RunLoad = Map<string, RoundLoad>;
  * import assert from "node:assert/strict";
  * const rounds = pl.DataFrame({ client: ["a", "a", "a"], pool_size: [4, 4, 4],
  *   other_cpu_ms: [1, 40, null], cpu_window_ms: [50, 50, null] });
- * assert.deepEqual(runLoad(rounds).get("a|4"), { measured: 2, disturbed: 1 });
+ * assert.deepEqual(runLoad(rounds).get("a|4"),
+ *   { measured: 2, disturbed: 1, otherMs: 41, windowMs: 100 });
  * assert.equal(runLoad(pl.DataFrame({ client: ["a"], pool_size: [4] })).size, 0);
  * ```
  */
@@ -157,9 +157,12 @@ export function runLoad(rounds: DataFrame): RunLoad {
     );
     if (d === undefined) continue;
     const key = `${x.client}|${x.pool_size}`;
-    const l = out.get(key) ?? { measured: 0, disturbed: 0 };
+    const l = out.get(key) ??
+      { measured: 0, disturbed: 0, otherMs: 0, windowMs: 0 };
     l.measured++;
     if (d) l.disturbed++;
+    l.otherMs += x.other_cpu_ms as number;
+    l.windowMs += x.cpu_window_ms as number;
     out.set(key, l);
   }
   return out;
@@ -201,7 +204,7 @@ export interface CompareRow {
   underpowered: boolean;
   /**
    * Other processes disturbed either run in this cell's rounds (more than
-   * 10 % of its rounds): not comparable; null when neither run measured
+   * 10 % of one core over them): not comparable; null when neither run measured
    * it (before schema version 11).
    */
   machine_busy: boolean | null;
@@ -391,8 +394,8 @@ function logInterval(d: number, h: number): [number, number] {
  * const [re] = compareValues(run(a), run(b), 0, () => Math.log(1.02)).rows;
  * assert.deepEqual([re.method, re.significant], ["random-effects", false]);
  * assert.ok(re.a.high > 102 && re.b.low < 101); // each inside the other's
- * // The same 50 % with run b disturbed in most of its rounds: not comparable.
- * const busy = new Map([["ssh2|8", { measured: 6, disturbed: 4 }]]);
+ * // The same 50 % with run b beside another process (40 % of a core): not comparable.
+ * const busy = new Map([["ssh2|8", { measured: 6, disturbed: 4, otherMs: 240, windowMs: 600 }]]);
  * const [hog] = compareValues(run(same), run(slower), 0, undefined, { b: [busy] }).rows;
  * assert.deepEqual([hog.machine_busy, hog.significant], [true, false]);
  * ```
@@ -884,7 +887,7 @@ export function comparisonNotes(
     notes.push(
       `warning: not comparable (machine busy): ${
         busy.join(", ")
-      }: other processes used more than ${DISTURBED_CORE_PCT} % of one core in more than ${BUSY_ROUNDS_PCT} % of the rounds of ${
+      }: other processes used more than ${DISTURBED_CORE_PCT} % of one core over the rounds of ${
         names[0]
       } or ${
         names[1]

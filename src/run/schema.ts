@@ -576,7 +576,7 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "%",
     meaning:
-      "CPU of processes outside the run during the step's rounds, in % of one core (`other_cpu_ms` / `cpu_window_ms`); NaN when unknown",
+      "CPU of processes outside the run during the step's rounds, in % of one core (`other_cpu_ms` summed / `cpu_window_ms` summed); over 10 %, the step was disturbed (a warning, and `deno task compare` calls it not comparable); NaN when unknown",
     since: 11,
   },
   {
@@ -584,7 +584,7 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "%",
     meaning:
-      "share of the step's rounds during which processes outside the run used more than 10 % of one core; over 10 %, the step was disturbed (a warning, and `deno task compare` calls it not comparable); NaN when unknown",
+      "share of the step's rounds during which processes outside the run used more than 10 % of one core (information: in a round of a few ms a quiet machine's background can pass it); NaN when unknown",
     since: 11,
   },
   {
