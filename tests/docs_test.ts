@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { HELP, parseBenchArgs } from "../src/cli/bench_args.ts";
 import { CLIENT_NAMES, loadRunners } from "../src/clients/mod.ts";
-import { PRESETS } from "../src/run/presets.ts";
+import { countSteps, PRESETS } from "../src/run/presets.ts";
 import type { RunConfig } from "../src/run/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -283,4 +283,24 @@ Deno.test("docs: the README and --help give the quick preset the same duration",
     l.includes("deno task bench --preset quick")
   );
   assert(line?.includes(about), `README: ${line}; --help: ${about}`);
+});
+
+Deno.test("docs: the README's main job states the seed preset's steps and least time for every registered client", () => {
+  const line = readPage("README.md").split("\n").find((l) =>
+    /^deno task bench +# the main job/.test(l)
+  );
+  assert(line, "README.md has no main-job line");
+  const m = line.match(/>= ([\d.]+) min: (\d+)-(\d+) steps of >= (\d+) s/);
+  assert(m, line);
+  const n = CLIENT_NAMES.length;
+  const one = countSteps(PRESETS.seed.stages, n);
+  // Both best clients scaled above pool 30: the second stage twice.
+  const two = one + countSteps(PRESETS.seed.stages.slice(1), 1);
+  assertEquals([Number(m[2]), Number(m[3])], [one, two], line);
+  assertEquals(Number(m[4]), PRESETS.seed.stepSeconds, line);
+  assertEquals(
+    Number(m[1]),
+    Math.floor(one * PRESETS.seed.stepSeconds / 6) / 10,
+    line,
+  );
 });
