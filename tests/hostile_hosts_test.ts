@@ -14,7 +14,13 @@ import { EmbeddedServer } from "../src/server/embedded.ts";
 import { UsageError } from "../src/util/errors.ts";
 import type { Target } from "../src/clients/seam.ts";
 import { benchCli, closedPort } from "./server_helpers.ts";
-import { hostileHosts, hostileUser, MARK, markers } from "./hostile.ts";
+import {
+  fuzzHosts,
+  hostileHosts,
+  hostileUser,
+  MARK,
+  markers,
+} from "./hostile.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -45,6 +51,9 @@ Deno.test("hostile hosts: --target and --hosts refuse each in one line", async (
     "ssh://%25u@host:22",
     "ssh://$(touch${IFS}x)@host:22",
     "ssh://me@host:0",
+    // Generated: 150 hosts and 50 users, each an option in disguise.
+    ...fuzzHosts("ph", 150).map((h) => `ssh://me@${h}:22`),
+    ...fuzzHosts("pu", 50).map((u) => `ssh://${u}@host:22`),
   ];
   const dir = await Deno.makeTempDir();
   try {
@@ -172,7 +181,11 @@ Deno.test({
     for (const runner of runners) {
       await t.step(runner.name, async () => {
         const base = server.target;
-        const targets: Target[] = hostileHosts(runner.name).map((host) => ({
+        const hosts = [
+          ...hostileHosts(runner.name),
+          ...fuzzHosts(runner.name, 12),
+        ];
+        const targets: Target[] = hosts.map((host) => ({
           ...base,
           host,
           port: closedPort(),
@@ -208,7 +221,7 @@ Deno.test({
       });
     }
     await t.step("ssh-keyscan", async () => {
-      for (const host of hostileHosts("scan")) {
+      for (const host of [...hostileHosts("scan"), ...fuzzHosts("scan", 12)]) {
         const r = await scanHostKeys(host, server.target.port, 2);
         assertEquals(r.keys, [], host);
         assertEquals(markers(dirs), [], host);
