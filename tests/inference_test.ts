@@ -235,14 +235,18 @@ Deno.test("inference: the cluster bootstrap of clusters of one value is the exac
     if (p - DELTA > 0) {
       assert(
         bootQuantile(p - DELTA) <= sorted[k - 1],
-        `P(median* <= ${sorted[k - 1]}) = ${p.toFixed(4)}: too few resamples at or below it`,
+        `P(median* <= ${sorted[k - 1]}) = ${
+          p.toFixed(4)
+        }: too few resamples at or below it`,
       );
       checked++;
     }
     if (p + DELTA < 1) {
       assert(
         bootQuantile(p + DELTA) > sorted[k - 1],
-        `P(median* <= ${sorted[k - 1]}) = ${p.toFixed(4)}: too many resamples at or below it`,
+        `P(median* <= ${sorted[k - 1]}) = ${
+          p.toFixed(4)
+        }: too many resamples at or below it`,
       );
       checked++;
     }
