@@ -353,7 +353,9 @@ export interface RunNoise {
  * benchstat): per client and pool size, each run's median total with its
  * 95 % interval (bootstrap over whole rounds), the change against the
  * first run with its 95 % interval, `~` when that interval includes no
- * change, "not comparable" where either run's machine was busy, and the
+ * change (without a noise model, also when the change is under
+ * {@linkcode NOISE_PCT} %, as its note says), "not comparable" where
+ * either run's machine was busy, and the
  * p-value for information. Steps missing from a run are left to
  * {@linkcode coverageTable}; `values` (each run's per-round values) is
  * given when the caller has them already.
