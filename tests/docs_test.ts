@@ -304,3 +304,46 @@ Deno.test("docs: the README's main job states the seed preset's steps and least 
     line,
   );
 });
+
+/**
+ * The files under `src/` a reader could open: every file, less installed
+ * packages (`node_modules/`) and what Python compiles (`__pycache__/`,
+ * `.pyc`), as paths from `src/`.
+ */
+function sourceFiles(dir = `${ROOT}src`, rel = ""): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    if (["node_modules", "__pycache__"].includes(e.name)) continue;
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory) out.push(...sourceFiles(`${dir}/${e.name}`, path));
+    else if (e.isFile && !e.name.endsWith(".pyc")) out.push(path);
+  }
+  return out.sort();
+}
+
+/**
+ * Each folder's entry of docs/architecture.md "Where things are" (a
+ * top-level bullet starting with the folder in backticks), by folder.
+ */
+function folderEntries(md: string): Map<string, string> {
+  const section = /^## Where things are\n([\s\S]*?)^## /m.exec(md)?.[1] ?? "";
+  const out = new Map<string, string>();
+  for (
+    const m of section.matchAll(/^- `([\w-]+)\/`[\s\S]*?(?=^- |(?![\s\S]))/gm)
+  ) {
+    out.set(m[1], m[0]);
+  }
+  return out;
+}
+
+Deno.test("docs: docs/architecture.md names every file under src/ in its folder's entry", () => {
+  const entries = folderEntries(readPage("docs/architecture.md"));
+  assert(entries.size >= 8, [...entries.keys()].join());
+  const missing = sourceFiles().filter((path) => {
+    const [folder, ...rest] = path.split("/");
+    // A folder's mod.ts re-exports it (the section's first lines say so).
+    if (path === "mod.ts" || rest.at(-1) === "mod.ts") return false;
+    return !entries.get(folder)?.includes(`\`${rest.join("/")}\``);
+  });
+  assertEquals(missing, []);
+});

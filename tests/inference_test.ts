@@ -3,8 +3,9 @@
  * independently computed reference values: Student's t and the normal CDF
  * against standard tables and closed forms, the exact Mann-Whitney test
  * against the standard table of critical values and a p-value counted by
- * hand, and the cluster bootstrap against a plain sort-based resampling
- * with the same draws and a case worked out by hand.
+ * hand, and the cluster bootstrap against the exact bootstrap
+ * distribution of the sample median (a binomial sum), a plain sort-based
+ * resampling with the same draws and a case worked out by hand.
  */
 import { assert, assertEquals } from "./assert.ts";
 import {
@@ -177,6 +178,88 @@ Deno.test("inference: the cluster bootstrap against a case worked out by hand", 
     high: 5,
     rounds: 1,
   });
+});
+
+/** P(X >= m) for X ~ Binomial(n, p). */
+function binomialTail(n: number, p: number, m: number): number {
+  let sum = 0;
+  let choose = 1; // C(n, j), built up from C(n, 0)
+  for (let j = 0; j <= n; j++) {
+    if (j >= m) sum += choose * p ** j * (1 - p) ** (n - j);
+    choose = choose * (n - j) / (j + 1);
+  }
+  return sum;
+}
+
+Deno.test("inference: the cluster bootstrap of clusters of one value is the exact bootstrap distribution of the sample median", () => {
+  // With rounds of one value each, the cluster bootstrap is Efron's
+  // ordinary bootstrap of the sample median, whose distribution is known
+  // in closed form (the sample-median example of B. Efron, "Bootstrap
+  // methods: another look at the jackknife", Annals of Statistics 7(1),
+  // 1979, 1-26). Derivation: for n = 2m - 1 distinct values
+  // x(1) < ... < x(n), a resample is n draws with replacement, each at or
+  // below x(k) with probability k/n, independently; its median is its
+  // m-th smallest value, which is at or below x(k) exactly when at least m
+  // of the n draws are. So
+  //   P(median* <= x(k)) = sum_{j=m..n} C(n, j) (k/n)^j (1 - k/n)^(n-j).
+  // The bootstrap's own quantiles (clusterInterval's ends at chosen
+  // levels, 20,000 resamples, a fixed seed) must put that probability at
+  // each x(k) to within DELTA (over 4 standard errors of a Monte Carlo
+  // CDF, sqrt(0.25 / 20000) = 0.0035).
+  const values = [12, 3, 47, 8, 21, 5, 30, 16, 9, 40, 26];
+  const n = values.length;
+  const m = (n + 1) / 2;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rounds = values.map((v) => [v]);
+  const draws = 20_000;
+  const DELTA = 0.015;
+  // The bootstrap distribution's q-quantile, read off the interval's ends
+  // (linear interpolation between order statistics, as everywhere).
+  const bootQuantile = (q: number) =>
+    q <= 0.5
+      ? clusterInterval(rounds, 1 - 2 * q, 3, draws).low
+      : clusterInterval(rounds, 2 * q - 1, 3, draws).high;
+  const exact = sorted.map((_, i) => binomialTail(n, (i + 1) / n, m));
+  // The exact distribution: from P(median* <= x(1)) = 1.7e-4 to 1, and
+  // symmetric (k and n - k around the middle value).
+  assert(Math.abs(exact[0] - 1.741e-4) < 1e-7, `${exact[0]}`);
+  assert(Math.abs(exact[n - 1] - 1) < 1e-12);
+  for (let k = 1; k < n; k++) {
+    assert(Math.abs(exact[k - 1] + exact[n - k - 1] - 1) < 1e-12);
+  }
+  let checked = 0;
+  for (let k = 1; k < n; k++) {
+    const p = exact[k - 1];
+    // Below the exact probability, the quantile is still at most x(k);
+    // above it, already past x(k).
+    if (p - DELTA > 0) {
+      assert(
+        bootQuantile(p - DELTA) <= sorted[k - 1],
+        `P(median* <= ${sorted[k - 1]}) = ${
+          p.toFixed(4)
+        }: too few resamples at or below it`,
+      );
+      checked++;
+    }
+    if (p + DELTA < 1) {
+      assert(
+        bootQuantile(p + DELTA) > sorted[k - 1],
+        `P(median* <= ${sorted[k - 1]}) = ${
+          p.toFixed(4)
+        }: too many resamples at or below it`,
+      );
+      checked++;
+    }
+  }
+  assert(checked >= 14, `${checked} checks`);
+  // The check tells distributions apart: taking the (m-1)-th smallest of
+  // a resample instead of its median (at least m - 1 of n draws at or
+  // below x(k)) moves the CDF by far more than DELTA somewhere, so a
+  // resampler off by one rank would fail above.
+  const offByOne = sorted.map((_, i) => binomialTail(n, (i + 1) / n, m - 1));
+  assert(
+    Math.max(...offByOne.map((q, i) => Math.abs(q - exact[i]))) > 10 * DELTA,
+  );
 });
 
 /** The cluster bootstrap done plainly: the same draws, medians by sorting. */

@@ -94,6 +94,37 @@ Deno.test("net: bad options are one-line usage errors", async () => {
   );
 });
 
+// The examples of src/net/mod.ts and EmulatedLink (`ignore`d there: they
+// need root), run here, where a run without root shows them as ignored.
+Deno.test({
+  name:
+    "net: the doc examples of net/mod.ts and EmulatedLink, as root (a link, its address, wrap, the delay; no trace after stop)",
+  ignore: !CAN_LINK,
+}, async () => {
+  // src/net/mod.ts
+  const first = await EmulatedLink.start({ rttMs: 10 });
+  assert(linkResources().namespaces.includes(first.namespace));
+  await first.stop();
+  assert(!linkResources().namespaces.includes(first.namespace));
+
+  // src/net/emulated_link.ts, EmulatedLink
+  const link = await EmulatedLink.start({ rttMs: 20 });
+  try {
+    assert(/^10\.77\.\d+\.2$/.test(link.hostAddress), link.hostAddress);
+    assertEquals(link.wrap.slice(0, 1), ["nsenter"]);
+    // A program run with `wrap` sees the server side's address.
+    const out = await new Deno.Command(link.wrap[0], {
+      args: [...link.wrap.slice(1), "cat", "/proc/net/fib_trie"],
+    }).output();
+    assert(new TextDecoder().decode(out.stdout).includes(link.hostAddress));
+    const a = await link.achieved({ reset: true });
+    assertEquals(a.oneWayMs, 10);
+  } finally {
+    await link.stop();
+  }
+  assertNoTrace(link);
+});
+
 Deno.test({
   name:
     "net: without root, starting a link says in one line that root is needed",

@@ -7,11 +7,16 @@
  * opacities vega drew the bands, lines and legend symbols with are read
  * from each chart's scenegraph (before and after a click on the first
  * legend entry), the key figures' interval cells are measured in lines,
- * and a screenshot can be written.
+ * and screenshots can be written: of the page from its top down to the
+ * first chart with interval bands, and of one chart's figure alone.
  *
- * `deno run -A tests/report_browser.ts` regenerates the committed
- * screenshot of the sample run's report (`data/runs/sample-seed/report.png`)
- * with the same code the tests run.
+ * `deno run -A tests/report_browser.ts [RUN_DIR]` regenerates the
+ * screenshots of a run's report (default: the committed sample run,
+ * `data/runs/sample-seed`) with the same code the tests run:
+ * `RUN_DIR/report.png` (the page top through the comparison-pool chart,
+ * with its translucent bands, nothing hovered) and
+ * `RUN_DIR/report-comparison-pool.png` (that chart's figure alone, nothing
+ * hovered).
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { which } from "../src/util/proc.ts";
@@ -45,6 +50,13 @@ export interface PageCheck {
   keyCellLines: number[];
   /** Screenshot written, if asked for. */
   screenshot?: string;
+  /**
+   * Where the page screenshot ends (its height, px) and the bottom of the
+   * chart it was taken through, in page coordinates.
+   */
+  screenshotExtent?: { height: number; chart: string; chartBottom: number };
+  /** The one chart's screenshot written, with its size in px. */
+  chartShot?: { path: string; chart: string; width: number; height: number };
 }
 
 /** Opacities a chart's marks are drawn with, from its vega scenegraph. */
@@ -59,8 +71,21 @@ export interface Opacities {
 
 /** Options of {@linkcode inspectPage}. */
 export interface InspectOptions {
-  /** Write a PNG screenshot (page top to the first chart, a tooltip shown). */
+  /**
+   * Write a PNG screenshot of the page from its top down to the bottom of
+   * `screenshotThrough`, with nothing hovered (no tooltip over a chart).
+   */
   screenshot?: string;
+  /**
+   * The chart the page screenshot reaches down to (default: the first
+   * chart drawn with interval bands, else the first chart).
+   */
+  screenshotThrough?: string;
+  /**
+   * Write a PNG of one chart's figure (the chart and its caption), with
+   * nothing hovered.
+   */
+  chartShot?: { chart: string; path: string };
   /** Wait for the charts to render (default true). */
   charts?: boolean;
   /** Limit for each wait, ms (default 20000). */
@@ -265,29 +290,63 @@ export async function inspectPage(
       )
     );
     let screenshot: string | undefined;
+    let screenshotExtent: PageCheck["screenshotExtent"];
+    let chartShot: PageCheck["chartShot"];
     const names = Object.keys(marks);
+    if (opts.chartShot && names.includes(opts.chartShot.chart)) {
+      // The figure alone, the pointer away from it: no tooltip.
+      const { chart, path: shotPath } = opts.chartShot;
+      await page.mouse.move(1, 1);
+      const figure = await page.$(`#figure-${chart}`);
+      if (!figure) throw new Error(`no figure-${chart} on the page`);
+      await figure.scrollIntoView();
+      const box = await figure.boundingBox();
+      await figure.screenshot({ path: shotPath as `${string}.png` });
+      chartShot = {
+        path: shotPath,
+        chart,
+        width: Math.round(box?.width ?? 0),
+        height: Math.round(box?.height ?? 0),
+      };
+    }
     if (opts.screenshot && names.length) {
-      // Tall enough for the page top and the first chart, with a tooltip.
+      let through = opts.screenshotThrough;
+      if (!through) {
+        for (const name of names) {
+          if (Object.keys((await opacities(page, name)).bands).length) {
+            through = name;
+            break;
+          }
+        }
+      }
+      through ??= names[0];
+      // Tall enough for the page top down to that chart.
       const bottom = await page.evaluate((name: string) => {
         window.scrollTo(0, 0);
         const fig = document.querySelector(`.chart[data-chart="${name}"]`);
         return Math.ceil(
           (fig?.getBoundingClientRect().bottom ?? 900) + window.scrollY,
         );
-      }, names[0]);
+      }, through);
       await page.setViewport({
         width: 1100,
         height: bottom + 16,
         deviceScaleFactor: 1,
       });
       await page.evaluate(() => window.scrollTo(0, 0));
-      await hover(page, names[0], "middle");
+      await page.mouse.move(1, 1);
       await page.screenshot({
         path: opts.screenshot as `${string}.png`,
         type: "png",
         clip: { x: 0, y: 0, width: 1100, height: bottom + 16 },
       });
       screenshot = opts.screenshot;
+      screenshotExtent = {
+        height: bottom + 16,
+        chart: through,
+        chartBottom: bottom,
+      };
+      await page.mouse.move(1, 1);
       await page.setViewport({
         width: 1100,
         height: 900,
@@ -326,6 +385,8 @@ export async function inspectPage(
       opacities: drawnOpacities,
       keyCellLines,
       screenshot,
+      screenshotExtent,
+      chartShot,
     };
   } finally {
     await page.close().catch(() => {});
@@ -348,9 +409,19 @@ export const SAMPLE_DIR: string = new URL(
   import.meta.url,
 ).pathname;
 
+/**
+ * The chart the committed screenshots show: `report.png` reaches down to
+ * it, and `report-<name>.png` is its figure alone (the first chart with
+ * interval bands).
+ */
+export const SHOT_CHART = "comparison-pool";
+
 if (import.meta.main) {
-  const check = await checkReport(`${SAMPLE_DIR}/report.html`, {
-    screenshot: `${SAMPLE_DIR}/report.png`,
+  const dir = (Deno.args[0] ?? SAMPLE_DIR).replace(/\/+$/, "");
+  const check = await checkReport(`${dir}/report.html`, {
+    screenshot: `${dir}/report.png`,
+    screenshotThrough: SHOT_CHART,
+    chartShot: { chart: SHOT_CHART, path: `${dir}/report-${SHOT_CHART}.png` },
   });
   console.log(JSON.stringify(check, null, 1));
   const bad = check.blocked.length || check.errors.length ||

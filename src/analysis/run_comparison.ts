@@ -49,6 +49,14 @@ import {
   textTable,
 } from "../util/text_table.ts";
 
+/**
+ * Without a noise model, changes smaller than this (in %) between two runs
+ * are shown as `~` (the old stopgap: set from one pair of runs; a model
+ * from `deno task noise` replaces it, and then the default is 0). Used by
+ * `deno task compare` and by the report of several runs.
+ */
+export const NOISE_PCT = 5;
+
 /** The metrics compared, with how a round's values are read. */
 export const COMPARE_METRICS = [
   "total_ms",

@@ -1,7 +1,8 @@
 /**
- * Entry point of `deno task charts [RUN_DIR ...]`: renders the five charts
- * (SVG, PNG, Vega-Lite spec) of the newest run, or of the given runs
- * compared, and prints their paths.
+ * Entry point of `deno task charts [RUN_DIR ...]`: renders the eight charts
+ * (`CHART_NAMES`; SVG, PNG, Vega-Lite spec) of the newest run, or of the
+ * given runs compared, less those the run has nothing to show in, and
+ * prints their paths.
  *
  * @module
  */

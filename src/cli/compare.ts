@@ -21,6 +21,7 @@ import {
   compareValues,
   comparisonNotes,
   formatComparison,
+  NOISE_PCT,
   runLoad,
   runValues,
 } from "../analysis/run_comparison.ts";
@@ -35,16 +36,11 @@ import { UsageError } from "../util/errors.ts";
 import { NOISE_MODEL_PATH, shownPath, userPath } from "../util/paths.ts";
 import { parseCommand, requireRunDirs, runMain } from "./main.ts";
 
-/**
- * Without a noise model, changes smaller than this (in %) between two runs
- * are shown as `~` (the old stopgap: set from one pair of runs; a model
- * from `deno task noise` replaces it, and then the default is 0).
- */
-export const NOISE_PCT = 5;
+export { NOISE_PCT };
 
 /** The line printed when runs are compared without a noise model. */
 export const NO_MODEL_WARNING =
-  "warning: no noise model, so these intervals and tests are single-run ones and miss run-to-run variation (with a 5 % stopgap threshold); to measure it, run the same deno task bench command 3+ times and deno task noise the runs (writes data/noise.json, used by default).";
+  `warning: no noise model, so these intervals and tests are single-run ones and miss run-to-run variation (with a ${NOISE_PCT} % stopgap threshold); to measure it, run the same deno task bench command 3+ times and deno task noise the runs (writes data/noise.json, used by default).`;
 
 /** Text of `--help`. */
 export const COMPARE_HELP = `deno task compare [options] RUN_A RUN_B [RUN ...]

@@ -377,12 +377,11 @@ async function tbf(ns: string | undefined, dev: string, mbit: number) {
  * {@linkcode EmulatedLink.hostAddress}, and connect to that address from
  * this (the root) namespace.
  *
- * @example As root only: a link needs network namespaces and TUN devices
- * ```ts
+ * @example Needs root (network namespaces and TUN devices), so not run by `deno test --doc`; tests/net_test.ts runs these lines as root and reports them as ignored otherwise
+ * ```ts ignore
  * import assert from "node:assert/strict";
  * import { EmulatedLink } from "./emulated_link.ts";
- * // Not root: start() throws "emulated round-trip times need root ..."
- * // and this example fails; it is never skipped.
+ * // Not root: start() throws "emulated round-trip times need root ...".
  * const link = await EmulatedLink.start({ rttMs: 20 });
  * try {
  *   assert.match(link.hostAddress, /^10\.77\.\d+\.2$/);

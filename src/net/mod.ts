@@ -2,12 +2,11 @@
  * Emulated network links: a namespace for the server behind a packet-level
  * delay (RTT/2 per direction, order kept), optional loss and rate limit.
  *
- * @example As root only: a link needs network namespaces and TUN devices
- * ```ts
+ * @example Needs root (network namespaces and TUN devices), so not run by `deno test --doc`; tests/net_test.ts runs these lines as root and reports them as ignored otherwise
+ * ```ts ignore
  * import assert from "node:assert/strict";
  * import { EmulatedLink, linkResources } from "./mod.ts";
- * // Not root: start() throws "emulated round-trip times need root ..."
- * // and this example fails; it is never skipped.
+ * // Not root: start() throws "emulated round-trip times need root ...".
  * const link = await EmulatedLink.start({ rttMs: 10 });
  * assert.ok(linkResources().namespaces.includes(link.namespace));
  * await link.stop();

@@ -77,7 +77,22 @@ export interface Place {
   offExit?: () => void;
 }
 
-/** The first target, on which calibration runs (a reachable one). */
+/**
+ * The first target, on which calibration runs (a reachable one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { firstTarget } from "./place.ts";
+ * const t = (host: string) => ({ host, port: 22, user: "u", identityFile: "", command: "true" });
+ * const place = {
+ *   targets: [t("a"), t("b")],
+ *   hosts: [{ label: "a:22", unreachable: "refused" }, { label: "b:22" }],
+ * } as never;
+ * assert.equal(firstTarget(place).host, "b"); // a could not be reached
+ * assert.equal(firstTarget({ targets: [t("a")], hosts: [{ label: "a:22", unreachable: "refused" }] } as never).host, "a");
+ * ```
+ */
 export function firstTarget(place: Place): Target {
   return place.targets[place.hosts.findIndex((h) => !h.unreachable)] ??
     place.targets[0];
@@ -87,6 +102,27 @@ export function firstTarget(place: Place): Target {
  * Opens the place of one RTT value (or the only place, without --rtt):
  * `--servers K` embedded servers, each with its own RTT under
  * `--server-rtt`, or the external hosts.
+ *
+ * @example An external host that does not answer is refused before any session (no server needed)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openPlace } from "./place.ts";
+ * import { UsageError } from "../util/errors.ts";
+ * // A port nothing listens on: taken from the kernel, then released.
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = l.addr.port;
+ * l.close();
+ * const file = await Deno.makeTempFile();
+ * const cfg = { targets: [{ host: "127.0.0.1", port, user: "u" }], command: "true",
+ *   knownHostsFile: file } as never;
+ * await assert.rejects(openPlace(cfg, 1, undefined), (e: Error) =>
+ *   e instanceof UsageError &&
+ *   e.message.startsWith("host key check failed, no session started: cannot connect to u@127.0.0.1:"));
+ * await Deno.remove(file);
+ * ```
+ * Opening the embedded servers starts them (and, with an RTT, a link
+ * that needs root): `tests/sweep_test.ts`, `tests/fleet_test.ts` and
+ * `tests/rtt_test.ts` run that against real servers.
  */
 export async function openPlace(
   cfg: RunConfig,
@@ -239,6 +275,25 @@ async function externalPlace(
  * The clients that can log in the place's way: with an agent, those that
  * cannot use one are left out with a warning that says why (recorded in
  * meta.json); an error when none is left.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { usableClients } from "./place.ts";
+ * const runners = [{ name: "ssh2" }, { name: "null" }] as never[];
+ * const lines: string[] = [];
+ * // A key: every client.
+ * const key = { targets: [{ identityFile: "/k" }] } as never;
+ * assert.equal(usableClients(runners, key, (l) => lines.push(l)).length, 2);
+ * // An agent: null cannot use one, so it is left out, with why.
+ * const agent = { targets: [{ agentSocket: "/s", agentPid: 7 }],
+ *   auth: { left_out: {} } } as never;
+ * const kept = usableClients(runners, agent, (l) => lines.push(l)) as { name: string }[];
+ * assert.deepEqual(kept.map((c) => c.name), ["ssh2"]);
+ * assert.match(lines[0], /^warning: null left out: it cannot log in through ssh-agent/);
+ * assert.deepEqual(Object.keys((agent as { auth: { left_out: object } }).auth.left_out), ["null"]);
+ * assert.throws(() => usableClients([runners[1]], agent, () => {}), /no client left/);
+ * ```
  */
 export function usableClients(
   all: ClientRunner[],
@@ -270,7 +325,25 @@ export function usableClients(
   return kept;
 }
 
-/** Stops a place's servers and links, removes its own known_hosts file. */
+/**
+ * Stops a place's servers and links, removes its own known_hosts file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { closePlace } from "./place.ts";
+ * import { exists } from "../util/fs.ts";
+ * await closePlace(undefined); // none opened: nothing to do
+ * const keysDir = await Deno.makeTempDir();
+ * let stopped = 0;
+ * let hook = true;
+ * await closePlace({ servers: [{ stop: async () => { stopped++; } }], links: [],
+ *   keysDir, offExit: () => { hook = false; } } as never);
+ * assert.equal(stopped, 1);
+ * assert.ok(!exists(keysDir));
+ * assert.equal(hook, false); // its exit hook removed too
+ * ```
+ */
 export async function closePlace(p: Place | undefined): Promise<void> {
   await Promise.all((p?.servers ?? []).map((s) => s.stop()));
   await Promise.all((p?.links ?? []).map((l) => l.stop()));
@@ -321,6 +394,19 @@ function fleetLink(links: readonly EmulatedLink[]): SweepOptions["link"] {
  * Warns when pool sizes are not multiples of a fleet's host count: the
  * first hosts then get one session more in every round (round-robin
  * starts at the first host each round).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unevenWarning } from "./place.ts";
+ * const cfg = { stages: [{ pools: [1, 4, 6, 8] }] } as never;
+ * const lines: string[] = [];
+ * unevenWarning(cfg, 4, (l) => lines.push(l));
+ * assert.match(lines[0], /^warning: pool sizes 1, 6 are not multiples of the 4 hosts: .*\(and some hosts none below pool 4\)/);
+ * unevenWarning(cfg, 1, (l) => lines.push(l)); // one host: nothing to spread
+ * unevenWarning({ stages: [{ pools: [4, 8] }] } as never, 4, (l) => lines.push(l));
+ * assert.equal(lines.length, 1);
+ * ```
  */
 export function unevenWarning(
   cfg: RunConfig,
@@ -384,6 +470,26 @@ export type PlaceSweep = Pick<
  * The sweep's view of a place: its targets (round-robin over several),
  * the servers' CPU summed, a wait for sshd to reap its children after a
  * round, and a health check naming what died (a server, a link).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { placeSweep } from "./place.ts";
+ * import { watchPlace } from "./place_faults.ts";
+ * // Two stand-in servers: their CPU summed, the one that exited named.
+ * const server = (cpu: number, running = true) => ({ impl: "go", pid: 0, running, cpuMs: () => cpu });
+ * const place = { targets: [{ host: "a" }, { host: "b" }], hosts: [{ label: "sshd-1" }, { label: "sshd-2" }],
+ *   servers: [server(3), server(4, false)], links: [], faults: watchPlace([]) } as never;
+ * const sweep = placeSweep(place);
+ * assert.equal(sweep.target.host, "a");
+ * assert.equal(sweep.targets?.length, 2);
+ * assert.equal(sweep.serverCpuMs?.(), 7);
+ * assert.equal(sweep.health?.(), "the embedded Go server sshd-2 exited; see its log above");
+ * // External hosts: no server CPU, no wait, nothing to die.
+ * const ext = placeSweep({ targets: [{ host: "h" }], hosts: [{ label: "h:22" }], servers: [],
+ *   links: [], faults: watchPlace([]) } as never);
+ * assert.deepEqual([ext.targets, ext.serverCpuMs, ext.settle, ext.health?.()], [undefined, undefined, undefined, undefined]);
+ * ```
  */
 export function placeSweep(place: Place): PlaceSweep {
   const { servers, links } = place;
@@ -431,6 +537,18 @@ function serverName(s: SshServer): string {
  * Logs what a run needs to know about its place before it starts: hosts
  * whose key could not be read (their sessions will fail) and pool sizes
  * that spread unevenly over a fleet.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { placeWarnings } from "./place.ts";
+ * const lines: string[] = [];
+ * placeWarnings({ stages: [{ pools: [2] }] } as never, {
+ *   hosts: [{ label: "a:22" }, { label: "b:22", unreachable: "connection refused" }],
+ * } as never, (l) => lines.push(l));
+ * assert.equal(lines.length, 1);
+ * assert.match(lines[0], /^warning: b:22 could not be reached to read its host key \(connection refused\); its sessions will be failed rows/);
+ * ```
  */
 export function placeWarnings(
   cfg: RunConfig,

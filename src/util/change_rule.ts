@@ -98,7 +98,22 @@ export function ratioVerdict(
   };
 }
 
-/** A change in % with a sign, as printed: `+4.2`, `-0.3`. */
+/**
+ * A change in % with a sign, as printed: `+4.2`, `-0.3`; a negative value
+ * that rounds to zero keeps its sign (`-0.0`), as the interval that
+ * {@linkcode printedIncludes} reads it.
+ *
+ * @example
+ * ```ts
+ * import { signedPct } from "./change_rule.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(signedPct(4.24), "+4.2");
+ * assert.equal(signedPct(-0.3), "-0.3");
+ * assert.equal(signedPct(0), "+0.0");
+ * assert.equal(signedPct(-0.04), "-0.0");
+ * assert.equal(signedPct(12.346, 2), "+12.35");
+ * ```
+ */
 export function signedPct(v: number, digits = 1): string {
   const t = v.toFixed(digits);
   return v >= 0 && !t.startsWith("-") ? `+${t}` : t;

@@ -17,11 +17,14 @@ import {
   changeIntervalCell,
   compareValues,
   deltaCell,
+  NOISE_PCT,
   NOT_COMPARABLE,
   runLoad,
   type RunValues,
   runValues,
 } from "../run_comparison.ts";
+import { type SummaryRow, vsBest } from "../../run/summary.ts";
+import { MIN_VERDICT_ROUNDS } from "../../util/change_rule.ts";
 import { cellText, intervalBase, labelOf, UNIT_SUFFIXES } from "./format.ts";
 import type { ReportRow, Table, TableColumn } from "./types.ts";
 
@@ -139,6 +142,44 @@ function hasIntervals(rows: readonly ReportRow[]): boolean {
 const INTERVAL_NOTE =
   "In brackets: the interval recorded with the value (its `_ci_low`/`_ci_high` fields).";
 
+/** The change rule as it applies to the "total vs the best" column. */
+export const VS_BEST_NOTE =
+  `Total vs the best: the median total over the best client's at the same pool size, with its 95 % interval (rounds resampled). One rule calls a difference: \`~\` where that interval as printed includes 1.00x, or where there is none (a side with fewer than ${MIN_VERDICT_ROUNDS} rounds); without \`~\` the client is slower than the best. The p-value beside it (Mann-Whitney U of per-round medians) is for information and decides nothing.`;
+
+/**
+ * A summary cell as the report shows it: "total vs the best" through the
+ * change rule (`1.07x [1.00, 1.13] ~`, as the terminal summary prints it,
+ * for runs of every schema version), its p-value with three decimals, any
+ * other value with its interval ({@linkcode cellText}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summaryCell } from "./tables.ts";
+ * // A run recorded before schema 11: no verdict field, the rule applies.
+ * const row = { total_vs_best_x: 1.07, total_vs_best_ci_low_x: 1.004,
+ *   total_vs_best_ci_high_x: 1.13, total_vs_best_p_value: 0.02 };
+ * assert.equal(summaryCell(row, "total_vs_best_x"), "1.07x [1.00, 1.13] ~");
+ * assert.equal(summaryCell(row, "total_vs_best_p_value"), "0.020");
+ * assert.equal(summaryCell({ total_vs_best_p_value: 0 }, "total_vs_best_p_value"), "<0.001");
+ * const best = { total_vs_best_x: 1, total_vs_best_ci_low_x: 1,
+ *   total_vs_best_ci_high_x: 1, total_vs_best_p_value: null };
+ * assert.equal(summaryCell(best, "total_vs_best_x"), "best");
+ * assert.equal(summaryCell(best, "total_vs_best_p_value"), "–");
+ * ```
+ */
+export function summaryCell(row: ReportRow, key: string): string {
+  if (key === "total_vs_best_x") {
+    return vsBest(row as unknown as SummaryRow);
+  }
+  if (key === "total_vs_best_p_value") {
+    const p = row[key];
+    if (typeof p !== "number" || !Number.isFinite(p)) return "–";
+    return p < 0.001 ? "<0.001" : p.toFixed(3);
+  }
+  return cellText(row, key);
+}
+
 /**
  * Summary tables of one run: the key figures (each client at the smallest
  * pool, at the largest pool every client reached, and at its own largest)
@@ -158,7 +199,7 @@ const INTERVAL_NOTE =
  *   "ssh2 1", "ssh2 30", "libssh2 1", "libssh2 30", "libssh2 100",
  *   "openssh 1", "openssh 30", "paramiko 1", "paramiko 30", "asyncssh 1", "asyncssh 30",
  * ]);
- * assert.match(key.rows[1][6], /^261\.8 \[254\.6, 273\.6\]$/);
+ * assert.match(key.rows[1][5], /^261\.8 \[254\.6, 273\.6\]$/);
  * assert.deepEqual(tables.map((t) => t.rows.length), [30, 44, 30, 30, 30]);
  * ```
  */
@@ -186,13 +227,26 @@ export function summaryTables(
     ]);
     return rows.filter((r) => pools.has(Number(r.pool_size)));
   });
-  const note = hasIntervals(summary) ? INTERVAL_NOTE : "";
-  const keyCols = summaryColumns(summary, [
+  const vsBestShown = summary.some((r) => "total_vs_best_x" in r);
+  const note = [
+    hasIntervals(summary) ? INTERVAL_NOTE : "",
+    vsBestShown ? VS_BEST_NOTE : "",
+  ].filter(Boolean).join(" ");
+  // The vs-best cell carries its unit (`1.07x`) and its verdict (`~`,
+  // `best`), so the verdict column would only repeat it.
+  const shown = (cols: TableColumn[]) =>
+    cols.map((c) => c.key === "total_vs_best_x" ? { ...c, unit: "" } : c);
+  // Left out of the key figures (the full tables have them): ok is
+  // sessions less failed, and the rest are details; so the table fits a
+  // page of about 1060 px.
+  const keyCols = shown(summaryColumns(summary, [
+    "ok",
     "limit_sessions_per_s",
     "client_rss_max_mb",
     "unattributed_cpu_ms_per_session",
     "machine_busy_pct",
-  ]);
+    "total_vs_best_verdict",
+  ]));
   const table = (
     title: string,
     rows: ReportRow[],
@@ -200,10 +254,10 @@ export function summaryTables(
   ): Table => ({
     title,
     columns: cols,
-    rows: rows.map((r) => cols.map((c) => cellText(r, c.key))),
+    rows: rows.map((r) => cols.map((c) => summaryCell(r, c.key))),
     note,
   });
-  const allCols = summaryColumns(summary);
+  const allCols = shown(summaryColumns(summary));
   return {
     key: table(
       clients.length > 1
@@ -299,7 +353,9 @@ export interface RunNoise {
  * benchstat): per client and pool size, each run's median total with its
  * 95 % interval (bootstrap over whole rounds), the change against the
  * first run with its 95 % interval, `~` when that interval includes no
- * change, "not comparable" where either run's machine was busy, and the
+ * change (without a noise model, also when the change is under
+ * {@linkcode NOISE_PCT} %, as its note says), "not comparable" where
+ * either run's machine was busy, and the
  * p-value for information. Steps missing from a run are left to
  * {@linkcode coverageTable}; `values` (each run's per-round values) is
  * given when the caller has them already.
@@ -333,7 +389,11 @@ export function compareTable(
       : `Median total with its 95 % interval (bootstrap over whole rounds); change against ${
         ids[0]
       } with its 95 % interval (bootstrap of the ratio of medians). No run-to-run noise model was given: one run's intervals miss run-to-run variation (measure it with deno task noise).`,
-    "~: the change's 95 % interval as printed includes 0.0 % (or a side has fewer than 4 rounds); p for information, it does not decide.",
+    `~: the change's 95 % interval as printed includes 0.0 % (or a side has fewer than ${MIN_VERDICT_ROUNDS} rounds)${
+      noise
+        ? ""
+        : `, or the change is under ${NOISE_PCT} % (the stopgap threshold without a noise model)`
+    }; p for information, it does not decide.`,
     `${NOT_COMPARABLE}: other processes used the cores during that cell's rounds in either run.`,
   ];
   const fmt = (i: { median: number; low: number; high: number }) =>
@@ -342,7 +402,7 @@ export function compareTable(
     const c = compareValues(
       values[0],
       values[k],
-      noise ? 0 : 5,
+      noise ? 0 : NOISE_PCT,
       noise?.between,
       { a: [loads[0]], b: [loads[k]] },
     );
