@@ -180,8 +180,8 @@ Deno.test({
     // After SIGKILL: no copy of the key anywhere under the temp folder.
     assertEquals(keyCopies(pub), [], (await stderr).slice(-2000));
     assertEquals(decryptedCopies(pub), []);
-    // Its own known_hosts folder stays until the next start removes it.
-    assertEquals(hostkeysDirs(owner).length, 1);
+    // Its own known_hosts folder (if no other run's start on this machine
+    // removed it already) goes with the next start.
     const said = await nextTargetStart(server, `${dir}/next`);
     assertEquals(hostkeysDirs(owner), [], said);
     // Every client logged in with the key (the rounds so far are all ok).
