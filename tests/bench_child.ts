@@ -27,9 +27,11 @@ export class BenchChild {
   stderr = "";
   readonly #done: Promise<unknown>;
 
-  constructor(args: string[]) {
+  /** `env` is added to this process's environment. */
+  constructor(args: string[], o: { env?: Record<string, string> } = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", BENCH, ...onSshd(args)],
+      env: o.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -242,8 +242,14 @@ Deno.test({
         child: run,
       },
     );
+    const signalledAt = performance.now();
     run.child.kill("SIGINT");
     const r = await run.exit();
+    console.log(
+      `  (SIGINT in calibration to exit: ${
+        ((performance.now() - signalledAt) / 1000).toFixed(2)
+      } s)`,
+    );
     footprint(f);
     assertEquals(r.code, 130, r.stderr);
     // It stopped there: the calibration never finished (5 no-ops of

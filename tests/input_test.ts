@@ -56,10 +56,23 @@ function assertRefused(
   assertMatch(lines[0], re);
 }
 
-Deno.test("input: a run whose sessions all failed exits 3 with a warning in meta.json; --max-failures 100 exits 0", async () => {
+// On sshd (the issue's case) and on the Go server (the default).
+for (const impl of ["openssh", "go"] as const) {
+  Deno.test(`input: a run whose sessions all failed exits 3 with a warning in meta.json; --max-failures 100 exits 0 (${impl} server)`, async () => {
+    await allFailed(impl);
+  });
+}
+
+async function allFailed(impl: "openssh" | "go"): Promise<void> {
   const out = await Deno.makeTempDir();
   try {
-    const failing = [...small("1..2"), "--command", "exit 3"];
+    const failing = [
+      ...small("1..2"),
+      "--command",
+      "exit 3",
+      "--server-impl",
+      impl,
+    ];
     const r = await bench([...failing, "--out", `${out}/a`]);
     assertEquals(r.code, 3, r.stderr);
     const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
@@ -73,6 +86,7 @@ Deno.test("input: a run whose sessions all failed exits 3 with a warning in meta
     assert(sessions.length === 3 && sessions.every((s) => s.status !== "ok"));
     const meta = JSON.parse(await Deno.readTextFile(`${out}/a/meta.json`));
     assertEquals(meta.status, "complete");
+    assertEquals(meta.parameters.server_impl, impl);
     assertEquals(meta.parameters.max_failures_pct, 50);
     const w = meta.warnings.filter((x: string) => /sessions failed/.test(x));
     assertEquals(w.length, 1, meta.warnings);
@@ -99,7 +113,7 @@ Deno.test("input: a run whose sessions all failed exits 3 with a warning in meta
   } finally {
     await Deno.remove(out, { recursive: true });
   }
-});
+}
 
 Deno.test("input: the committed MaxStartups run (23.8% of paramiko's sessions failed) stays under the default --max-failures", () => {
   const meta = JSON.parse(

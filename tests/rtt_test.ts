@@ -219,8 +219,14 @@ Deno.test({
     // Sessions last over a second: the next round is in flight now.
     await new Promise((r) => setTimeout(r, 300));
     const before = rows(`${out}/run/rounds.csv`).length;
+    const killedAt = performance.now();
     Deno.kill(fwd, "SIGKILL");
     const r = await child.output();
+    console.log(
+      `  (forwarder SIGKILL to the run's exit: ${
+        ((performance.now() - killedAt) / 1000).toFixed(2)
+      } s)`,
+    );
     const err = new TextDecoder().decode(r.stderr);
     const what =
       `the packet forwarder of the --rtt 20 link (pid ${fwd}) was killed by SIGKILL`;

@@ -2,7 +2,9 @@
  * The worker process of the built-in clients (`ssh2`, `libssh2`,
  * `openssh`, `null`): `deno run -A src/clients/deno_worker.ts NAME` speaks
  * the worker protocol (`protocol.ts`) on stdin/stdout, running each round
- * with the in-process runner. Anything else goes to stderr.
+ * with the in-process runner. Anything else goes to stderr. However it
+ * exits (the parent-death SIGTERM of a killed benchmark included), it
+ * kills what it started first (`worker_exit.ts`).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
 import { InProcessRunner } from "./runner.ts";
 import type { Target } from "./seam.ts";
 import { MISSING_LIBRARY_EXIT } from "./worker_process.ts";
+import { stopOnEveryExit } from "./worker_exit.ts";
 
 const enc = new TextEncoder();
 function send(message: unknown): void {
@@ -112,5 +115,8 @@ function targetOf(req: RoundRequest): Target {
 }
 
 if (import.meta.main) {
+  // What it starts (ssh clients, connection masters) goes with it, on
+  // the parent-death signal of a killed benchmark too.
+  stopOnEveryExit();
   Deno.exit(await serve(Deno.args[0] ?? ""));
 }

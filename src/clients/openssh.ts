@@ -65,7 +65,11 @@
  * 300 `ssh -V` spawns with and without it), and
  * the socket's directory is named after this process
  * (`ssh-bench-mux-PID-tSTART-*`, `util/owned_dirs.ts`), so the next run
- * removes it.
+ * removes it. When the benchmark above a worker is killed, the worker
+ * gets SIGTERM (its parent-death signal) and kills every `ssh` it started
+ * (per-session clients, mux clients, masters) and removes its socket
+ * directories before it exits (`worker_exit.ts`): no wrapper per spawn,
+ * so no phase of a session pays for that.
  *
  * Host keys: `ssh` gets the run's own known_hosts file (the embedded
  * server's generated one, or for `--target` the key the benchmark verified

@@ -537,11 +537,15 @@ export function pidCpuMs(pid: number | undefined): number {
 const SETPRIV = which("setpriv");
 
 /**
- * `argv` run under `setpriv --pdeathsig KILL`, so a worker dies with the
+ * `argv` run under `setpriv --pdeathsig TERM`, so a worker dies with the
  * benchmark even when that is SIGKILLed (else it would finish its round,
- * holding its sessions open, up to the timeout); `argv` itself when setpriv
- * is absent or the program cannot be found (spawning it directly then gives
- * the usual "cannot start" notice).
+ * holding its sessions open, up to the timeout). SIGTERM, not SIGKILL: a
+ * worker that starts processes of its own (the openssh client's `ssh`
+ * per session, its mux clients and masters) catches it and kills them
+ * first (`worker_exit.ts`), which costs its sessions nothing (no wrapper
+ * per spawn); the Python and Go workers start none and die of it as of
+ * SIGKILL. `argv` itself when setpriv is absent or the program cannot be
+ * found (spawning it directly then gives the usual "cannot start" notice).
  */
 function withParentDeath(argv: readonly string[]): string[] {
   const cmd = argv[0];
@@ -554,6 +558,6 @@ function withParentDeath(argv: readonly string[]): string[] {
     // not there
   }
   return SETPRIV && runnable
-    ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv]
+    ? [SETPRIV, "--pdeathsig", "TERM", "--", ...argv]
     : [...argv];
 }

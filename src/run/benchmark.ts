@@ -44,7 +44,7 @@ import {
 } from "./schema.ts";
 import { runStages, type StagesOutcome } from "./stages.ts";
 import type { SweepOptions } from "./sweep.ts";
-import { describeStale, removeStale } from "./stale.ts";
+import { describeStale, oldKeyLines, removeStale } from "./stale.ts";
 import { faultAware } from "./place_faults.ts";
 import {
   firstTarget,
@@ -299,8 +299,10 @@ export async function runBenchmark(
   takePassphraseEnv();
   const log = hooks.log ?? ((l: string) => console.error(l));
   // What runs killed with SIGKILL left (theirs only, never a live run's).
-  const stale = describeStale(await removeStale());
+  const swept = await removeStale();
+  const stale = describeStale(swept);
   if (stale) log(stale);
+  oldKeyLines(swept).forEach((line) => log(line));
   // Before anything starts: an unusable folder or a pool the open-file
   // limit cannot hold is refused at no cost, and the raised limit is
   // inherited by every worker and sshd.

@@ -12,7 +12,11 @@
  *   process still in them (sshd sessions, orphaned ssh clients and
  *   connection masters), then the cgroup;
  * - temp folders `ssh-bench-{sshd,mux,hostkeys}-PID-tSTART-*`: the ssh and
- *   sshd processes whose command line names them, then the folder.
+ *   sshd processes whose command line names them, then the folder;
+ * - decrypted keys that versions before the in-memory key left
+ *   (`ssh-bench-hostkeys-XXXX/identity`, no owner mark at all): the key and
+ *   its folder once no process uses them, each named on a line of its own
+ *   ({@linkcode oldKeyLines}).
  *
  * A concurrent run's own (a live owner) is never touched; see
  * `tests/stale_test.ts`.
@@ -28,7 +32,11 @@ import {
   pidsInNamespace,
 } from "../net/netns.ts";
 import { removeStaleCgroups } from "../util/cpu_cgroup.ts";
-import { removeDeadDirs } from "../util/owned_dirs.ts";
+import {
+  type OwnerlessKey,
+  removeDeadDirs,
+  removeOwnerlessKeys,
+} from "../util/owned_dirs.ts";
 
 /** What {@linkcode removeStale} removed. */
 export interface StaleReport {
@@ -40,6 +48,8 @@ export interface StaleReport {
   dirs: string[];
   /** Processes killed: in namespaces and cgroups, using temp folders. */
   processes: number;
+  /** Older versions' decrypted keys: removed (no users) or kept (in use). */
+  oldKeys: OwnerlessKey[];
 }
 
 /**
@@ -81,6 +91,7 @@ export async function removeStale(): Promise<StaleReport> {
     cgroups: cg.removed,
     dirs: d.dirs,
     processes: inLinks + cg.killed + d.killed.length,
+    oldKeys: removeOwnerlessKeys(),
   };
 }
 
@@ -92,9 +103,9 @@ export async function removeStale(): Promise<StaleReport> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { describeStale } from "./stale.ts";
- * assert.equal(describeStale({ namespaces: [], cgroups: [], dirs: [], processes: 0 }), undefined);
+ * assert.equal(describeStale({ namespaces: [], cgroups: [], dirs: [], processes: 0, oldKeys: [] }), undefined);
  * assert.equal(
- *   describeStale({ namespaces: ["n"], cgroups: ["a", "b"], dirs: ["/tmp/x"], processes: 3 }),
+ *   describeStale({ namespaces: ["n"], cgroups: ["a", "b"], dirs: ["/tmp/x"], processes: 3, oldKeys: [] }),
  *   "removed what killed runs left: 3 processes, 1 network namespace, 2 cgroups, 1 temp folder",
  * );
  * ```
@@ -111,4 +122,32 @@ export function describeStale(r: StaleReport): string | undefined {
   return parts.length
     ? `removed what killed runs left: ${parts.join(", ")}`
     : undefined;
+}
+
+/**
+ * One line per older version's decrypted key {@linkcode removeStale}
+ * found: removed, or left because processes still use it (with the
+ * command that removes it once they ended).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { oldKeyLines } from "./stale.ts";
+ * assert.deepEqual(oldKeyLines({ oldKeys: [
+ *   { path: "/tmp/ssh-bench-hostkeys-ab12", users: [] },
+ *   { path: "/tmp/ssh-bench-hostkeys-cd34", users: [7, 8] },
+ * ] }), [
+ *   "removed a decrypted key an older version left: /tmp/ssh-bench-hostkeys-ab12/identity (and its folder)",
+ *   "left a decrypted key an older version left: /tmp/ssh-bench-hostkeys-cd34/identity is in use by pid 7, 8; once they ended: rm -r /tmp/ssh-bench-hostkeys-cd34",
+ * ]);
+ * ```
+ */
+export function oldKeyLines(r: Pick<StaleReport, "oldKeys">): string[] {
+  return r.oldKeys.map((k) =>
+    k.users.length === 0
+      ? `removed a decrypted key an older version left: ${k.path}/identity (and its folder)`
+      : `left a decrypted key an older version left: ${k.path}/identity is in use by pid ${
+        k.users.join(", ")
+      }; once they ended: rm -r ${k.path}`
+  );
 }

@@ -6,13 +6,17 @@
  * socket) or `hostkeys` (the run's own known_hosts for external hosts).
  * Folders of older versions (`ssh-bench-KIND-XXXX`) are removed only when
  * their `owner.pid` names a process that is gone; without one, nothing
- * proves them dead and they stay.
+ * proves them dead and they stay, except one that holds a decrypted key
+ * (`identity`, which versions before the in-memory key left after a
+ * SIGKILL): that goes once no process has a file of it open, its cwd in
+ * it or its path on the command line ({@linkcode removeOwnerlessKeys}).
  *
  * Other `ssh-bench-` folders (the synthetic data's, a test browser's
  * profile) are not this module's and are never touched.
  *
  * @module
  */
+import { exists } from "./fs.ts";
 import {
   killPids,
   type Owner,
@@ -239,4 +243,118 @@ export function removeDeadDirs(
     }
   }
   return { dirs, killed };
+}
+
+/** An older version's folder holding a decrypted key (see below). */
+export interface OwnerlessKey {
+  /** The folder. */
+  path: string;
+  /** Processes using it (open file, cwd, command line); none: removed. */
+  users: number[];
+}
+
+/**
+ * Pids of the processes (other than this one) that have a file under one
+ * of `dirs` open, their working directory in it, or its path on their
+ * command line, by folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { holders } from "./owned_dirs.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const sleeper = new Deno.Command("sleep", { args: ["30"], cwd: dir }).spawn();
+ * await new Promise((r) => setTimeout(r, 100));
+ * assert.deepEqual(holders([dir]).get(dir), [sleeper.pid]);
+ * sleeper.kill();
+ * await sleeper.status;
+ * assert.deepEqual(holders([dir]).get(dir), []);
+ * Deno.removeSync(dir);
+ * ```
+ */
+export function holders(dirs: readonly string[]): Map<string, number[]> {
+  const out = new Map(dirs.map((d) => [d, [] as number[]]));
+  if (dirs.length === 0) return out;
+  const inside = (p: string) =>
+    dirs.filter((d) => p === d || p.startsWith(`${d}/`));
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    const pid = Number(e.name);
+    const hits = new Set<string>();
+    const link = (p: string) => {
+      try {
+        inside(Deno.readLinkSync(p)).forEach((d) => hits.add(d));
+      } catch {
+        // closed or exited meanwhile, or not ours to read
+      }
+    };
+    link(`/proc/${pid}/cwd`);
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+        link(`/proc/${pid}/fd/${fd.name}`);
+      }
+    } catch {
+      // exited meanwhile
+    }
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      for (const a of argv) {
+        for (const d of dirs) if (a.includes(d)) hits.add(d);
+      }
+    } catch {
+      // exited meanwhile
+    }
+    for (const d of hits) out.get(d)!.push(pid);
+  }
+  return out;
+}
+
+/**
+ * Removes older versions' decrypted keys: a folder of the tool's with no
+ * owner mark (no owner in its name, no `owner.pid`) that holds an
+ * `identity` file, once no process uses it ({@linkcode holders}): the key
+ * is unlinked first, then the folder with what else it holds (the
+ * known_hosts and the public key). Every other folder, a live owner's
+ * above all, is left alone; one still in use is kept and reported with
+ * its users. The scan of /proc runs only when there is such a folder.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { removeOwnerlessKeys } from "./owned_dirs.ts";
+ * const old = Deno.makeTempDirSync({ prefix: "ssh-bench-hostkeys-" });
+ * Deno.writeTextFileSync(`${old}/identity`, "a key", { mode: 0o600 });
+ * const plain = Deno.makeTempDirSync({ prefix: "ssh-bench-hostkeys-" });
+ * const r = removeOwnerlessKeys();
+ * assert.deepEqual(r.find((k) => k.path === old), { path: old, users: [] });
+ * assert.throws(() => Deno.statSync(old));
+ * assert.ok(Deno.statSync(plain).isDirectory); // no key: not this one's
+ * Deno.removeSync(plain);
+ * ```
+ */
+export function removeOwnerlessKeys(): OwnerlessKey[] {
+  const found = ownedDirs().filter((d) =>
+    !d.owner && !exists(`${d.path}/owner.pid`) &&
+    exists(`${d.path}/identity`)
+  );
+  if (found.length === 0) return [];
+  const users = holders(found.map((d) => d.path));
+  const out: OwnerlessKey[] = [];
+  for (const d of found) {
+    const pids = users.get(d.path) ?? [];
+    if (pids.length === 0) {
+      try {
+        Deno.removeSync(`${d.path}/identity`);
+      } catch {
+        continue; // removed meanwhile (another run's start), or not ours to
+      }
+      try {
+        Deno.removeSync(d.path, { recursive: true });
+      } catch {
+        // the key is gone; the rest goes with the next start
+      }
+    }
+    out.push({ path: d.path, users: pids });
+  }
+  return out;
 }
