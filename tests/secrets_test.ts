@@ -259,6 +259,8 @@ function decryptedCopies(pub: string): string[] {
   return files.filter((f) => {
     let text: string;
     try {
+      // A key file is a few KB (see keyCopies).
+      if (Deno.statSync(f).size > 64 * 1024) return false;
       text = Deno.readTextFileSync(f);
     } catch {
       return false; // gone meanwhile
