@@ -116,6 +116,39 @@ Deno.test("sweep: health check stops the step after the round", async () => {
   assertEquals(r.stopped, "server gone");
 });
 
+Deno.test("sweep: the failed rows of the round a server died under name it", async () => {
+  const sink = new MemorySink();
+  let dead = false;
+  // The server dies during round 2: its sessions fail, the first round's did not.
+  const client = new FakeClient({ behave: (n) => n > 2 ? "fail" : "ok" });
+  const r = await runStep(
+    inProcess(client),
+    2,
+    opts(sink, {
+      minRounds: 5,
+      health: () => {
+        if (client.calls > 2) dead = true;
+        return dead
+          ? "the embedded Go server exited; see its log above"
+          : undefined;
+      },
+    }),
+  );
+  assertEquals(r.rounds, 2);
+  assertEquals(
+    sink.sessions.map((s) => [s.round, s.status, s.error]),
+    [
+      [1, "ok", ""],
+      [1, "ok", ""],
+      ...[1, 2].map(() => [
+        2,
+        "auth_error",
+        'the embedded Go server exited (auth: denied, with "quotes", commas\nand a newline)',
+      ]),
+    ],
+  );
+});
+
 Deno.test("stats: quantiles interpolate; summary per session and per second", () => {
   assertEquals(median([1, 2, 3, 4]), 2.5);
   assertEquals(median([3, 1, 2]), 2);
