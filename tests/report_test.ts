@@ -185,6 +185,25 @@ Deno.test("report: a run from before bound_by says what bound each pool size, by
   );
 });
 
+Deno.test("report: a run on sshd from before --server-impl shows a command that runs sshd again", async () => {
+  const { md, html } = await seedOpensshReport();
+  // It recorded no arguments (the seed preset) and no server_impl.
+  const meta = JSON.parse(
+    Deno.readTextFileSync(`${SEED_OPENSSH_DIR}/meta.json`),
+  );
+  assertEquals([meta.argv, meta.parameters.server_impl], [[], undefined]);
+  const at = md.indexOf("### Command");
+  assert(
+    md.includes("- **command line**: `deno task bench --server-impl openssh`"),
+    md.slice(at, at + 400),
+  );
+  assert(
+    md.includes("- **added**: --server-impl openssh: the run embedded sshd"),
+    md.slice(at, at + 400),
+  );
+  assert(html.includes("deno task bench --server-impl openssh"));
+});
+
 Deno.test("report: several runs give one comparison report with the compare table", async () => {
   const out = await Deno.makeTempDir();
   try {
