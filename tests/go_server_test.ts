@@ -12,7 +12,8 @@ import { assert, assertEquals } from "./assert.ts";
 import { GoServer, pinProblem } from "../src/server/go_server.ts";
 import { BENCH_USER } from "../src/server/embedded.ts";
 import { CLIENT_NAMES, loadRunners } from "../src/clients/mod.ts";
-import { pidAlive } from "../src/util/proc.ts";
+import { pidAlive, which } from "../src/util/proc.ts";
+import { ROOT_DIR } from "../src/util/paths.ts";
 import { benchCli, strangerKey, waitForRounds } from "./server_helpers.ts";
 import { BenchChild } from "./bench_child.ts";
 
@@ -175,6 +176,25 @@ Deno.test({
   name: "go server: bad flag combinations are one line each, exit 2",
   ...opts,
 }, async () => {
+  // The identity is checked first: --target needs a real key file.
+  const stranger = await strangerKey();
+  const target = [
+    "--target",
+    "ssh://u@127.0.0.1:22",
+    "--command",
+    "x",
+    "--identity",
+    stranger.key,
+  ];
+  try {
+    await badFlags(target);
+  } finally {
+    await Deno.remove(stranger.dir, { recursive: true });
+  }
+});
+
+/** Each bad combination (`target`: flags of an external target) is one error line, exit 2. */
+async function badFlags(target: readonly string[]): Promise<void> {
   for (
     const [args, want] of [
       [
@@ -197,6 +217,12 @@ Deno.test({
         "--clients",
         "ssh2",
       ], "--kex sntrup761x25519-sha512@openssh.com: the go server"],
+      ...["go", "openssh"].map((impl) =>
+        [
+          ["--server-impl", impl, ...target],
+          "--server-impl applies to the embedded server only; drop it or drop --target",
+        ] as const
+      ),
     ] as const
   ) {
     const r = await benchCli([
@@ -213,6 +239,93 @@ Deno.test({
     );
     assertEquals(errors.length, 1, r.stderr);
     assert(errors[0].includes(want), r.stderr);
+  }
+}
+
+Deno.test({
+  name:
+    "go server: not built or outdated, and no go: one line naming .ci/setup, exit 2",
+  // A mount namespace of its own hides go and this worktree's build/ from
+  // the run only; nothing on the machine changes.
+  ignore: Deno.uid() !== 0 || which("unshare") === undefined,
+  ...opts,
+}, async () => {
+  const go = which("go");
+  const bin = `${ROOT_DIR}build/ssh-bench-server`;
+  const mtime = () => {
+    try {
+      return Deno.statSync(bin).mtime?.getTime();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = mtime();
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [state, why] of [
+        ["absent", "is not built"],
+        ["outdated", "is older than src/server/go/server.go"],
+      ]
+    ) {
+      const script = [
+        "set -e",
+        // An empty build/ (the binary absent), or one with a stale binary.
+        'mount -t tmpfs tmpfs "$1/build"',
+        'if [ "$3" = outdated ]; then b="$1/build/ssh-bench-server"; printf "#!/bin/sh\n" > "$b"; chmod +x "$b"; touch -d 2000-01-01 "$b"; fi',
+        // go, wherever it is, is no program any more.
+        'mount --bind /dev/null "$2"',
+        "shift 3",
+        'exec "$@"',
+      ].join("\n");
+      const out = await new Deno.Command("unshare", {
+        args: [
+          "--mount",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          script,
+          "sh",
+          ROOT_DIR.replace(/\/$/, ""),
+          go ? Deno.realPathSync(go) : "/dev/null",
+          state,
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--config",
+          `${ROOT_DIR}deno.json`,
+          `${ROOT_DIR}src/cli/bench.ts`,
+          "--server-impl",
+          "go",
+          "--clients",
+          "ssh2",
+          "--pool",
+          "1",
+          "--step-seconds",
+          "0",
+          "--no-charts",
+          "--out",
+          `${dir}/${state}`,
+        ],
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 2, stderr);
+      const errors = stderr.trim().split("\n").filter((l) =>
+        l.startsWith("error:")
+      );
+      assertEquals(errors, [
+        `error: the Go server build/ssh-bench-server ${why} and go is not installed: run .ci/setup (installs golang-go and golang-golang-x-crypto-dev, and builds it)`,
+      ], stderr);
+    }
+    // This worktree's build/ is as it was.
+    assertEquals(mtime(), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
