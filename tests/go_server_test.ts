@@ -7,6 +7,7 @@
  * killed run.
  */
 import { Buffer } from "node:buffer";
+import { parse } from "csv-parse/sync";
 import { Client } from "ssh2";
 import { assert, assertEquals } from "./assert.ts";
 import { GoServer, pinProblem } from "../src/server/go_server.ts";
@@ -357,9 +358,13 @@ Deno.test({
   }
 });
 
-/** A long run on the Go server (ssh2, pool 2), as a child process. */
-function longGoRun(out: string): BenchChild {
+/**
+ * A long run on the Go server (ssh2, pool 2), as a child process;
+ * `command` instead of the payload when given.
+ */
+function longGoRun(out: string, command?: string): BenchChild {
   return new BenchChild([
+    ...(command ? ["--command", command] : []),
     "--server-impl",
     "go",
     "--clients",
@@ -405,16 +410,39 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/run`;
-    const child = longGoRun(out);
+    // Sessions of over a second: the kill lands in a round, not between.
+    const child = longGoRun(out, "sleep 1; cat /etc/hostname");
     await waitForRounds(out, 2, 60_000);
     const [server] = goServerPids(child.pid);
     assert(server !== undefined, "the run's Go server");
+    await new Promise((r) => setTimeout(r, 300));
     Deno.kill(server, "SIGKILL");
     const { code, stderr: text } = await child.exit();
     assertEquals(code, 1, text);
     assert(/error: the embedded Go server exited/.test(text), text);
     const meta = JSON.parse(await Deno.readTextFile(`${out}/meta.json`));
     assertEquals(meta.status, "failed");
+    // The round in flight is written: its sessions failed, each naming the
+    // server as the cause (the client's own error beside it); the rounds
+    // before it stay ok.
+    const sessions = parse(await Deno.readTextFile(`${out}/sessions.csv`), {
+      columns: true,
+    }) as Record<string, string>[];
+    const last = Math.max(...sessions.map((s) => Number(s.round)));
+    const failed = sessions.filter((s) => s.status !== "ok");
+    assert(failed.length > 0, "no failed row");
+    for (const s of failed) {
+      assertEquals(s.round, String(last), JSON.stringify(s));
+      assert(
+        s.error.startsWith("the embedded Go server exited"),
+        JSON.stringify(s),
+      );
+    }
+    assert(
+      sessions.filter((s) => Number(s.round) < last).every((s) =>
+        s.status === "ok"
+      ),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
