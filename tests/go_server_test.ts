@@ -4,7 +4,9 @@
  * user, a pty, a shell, a subsystem, and forwarding of either
  * direction; it listens on its address only, runs as the benchmark account
  * (as root), serves several commands per connection, and dies with a
- * killed run.
+ * killed run; killed itself, the round in flight's rows fail naming it.
+ * Bad flag combinations (`--server-impl` with `--target` among them) and a
+ * binary that cannot be built without `go` are one error line, exit 2.
  */
 import { Buffer } from "node:buffer";
 import { parse } from "csv-parse/sync";
