@@ -451,7 +451,8 @@ const BOUND_BY: Record<PoolBound["by"], string> = {
  * One line saying, per pool size, whether the server or the clients bound
  * the run's wall times ({@linkcode boundPerPool}), runs of pool sizes
  * with the same verdict as ranges (`10-30`: the pool sizes run from 10 to
- * 30); per RTT with several. Undefined without server CPU (`--target`).
+ * 30); per RTT with several (those with the same verdicts together).
+ * Undefined without server CPU (`--target`).
  *
  * @example
  * ```ts
@@ -466,6 +467,8 @@ const BOUND_BY: Record<PoolBound["by"], string> = {
  * assert.equal(boundLine([r("a", 1, 9)]), "bound by: the server at pool 1");
  * assert.equal(boundLine([{ ...r("a", 1, 1), rtt_ms: 0 }, { ...r("a", 1, 9), rtt_ms: 50 }]),
  *   "bound by: at rtt 0 ms the clients at pool 1; at rtt 50 ms the server at pool 1");
+ * assert.equal(boundLine([0, 25, 50].map((rtt_ms) => ({ ...r("a", 1, 1), rtt_ms }))),
+ *   "bound by: at rtt 0, 25, 50 ms the clients at pool 1");
  * assert.equal(boundLine([r("a", 1, NaN)]), undefined);
  * ```
  */
@@ -485,9 +488,17 @@ export function boundLine(rows: readonly SummaryRow[]): string | undefined {
         i === 0 ? (x.pools.length > 1 ? "pools " : "pool ") : ""
       }${x.pools.length > 1 ? `${x.pools[0]}-${x.pools.at(-1)}` : x.pools[0]}`
     ).join(", ");
-    return rtt === undefined ? text : `at rtt ${rtt} ms ${text}`;
+    return { rtt, text };
   });
-  return `bound by: ${parts.join("; ")}`;
+  // RTTs with the same verdicts are named together.
+  const same = Map.groupBy(parts, (p) => p.text);
+  return `bound by: ${
+    [...same].map(([text, at]) =>
+      at[0].rtt === undefined
+        ? text
+        : `at rtt ${at.map((p) => p.rtt).join(", ")} ms ${text}`
+    ).join("; ")
+  }`;
 }
 
 function serverBound(rows: readonly SummaryRow[]): string[] {
