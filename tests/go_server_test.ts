@@ -4,15 +4,19 @@
  * user, a pty, a shell, a subsystem, and forwarding of either
  * direction; it listens on its address only, runs as the benchmark account
  * (as root), serves several commands per connection, and dies with a
- * killed run.
+ * killed run; killed itself, the round in flight's rows fail naming it.
+ * Bad flag combinations (`--server-impl` with `--target` among them) and a
+ * binary that cannot be built without `go` are one error line, exit 2.
  */
 import { Buffer } from "node:buffer";
+import { parse } from "csv-parse/sync";
 import { Client } from "ssh2";
 import { assert, assertEquals } from "./assert.ts";
 import { GoServer, pinProblem } from "../src/server/go_server.ts";
 import { BENCH_USER } from "../src/server/embedded.ts";
 import { CLIENT_NAMES, loadRunners } from "../src/clients/mod.ts";
-import { pidAlive } from "../src/util/proc.ts";
+import { pidAlive, which } from "../src/util/proc.ts";
+import { ROOT_DIR } from "../src/util/paths.ts";
 import { benchCli, strangerKey, waitForRounds } from "./server_helpers.ts";
 import { BenchChild } from "./bench_child.ts";
 
@@ -97,7 +101,9 @@ Deno.test(
       await t.step("pty, shell, subsystem, forwarding", async () => {
         const c = await connect(server);
         try {
-          const shell = await outcome((cb) => c.shell(cb));
+          // No pty first (ssh2's shell(cb) asks for one, and the refused
+          // pty would fail it before "shell" is ever sent).
+          const shell = await outcome((cb) => c.shell(false, cb));
           assert(shell, "a shell was granted");
           const pty = await outcome((cb) => c.exec("true", { pty: true }, cb));
           assert(pty, "a pty was granted");
@@ -173,6 +179,25 @@ Deno.test({
   name: "go server: bad flag combinations are one line each, exit 2",
   ...opts,
 }, async () => {
+  // The identity is checked first: --target needs a real key file.
+  const stranger = await strangerKey();
+  const target = [
+    "--target",
+    "ssh://u@127.0.0.1:22",
+    "--command",
+    "x",
+    "--identity",
+    stranger.key,
+  ];
+  try {
+    await badFlags(target);
+  } finally {
+    await Deno.remove(stranger.dir, { recursive: true });
+  }
+});
+
+/** Each bad combination (`target`: flags of an external target) is one error line, exit 2. */
+async function badFlags(target: readonly string[]): Promise<void> {
   for (
     const [args, want] of [
       [
@@ -195,6 +220,12 @@ Deno.test({
         "--clients",
         "ssh2",
       ], "--kex sntrup761x25519-sha512@openssh.com: the go server"],
+      ...["go", "openssh"].map((impl) =>
+        [
+          ["--server-impl", impl, ...target],
+          "--server-impl applies to the embedded server only; drop it or drop --target",
+        ] as const
+      ),
     ] as const
   ) {
     const r = await benchCli([
@@ -211,6 +242,93 @@ Deno.test({
     );
     assertEquals(errors.length, 1, r.stderr);
     assert(errors[0].includes(want), r.stderr);
+  }
+}
+
+Deno.test({
+  name:
+    "go server: not built or outdated, and no go: one line naming .ci/setup, exit 2",
+  // A mount namespace of its own hides go and this worktree's build/ from
+  // the run only; nothing on the machine changes.
+  ignore: Deno.uid() !== 0 || which("unshare") === undefined,
+  ...opts,
+}, async () => {
+  const go = which("go");
+  const bin = `${ROOT_DIR}build/ssh-bench-server`;
+  const mtime = () => {
+    try {
+      return Deno.statSync(bin).mtime?.getTime();
+    } catch {
+      return undefined;
+    }
+  };
+  const before = mtime();
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [state, why] of [
+        ["absent", "is not built"],
+        ["outdated", "is older than src/server/go/server.go"],
+      ]
+    ) {
+      const script = [
+        "set -e",
+        // An empty build/ (the binary absent), or one with a stale binary.
+        'mount -t tmpfs tmpfs "$1/build"',
+        'if [ "$3" = outdated ]; then b="$1/build/ssh-bench-server"; printf "#!/bin/sh\n" > "$b"; chmod +x "$b"; touch -d 2000-01-01 "$b"; fi',
+        // go, wherever it is, is no program any more.
+        'mount --bind /dev/null "$2"',
+        "shift 3",
+        'exec "$@"',
+      ].join("\n");
+      const out = await new Deno.Command("unshare", {
+        args: [
+          "--mount",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          script,
+          "sh",
+          ROOT_DIR.replace(/\/$/, ""),
+          go ? Deno.realPathSync(go) : "/dev/null",
+          state,
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--config",
+          `${ROOT_DIR}deno.json`,
+          `${ROOT_DIR}src/cli/bench.ts`,
+          "--server-impl",
+          "go",
+          "--clients",
+          "ssh2",
+          "--pool",
+          "1",
+          "--step-seconds",
+          "0",
+          "--no-charts",
+          "--out",
+          `${dir}/${state}`,
+        ],
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 2, stderr);
+      const errors = stderr.trim().split("\n").filter((l) =>
+        l.startsWith("error:")
+      );
+      assertEquals(errors, [
+        `error: the Go server build/ssh-bench-server ${why} and go is not installed: run .ci/setup (installs golang-go and golang-golang-x-crypto-dev, and builds it)`,
+      ], stderr);
+    }
+    // This worktree's build/ is as it was.
+    assertEquals(mtime(), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -242,9 +360,13 @@ Deno.test({
   }
 });
 
-/** A long run on the Go server (ssh2, pool 2), as a child process. */
-function longGoRun(out: string): BenchChild {
+/**
+ * A long run on the Go server (ssh2, pool 2), as a child process;
+ * `command` instead of the payload when given.
+ */
+function longGoRun(out: string, command?: string): BenchChild {
   return new BenchChild([
+    ...(command ? ["--command", command] : []),
     "--server-impl",
     "go",
     "--clients",
@@ -290,16 +412,39 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/run`;
-    const child = longGoRun(out);
+    // Sessions of over a second: the kill lands in a round, not between.
+    const child = longGoRun(out, "sleep 1; cat /etc/hostname");
     await waitForRounds(out, 2, 60_000);
     const [server] = goServerPids(child.pid);
     assert(server !== undefined, "the run's Go server");
+    await new Promise((r) => setTimeout(r, 300));
     Deno.kill(server, "SIGKILL");
     const { code, stderr: text } = await child.exit();
     assertEquals(code, 1, text);
     assert(/error: the embedded Go server exited/.test(text), text);
     const meta = JSON.parse(await Deno.readTextFile(`${out}/meta.json`));
     assertEquals(meta.status, "failed");
+    // The round in flight is written: its sessions failed, each naming the
+    // server as the cause (the client's own error beside it); the rounds
+    // before it stay ok.
+    const sessions = parse(await Deno.readTextFile(`${out}/sessions.csv`), {
+      columns: true,
+    }) as Record<string, string>[];
+    const last = Math.max(...sessions.map((s) => Number(s.round)));
+    const failed = sessions.filter((s) => s.status !== "ok");
+    assert(failed.length > 0, "no failed row");
+    for (const s of failed) {
+      assertEquals(s.round, String(last), JSON.stringify(s));
+      assert(
+        s.error.startsWith("the embedded Go server exited"),
+        JSON.stringify(s),
+      );
+    }
+    assert(
+      sessions.filter((s) => Number(s.round) < last).every((s) =>
+        s.status === "ok"
+      ),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -35,6 +35,10 @@ const MAXSTARTUPS_DIR = new URL(
 ).pathname;
 const V1_DIR = new URL("./fixtures/v1-run", import.meta.url).pathname;
 const RUNS = new URL("../data/runs", import.meta.url).pathname;
+const SEED_OPENSSH_DIR = new URL(
+  "../data/runs/sample-seed-openssh",
+  import.meta.url,
+).pathname;
 /**
  * The sample run's charts: no failure, one host on loopback, so no
  * failures, rtt or hosts chart.
@@ -179,6 +183,75 @@ Deno.test("report: the sample run's page is self-contained and its post has the 
   assert(md.includes("- **CPU**: AMD EPYC"));
   assert(md.includes("<summary>libssh2: 44 pool sizes</summary>"));
   assert(md.includes("> **Warning:** the machine was over 90% busy"));
+  // On the Go server the clients bound every pool size, and it says so.
+  assert(
+    md.includes("Bound by: the clients at pools 1-100 ("),
+    md.slice(0, 3000),
+  );
+});
+
+/** sample-seed-openssh's report, written once into a temp folder. */
+let seedOpenssh: Promise<{ md: string; html: string }> | undefined;
+function seedOpensshReport() {
+  seedOpenssh ??= (async () => {
+    const out = await Deno.makeTempDir({ prefix: "ssh-bench-report-" });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(out, { recursive: true });
+      } catch {
+        // already gone
+      }
+    });
+    const before = Deno.readTextFileSync(`${SEED_OPENSSH_DIR}/meta.json`);
+    const files = await reportFor([SEED_OPENSSH_DIR], { out });
+    // The committed run folder is left as it was.
+    assertEquals(
+      Deno.readTextFileSync(`${SEED_OPENSSH_DIR}/meta.json`),
+      before,
+    );
+    return {
+      md: await Deno.readTextFile(files.md),
+      html: await Deno.readTextFile(files.html),
+    };
+  })();
+  return seedOpenssh;
+}
+
+Deno.test("report: a run from before bound_by says what bound each pool size, by the same rule", async () => {
+  const { md, html } = await seedOpensshReport();
+  // Schema 7: no bound_by recorded; the report gives it by the rule.
+  const meta = JSON.parse(
+    Deno.readTextFileSync(`${SEED_OPENSSH_DIR}/meta.json`),
+  );
+  assert(meta.summary.every((r: object) => !("bound_by" in r)));
+  const bound =
+    "Bound by: the clients at pools 1-3, the server for some clients at 4-30, the server at 35-100 (";
+  assert(md.includes(bound), md.slice(0, 4000));
+  assert(html.includes(`<p class="note">${bound}`));
+  // And a column in the key figures: libssh2 at 100 was server-bound.
+  assert(
+    /\| libssh2 \| 100 \|[^\n]*\| server \|[^\n]*\n/.test(md),
+    md.slice(0, 4000),
+  );
+});
+
+Deno.test("report: a run on sshd from before --server-impl shows a command that runs sshd again", async () => {
+  const { md, html } = await seedOpensshReport();
+  // It recorded no arguments (the seed preset) and no server_impl.
+  const meta = JSON.parse(
+    Deno.readTextFileSync(`${SEED_OPENSSH_DIR}/meta.json`),
+  );
+  assertEquals([meta.argv, meta.parameters.server_impl], [[], undefined]);
+  const at = md.indexOf("### Command");
+  assert(
+    md.includes("- **command line**: `deno task bench --server-impl openssh`"),
+    md.slice(at, at + 400),
+  );
+  assert(
+    md.includes("- **added**: --server-impl openssh: the run embedded sshd"),
+    md.slice(at, at + 400),
+  );
+  assert(html.includes("deno task bench --server-impl openssh"));
 });
 
 Deno.test("report: vs the best follows the one rule for every run: ~ exactly where the printed interval includes 1.00x, p for information", async () => {

@@ -1,7 +1,8 @@
 /**
  * `--rtt` end to end: a run through the emulated link records the RTT on
  * every row, connect never beats the RTT, the achieved hold times sit next
- * to the asked ones, and nothing (forwarder, namespace, device, sshd)
+ * to the asked ones (on sshd, and on the Go server with `--loss` and
+ * `--rate` too), and nothing (forwarder, namespace, device, server)
  * outlives the run, also after Ctrl-C, after sshd dies and after the
  * forwarder is killed (which ends the round in flight at once, its rows
  * kept and naming what died). Each check looks at the run's own
@@ -12,7 +13,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { linkResources } from "../src/net/mod.ts";
 import { forwarderPids } from "../src/net/netns.ts";
 import { waitForRounds } from "./server_helpers.ts";
-import { descendants } from "../src/util/proc.ts";
+import { descendants, which } from "../src/util/proc.ts";
 import {
   type Footprint,
   footprint,
@@ -66,6 +67,16 @@ function ownSshd(pid: number): number[] {
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
+/** An emulated link needs root, `ip`, `tc` (for --rate) and a TUN device. */
+const CAN_SHAPE = Deno.uid() === 0 && which("ip") !== undefined &&
+  which("tc") !== undefined && (() => {
+    try {
+      return Deno.statSync("/dev/net/tun") !== undefined;
+    } catch {
+      return false;
+    }
+  })();
+
 Deno.test({
   name:
     "rtt: sessions through the emulated link, connect >= RTT - 1 ms, achieved hold recorded",
@@ -113,6 +124,112 @@ Deno.test({
     assertEquals(meta.parameters.rtt_ms, [0, 30]);
     for (const c of ["ssh2", "xcrypto"]) {
       assert(meta.round_trips[c].total > 5, JSON.stringify(meta.round_trips));
+    }
+    assertNothingLeft(child);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "rtt: the Go server behind an emulated link with --loss and --rate: ok rows, RTT recorded, both applied, nothing left",
+  // Visible in the test output as ignored where links cannot be made.
+  ignore: !CAN_SHAPE,
+  ...opts,
+}, async () => {
+  const out = await Deno.makeTempDir();
+  // 500 kB at 10 Mbit/s, a 16 KiB burst at most: each session takes at
+  // least (500000 - 16384) * 8 / 10 Mbit/s = 387 ms.
+  const bytes = 500_000;
+  const floorMs = (bytes - 16_384) * 8 / 10e6 * 1000;
+  try {
+    const child = start([
+      "--server-impl",
+      "go",
+      "--clients",
+      "ssh2",
+      "--pool",
+      "2",
+      "--rtt",
+      "0,30",
+      "--loss",
+      "1",
+      "--rate",
+      "10",
+      "--payload-bytes",
+      String(bytes),
+      "--rounds",
+      "2",
+      "--step-seconds",
+      "0",
+      "--no-charts",
+      "--out",
+      `${out}/run`,
+    ]);
+    // The loss each link's packet forwarder was started with (1 % is
+    // 10000 parts per million), read from its command line while it runs.
+    const loss = new Set<string>();
+    const output = child.output();
+    let done = false;
+    output.finally(() => done = true);
+    while (!done) {
+      for (const pid of descendants(child.pid)) {
+        let argv: string[] = [];
+        try {
+          argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+        } catch {
+          continue;
+        }
+        const i = argv.indexOf("--loss-ppm");
+        if (argv[0]?.endsWith("/netfwd") && i > 0) loss.add(argv[i + 1]);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await output;
+    const err = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 0, err);
+    assertEquals([...loss], ["10000"]);
+    const meta = JSON.parse(Deno.readTextFileSync(`${out}/run/meta.json`));
+    assertEquals(
+      [
+        meta.parameters.server_impl,
+        meta.parameters.rtt_ms,
+        meta.parameters.loss_pct,
+        meta.parameters.rate_mbit,
+      ],
+      ["go", [0, 30], 1, 10],
+    );
+    assert(
+      /^Go x\/crypto\/ssh /.test(meta.versions.server),
+      meta.versions.server,
+    );
+    const s = rows(`${out}/run/sessions.csv`);
+    assertEquals(s.length, 2 * 2 * 2); // 2 RTTs x 2 rounds x pool 2
+    for (const x of s) {
+      assertEquals(
+        [x.status, x.bytes],
+        ["ok", String(bytes)],
+        JSON.stringify(x),
+      );
+      assert(x.rtt_ms === "0" || x.rtt_ms === "30", x.rtt_ms);
+      assert(
+        Number(x.connect_ms) >= Number(x.rtt_ms) - 1,
+        `connect ${x.connect_ms} ms at RTT ${x.rtt_ms}`,
+      );
+      // The rate limit held the payload back, at either RTT.
+      assert(
+        Number(x.total_ms) >= floorMs,
+        `total ${x.total_ms} ms at 10 Mbit/s`,
+      );
+    }
+    assertEquals(new Set(s.map((x) => x.rtt_ms)), new Set(["0", "30"]));
+    for (const x of rows(`${out}/run/rounds.csv`)) {
+      assert(Number(x.server_cpu_ms) > 0, JSON.stringify(x));
+      assert(
+        Math.abs(Number(x.link_hold_p50_ms) - Number(x.rtt_ms) / 2) < 3,
+        `hold ${x.link_hold_p50_ms} at RTT ${x.rtt_ms}`,
+      );
     }
     assertNothingLeft(child);
   } finally {

@@ -4,7 +4,12 @@ import {
   type StepResult,
   type SweepOptions,
 } from "../src/run/sweep.ts";
-import { costWarnings, summarize } from "../src/run/summary.ts";
+import {
+  costWarnings,
+  formatSummary,
+  summarize,
+  summaryJson,
+} from "../src/run/summary.ts";
 import { median, quantile } from "../src/util/quantile.ts";
 import { InProcessRunner } from "../src/clients/runner.ts";
 import type { SshClient } from "../src/clients/seam.ts";
@@ -111,6 +116,39 @@ Deno.test("sweep: health check stops the step after the round", async () => {
   assertEquals(r.stopped, "server gone");
 });
 
+Deno.test("sweep: the failed rows of the round a server died under name it", async () => {
+  const sink = new MemorySink();
+  let dead = false;
+  // The server dies during round 2: its sessions fail, the first round's did not.
+  const client = new FakeClient({ behave: (n) => n > 2 ? "fail" : "ok" });
+  const r = await runStep(
+    inProcess(client),
+    2,
+    opts(sink, {
+      minRounds: 5,
+      health: () => {
+        if (client.calls > 2) dead = true;
+        return dead
+          ? "the embedded Go server exited; see its log above"
+          : undefined;
+      },
+    }),
+  );
+  assertEquals(r.rounds, 2);
+  assertEquals(
+    sink.sessions.map((s) => [s.round, s.status, s.error]),
+    [
+      [1, "ok", ""],
+      [1, "ok", ""],
+      ...[1, 2].map(() => [
+        2,
+        "auth_error",
+        'the embedded Go server exited (auth: denied, with "quotes", commas\nand a newline)',
+      ]),
+    ],
+  );
+});
+
 Deno.test("stats: quantiles interpolate; summary per session and per second", () => {
   assertEquals(median([1, 2, 3, 4]), 2.5);
   assertEquals(median([3, 1, 2]), 2);
@@ -142,12 +180,11 @@ Deno.test("stats: quantiles interpolate; summary per session and per second", ()
 
 /**
  * One round of 10 ok sessions in 100 ms (100 sessions/s), the client's CPU
- * 2 ms per session; the server's and the machine's CPU are the test's.
+ * 2 ms per session; the server's and the machine's CPU are the test's (and
+ * any other field it gives).
  */
 function tenSessions(
-  cpu: Pick<StepResult, "serverCpuMs" | "machineCpuMs"> & {
-    machineWindowMs?: number;
-  },
+  cpu: Pick<StepResult, "serverCpuMs" | "machineCpuMs"> & Partial<StepResult>,
 ): StepResult {
   return {
     client: "c",
@@ -185,6 +222,61 @@ Deno.test("summary: CPU limit, percent of it, and the server-bound warning", () 
   assertEquals(costWarnings([light]), []);
   const [clientHeavy] = summarize([{ ...step, clientCpuMs: 500 }], 2);
   assertEquals(costWarnings([clientHeavy]), []);
+});
+
+Deno.test("summary: what bound each pool size, in every row, the terminal summary and the warning", () => {
+  // Two clients at pools 1, 2, 10, 20, 30: the server outspends both from
+  // pool 10 on, only client "b" at 30 (client "a" is heavier there).
+  const step = (client: string, pool: number, serverMs: number) =>
+    tenSessions({
+      client,
+      pool,
+      serverCpuMs: serverMs * 10,
+      clientCpuMs: (client === "a" && pool === 30 ? 30 : 2) * 10,
+      machineCpuMs: NaN,
+    });
+  const steps = [1, 2, 10, 20, 30].flatMap((pool) =>
+    ["a", "b"].map((c) => step(c, pool, pool < 10 ? 1 : 18))
+  );
+  const rows = summarize(steps, 2);
+  assertEquals(
+    rows.map((r) => `${r.client}${r.pool_size}:${r.bound_by}`).join(" "),
+    "a1:client b1:client a2:client b2:client a10:server b10:server a20:server b20:server a30:client b30:server",
+  );
+  // Stored: summary.json (and so summary.csv, meta.json) has the field.
+  assertEquals(
+    JSON.parse(summaryJson(rows)).map((r: { bound_by: string }) => r.bound_by),
+    rows.map((r) => r.bound_by),
+  );
+  // Said in the terminal summary whether or not a step was server-bound.
+  const text = formatSummary(rows).split("\n");
+  assert(
+    text.includes(
+      "bound by: the clients at pools 1-2, the server at 10-20, the server for some clients at 30",
+    ),
+    text.join("\n"),
+  );
+  const light = summarize(steps.filter((s) => s.pool < 10), 2);
+  assert(
+    formatSummary(light).split("\n").includes(
+      "bound by: the clients at pools 1-2",
+    ),
+  );
+  assertEquals(costWarnings(light), []);
+  // The warning names the pools where every client and where some were.
+  const [w] = costWarnings(rows);
+  assert(
+    w.startsWith(
+      "warning: server-bound (every client at pool 10, 20; some clients at pool 30): ",
+    ),
+    w,
+  );
+  // An external target (no server CPU): no verdict, no line.
+  const target = summarize([
+    tenSessions({ serverCpuMs: NaN, machineCpuMs: NaN }),
+  ], 2);
+  assertEquals(target[0].bound_by, "");
+  assert(!formatSummary(target).includes("bound by"));
 });
 
 Deno.test("summary: machine CPU sets the limit, the unattributed part and the saturation warning", () => {

@@ -7,6 +7,7 @@
  * @module
  */
 import { DEFAULT_PAYLOAD_BYTES } from "../server/payload.ts";
+import { DEFAULT_SERVER_IMPL } from "../server/impl.ts";
 import { PRESETS } from "./presets.ts";
 import type { RunMeta } from "./record.ts";
 
@@ -148,4 +149,40 @@ export function replayArgs(meta: RunMeta): string[] | undefined {
   );
   if (external || args.some((a) => /^--server-impl(=|$)/.test(a))) return args;
   return [...args, "--server-impl", meta.parameters?.server_impl ?? "openssh"];
+}
+
+/**
+ * The arguments a report shows for a run: those it was given
+ * ({@linkcode givenArgs}), with `--server-impl` added (`added`) where the
+ * run embedded another server than today's default and did not name it:
+ * a run recorded before `--server-impl` existed, or one whose sshd-only
+ * flags chose openssh, says `--server-impl openssh`, so the command shown
+ * runs sshd again, not the Go server. A run on the default server is
+ * shown as it was given.
+ *
+ * @example
+ * ```ts
+ * import { shownArgs } from "./replay.ts";
+ * import assert from "node:assert/strict";
+ * // Recorded before --server-impl: it embedded sshd.
+ * assert.deepEqual(shownArgs({ argv: [] } as never),
+ *   { args: ["--server-impl", "openssh"], recorded: true, added: ["--server-impl", "openssh"] });
+ * assert.deepEqual(shownArgs({ argv: [], parameters: { server_impl: "go" } } as never),
+ *   { args: [], recorded: true });
+ * assert.deepEqual(shownArgs({ argv: ["--server-impl", "openssh"] } as never),
+ *   { args: ["--server-impl", "openssh"], recorded: true });
+ * assert.deepEqual(shownArgs({ argv: ["--target", "ssh://a@h"] } as never),
+ *   { args: ["--target", "ssh://a@h"], recorded: true });
+ * assert.equal(shownArgs({}), undefined);
+ * ```
+ */
+export function shownArgs(
+  meta: RunMeta,
+): { args: string[]; recorded: boolean; added?: string[] } | undefined {
+  const given = givenArgs(meta);
+  if (!given) return undefined;
+  const replay = replayArgs(meta) ?? given.args;
+  const added = replay.slice(given.args.length);
+  if (added.length === 0 || added.at(-1) === DEFAULT_SERVER_IMPL) return given;
+  return { ...given, args: replay, added };
 }

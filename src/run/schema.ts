@@ -74,8 +74,12 @@ import { markdownTable as textMarkdownTable } from "../util/text_table.ts";
  *   interval is NaN with fewer than 4 rounds a side; `unattributed_cpu_ms_per_session`
  *   is never below 0; `meta.json` gains `interference` and the run folder
  *   `summary.json` (the summary, typed).
+ * - 12: the summary gains `bound_by`: whether the step's wall times were
+ *   bound by the embedded server (`server`) or by the client (`client`);
+ *   empty for `--target`. Earlier runs get it from their summary's CPU
+ *   figures, by the same rule, wherever it is shown.
  */
-export const SCHEMA_VERSION = 11;
+export const SCHEMA_VERSION = 12;
 
 /** How a column is stored: text, whole number, number, or a session status. */
 export type ColumnType = "string" | "int" | "float" | "status";
@@ -525,6 +529,14 @@ export const SUMMARY_COLUMNS = [
     type: "float",
     unit: "%",
     meaning: "`sessions_per_s` / `limit_sessions_per_s`",
+  },
+  {
+    name: "bound_by",
+    type: "string",
+    unit: "",
+    meaning:
+      "what bound the step's wall times: `server` where the embedded server spent more CPU per session than the client with the step at 50 % of `limit_sessions_per_s` or more, else `client`; empty without server CPU (`--target`)",
+    since: 12,
   },
   {
     name: "client_rss_max_mb",

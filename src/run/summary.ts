@@ -145,7 +145,7 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
   const perSession = Number.isFinite(machine) ? machine : server + client;
   const limit = perSession > 0 ? cores * 1000 / perSession : NaN;
   const total = clusterInterval(roundTotals(r));
-  return {
+  const row: SummaryRow = {
     client: r.client,
     pool_size: r.pool,
     sessions: r.sessions,
@@ -166,6 +166,7 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
     sessions_per_s: rate,
     limit_sessions_per_s: limit,
     pct_of_limit: 100 * rate / limit,
+    bound_by: "",
     client_rss_max_mb: r.maxRssMb,
     rtt_ms: r.rttMs,
     total_vs_best_x: NaN,
@@ -178,6 +179,8 @@ function baseRow(r: StepResult, cores: number): SummaryRow {
       ? 100 * r.disturbedRounds! / r.otherRounds
       : NaN,
   };
+  row.bound_by = stepBound(row);
+  return row;
 }
 
 /**
@@ -356,10 +359,50 @@ function boundByServer(r: SummaryRow): boolean {
 }
 
 /**
- * What bounded each pool size's wall times: `server` when every client's
- * step there was bound by the server ({@linkcode costWarnings}' rule),
- * `clients` when none was, `mixed` otherwise; pool sizes without server
- * CPU (an external target) are left out.
+ * What bound one step's wall times (`bound_by`): `server` when the
+ * embedded server spent more CPU per session than the client with the
+ * step at half the machine's CPU limit or more, else `client`; `""`
+ * without server CPU (an external target). A row that recorded it
+ * (schema 12 on) keeps its value; an older one gets it by this rule.
+ *
+ * @example
+ * ```ts
+ * import { stepBound, type SummaryRow } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const r = (server: number, pct: number) => ({ server_cpu_ms_per_session: server,
+ *   client_cpu_ms_per_session: 2, pct_of_limit: pct }) as SummaryRow;
+ * assert.equal(stepBound(r(14, 90)), "server");
+ * assert.equal(stepBound(r(14, 30)), "client"); // far from the CPU limit
+ * assert.equal(stepBound(r(1.2, 90)), "client");
+ * assert.equal(stepBound(r(NaN, 90)), "");
+ * assert.equal(stepBound({ ...r(14, 90), bound_by: "client" }), "client");
+ * // An older meta.json: server CPU null for --target.
+ * assert.equal(stepBound({ server_cpu_ms_per_session: null } as never), "");
+ * ```
+ */
+export function stepBound(r: SummaryRow): "server" | "client" | "" {
+  const recorded: unknown = r.bound_by;
+  if (recorded === "server" || recorded === "client") return recorded;
+  if (!Number.isFinite(r.server_cpu_ms_per_session)) return "";
+  return boundByServer(r) ? "server" : "client";
+}
+
+/** What bounded one pool size's wall times ({@linkcode boundPerPool}). */
+export interface PoolBound {
+  /** The pool size. */
+  pool: number;
+  /** The emulated RTT of these steps (`--rtt`), ms; absent without. */
+  rtt_ms?: number;
+  /** `server` for every client's step, `clients` for none, else `mixed`. */
+  by: "server" | "clients" | "mixed";
+}
+
+/**
+ * What bounded each pool size's wall times (at each emulated RTT, with
+ * `--rtt`): `server` when every client's step there was bound by the
+ * server ({@linkcode stepBound}), `clients` when none was, `mixed`
+ * otherwise; pool sizes without server CPU (an external target) are left
+ * out. In order of RTT, then pool size.
  *
  * @example
  * ```ts
@@ -371,35 +414,102 @@ function boundByServer(r: SummaryRow): boolean {
  * assert.deepEqual(boundPerPool([r("a", 1, 1, 5), r("b", 1, 1, 3), r("a", 10, 9, 5), r("b", 10, 9, 3),
  *   r("a", 30, 4, 5), r("b", 30, 4, 3)]), [
  *   { pool: 1, by: "clients" }, { pool: 10, by: "server" }, { pool: 30, by: "mixed" }]);
+ * assert.deepEqual(boundPerPool([{ ...r("a", 2, 9, 1), rtt_ms: 30 }, { ...r("a", 2, 9, 1), rtt_ms: 0 }]),
+ *   [{ pool: 2, rtt_ms: 0, by: "server" }, { pool: 2, rtt_ms: 30, by: "server" }]);
+ * assert.deepEqual(boundPerPool([r("a", 1, NaN, 5)]), []);
  * ```
  */
-export function boundPerPool(
-  rows: readonly SummaryRow[],
-): { pool: number; by: "server" | "clients" | "mixed" }[] {
-  const pools = [...new Set(rows.map((r) => r.pool_size))].sort((a, b) =>
-    a - b
-  );
-  const out: { pool: number; by: "server" | "clients" | "mixed" }[] = [];
-  for (const pool of pools) {
-    const at = rows.filter((r) =>
-      r.pool_size === pool && Number.isFinite(r.server_cpu_ms_per_session)
-    );
-    if (at.length === 0) continue;
-    const n = at.filter(boundByServer).length;
+export function boundPerPool(rows: readonly SummaryRow[]): PoolBound[] {
+  const rated = rows.map((r) => ({
+    r,
+    rtt: typeof r.rtt_ms === "number" ? r.rtt_ms : undefined,
+    bound: stepBound(r),
+  })).filter((x) => x.bound !== "");
+  const groups = Map.groupBy(rated, (x) => `${x.rtt ?? ""}|${x.r.pool_size}`);
+  const out: PoolBound[] = [];
+  for (const at of groups.values()) {
+    const n = at.filter((x) => x.bound === "server").length;
+    const { r, rtt } = at[0];
     out.push({
-      pool,
+      pool: r.pool_size,
+      ...(rtt !== undefined && { rtt_ms: rtt }),
       by: n === at.length ? "server" : n === 0 ? "clients" : "mixed",
     });
   }
-  return out;
+  return out.sort((a, b) =>
+    (a.rtt_ms ?? -1) - (b.rtt_ms ?? -1) || a.pool - b.pool
+  );
+}
+
+const BOUND_BY: Record<PoolBound["by"], string> = {
+  clients: "the clients",
+  server: "the server",
+  mixed: "the server for some clients",
+};
+
+/**
+ * One line saying, per pool size, whether the server or the clients bound
+ * the run's wall times ({@linkcode boundPerPool}), runs of pool sizes
+ * with the same verdict as ranges (`10-30`: the pool sizes run from 10 to
+ * 30); per RTT with several (those with the same verdicts together).
+ * Undefined without server CPU (`--target`).
+ *
+ * @example
+ * ```ts
+ * import { boundLine, type SummaryRow } from "./summary.ts";
+ * import assert from "node:assert/strict";
+ * const r = (client: string, pool: number, server: number) => ({ client, pool_size: pool,
+ *   server_cpu_ms_per_session: server, client_cpu_ms_per_session: 2, pct_of_limit: 80 }) as SummaryRow;
+ * const pools = [1, 2, 3, 10, 20, 30, 40];
+ * const rows = pools.flatMap((p) => [r("a", p, p < 10 ? 1 : 9), r("b", p, p < 10 || p === 40 ? 1 : 9)]);
+ * assert.equal(boundLine(rows),
+ *   "bound by: the clients at pools 1-3, the server at 10-30, the server for some clients at 40");
+ * assert.equal(boundLine([r("a", 1, 9)]), "bound by: the server at pool 1");
+ * assert.equal(boundLine([{ ...r("a", 1, 1), rtt_ms: 0 }, { ...r("a", 1, 9), rtt_ms: 50 }]),
+ *   "bound by: at rtt 0 ms the clients at pool 1; at rtt 50 ms the server at pool 1");
+ * assert.equal(boundLine([0, 25, 50].map((rtt_ms) => ({ ...r("a", 1, 1), rtt_ms }))),
+ *   "bound by: at rtt 0, 25, 50 ms the clients at pool 1");
+ * assert.equal(boundLine([r("a", 1, NaN)]), undefined);
+ * ```
+ */
+export function boundLine(rows: readonly SummaryRow[]): string | undefined {
+  const per = boundPerPool(rows);
+  if (per.length === 0) return undefined;
+  const rtts = Map.groupBy(per, (p) => p.rtt_ms);
+  const parts = [...rtts].map(([rtt, pools]) => {
+    const runs: { by: PoolBound["by"]; pools: number[] }[] = [];
+    for (const p of pools) {
+      const last = runs.at(-1);
+      if (last?.by === p.by) last.pools.push(p.pool);
+      else runs.push({ by: p.by, pools: [p.pool] });
+    }
+    const text = runs.map((x, i) =>
+      `${BOUND_BY[x.by]} at ${
+        i === 0 ? (x.pools.length > 1 ? "pools " : "pool ") : ""
+      }${x.pools.length > 1 ? `${x.pools[0]}-${x.pools.at(-1)}` : x.pools[0]}`
+    ).join(", ");
+    return { rtt, text };
+  });
+  // RTTs with the same verdicts are named together.
+  const same = Map.groupBy(parts, (p) => p.text);
+  return `bound by: ${
+    [...same].map(([text, at]) =>
+      at[0].rtt === undefined
+        ? text
+        : `at rtt ${at.map((p) => p.rtt).join(", ")} ms ${text}`
+    ).join("; ")
+  }`;
 }
 
 function serverBound(rows: readonly SummaryRow[]): string[] {
-  const bound = rows.filter(boundByServer);
+  const bound = rows.filter((r) => stepBound(r) === "server");
   if (bound.length === 0) return [];
   const per = boundPerPool(rows);
+  const several = new Set(per.map((p) => p.rtt_ms)).size > 1;
   const pools = (by: string) =>
-    per.filter((p) => p.by === by).map((p) => p.pool);
+    per.filter((p) => p.by === by).map((p) =>
+      several ? `${p.pool} (rtt ${p.rtt_ms} ms)` : String(p.pool)
+    );
   const all = pools("server");
   const some = pools("mixed");
   // The largest pool of each bound client, as an example of the figures.
@@ -474,7 +584,9 @@ export const SUMMARY_WIDTH = 100;
  * Formats summary rows as an aligned text table no wider than
  * {@linkcode SUMMARY_WIDTH} columns (p90, busy % and sessions/s are left
  * out, in that order, where it would be wider; summary.csv has every
- * field), with its legend lines.
+ * field), the line saying whether the server or the clients bound each
+ * pool size ({@linkcode boundLine}; none without server CPU) and the
+ * legend lines.
  *
  * @example
  * ```ts
@@ -488,7 +600,12 @@ export const SUMMARY_WIDTH = 100;
  * assert.match(lines[1], /^client +pool +failed +\[95% CI\] +\[95% CI\] +cpu ms +cpu ms/);
  * assert.match(lines[2], /^ssh2 +4 +0 +43\.7 \[43\.2, 44\.5\] +best +3\.20 +13\.49 +60\.0 +49 +83\.8$/);
  * assert.ok(lines.every((l) => l.length <= 100));
- * assert.match(lines.at(-1)!, /^~ = /);
+ * assert.equal(lines[4], "bound by: the clients at pool 4");
+ * assert.match(lines.at(-1)!, /^bound by the server: /);
+ * // An external target: no server CPU, no bound line.
+ * const target = formatSummary([{ client: "ssh2", pool_size: 4, server_cpu_ms_per_session: NaN } as never]);
+ * assert.ok(!target.includes("bound by"));
+ * assert.match(target.split("\n").at(-1)!, /^~ = /);
  * ```
  */
 export function formatSummary(rows: readonly SummaryRow[]): string {
@@ -529,9 +646,11 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     f(r.total_p90_ms),
   ]);
   const table = fitTextTable(columns, body, { maxWidth: SUMMARY_WIDTH });
+  const bound = boundLine(rows);
   return [
     table.text,
     "",
+    ...(bound ? [...wrap(bound, SUMMARY_WIDTH, "  "), ""] : []),
     `cpu ms: per session; busy: all cores, %${
       table.dropped.length
         ? `; not shown here: ${table.dropped.join(", ")}`
@@ -539,7 +658,29 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     }; every field in summary.csv`,
     "vs best: median total / the best client's at the same pool size [95 % interval, rounds resampled]",
     `~ = that interval as printed includes 1.00x, or a side has < ${MIN_VERDICT_ROUNDS} rounds; p-values: information only`,
+    ...(bound
+      ? [
+        "bound by the server: its CPU per session over the client's, at >= 50 % of the CPU limit (bound_by)",
+      ]
+      : []),
   ].join("\n");
+}
+
+/** `text` in lines of at most `width` columns, broken at spaces, `indent` before each after the first. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line ? `${line} ${word}` : word;
+    if (next.length > width && line.trim()) {
+      out.push(line);
+      line = `${indent}${word}`;
+    } else {
+      line = next;
+    }
+  }
+  out.push(line);
+  return out;
 }
 
 /**

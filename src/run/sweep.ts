@@ -491,6 +491,9 @@ export async function runTurns(
           }));
       const done = await runRound(clients[i], pool, r.rounds + 1, o, onSession);
       if (!done) return res; // abandoned: not written
+      // A server or link that died under the round: its failed rows say so.
+      const bad = o.health?.();
+      if (bad) blame(done.sessions, bad);
       o.sink.write(done.sessions, done.round);
       addRound(r, done);
       o.onRound?.({
@@ -501,7 +504,6 @@ export async function runTurns(
         failed: r.sessions - r.ok,
         elapsedMs: performance.now() - stepStart,
       });
-      const bad = o.health?.();
       if (bad) {
         for (const x of res) x.stopped = bad;
         return res;
@@ -509,6 +511,35 @@ export async function runTurns(
     }
   }
   return res;
+}
+
+/**
+ * Names what died (`health`'s message, up to its first `;`) in the error
+ * of each failed row of the round it died under, the client's own error
+ * kept in brackets: `the embedded Go server exited (auth: read
+ * ECONNRESET)`. Rows that already name it are left as they are.
+ *
+ * @example
+ * ```ts
+ * import { blame } from "./sweep.ts";
+ * import assert from "node:assert/strict";
+ * const rows = [{ status: "ok", error: "" }, { status: "connect_error", error: "auth: read ECONNRESET" },
+ *   { status: "timeout", error: "" }] as never[];
+ * blame(rows, "the embedded Go server exited; see its log above");
+ * assert.deepEqual(rows.map((r: { error: string }) => r.error), ["",
+ *   "the embedded Go server exited (auth: read ECONNRESET)", "the embedded Go server exited"]);
+ * // A link's death the rows already name (faultAware): left as it is.
+ * const link = [{ status: "read_error", error: "the packet forwarder of the --rtt 20 link was killed" }] as never[];
+ * blame(link, "the packet forwarder of the --rtt 20 link was killed");
+ * assert.equal((link[0] as { error: string }).error, "the packet forwarder of the --rtt 20 link was killed");
+ * ```
+ */
+export function blame(rows: SessionRow[], health: string): void {
+  const cause = health.split(";")[0].trim();
+  for (const s of rows) {
+    if (s.status === "ok" || (s.error ?? "").includes(cause)) continue;
+    s.error = s.error ? `${cause} (${s.error})` : cause;
+  }
 }
 
 /**

@@ -7,7 +7,12 @@
  * @module
  */
 import type { RunMeta } from "../../run/record.ts";
-import { costWarnings, type SummaryRow } from "../../run/summary.ts";
+import {
+  boundLine,
+  costWarnings,
+  stepBound,
+  type SummaryRow,
+} from "../../run/summary.ts";
 import { shownPath } from "../../util/paths.ts";
 import {
   analyse,
@@ -84,6 +89,33 @@ function runWarnings(
 }
 
 /**
+ * Summary rows with `bound_by` in each: as recorded, else (runs before
+ * schema 12, summaries computed from the data) by the same rule from the
+ * row's CPU figures; rows left as they are when none has server CPU.
+ */
+function withBound(rows: readonly ReportRow[]): ReportRow[] {
+  const bound = rows.map((r) => stepBound(r as unknown as SummaryRow));
+  if (
+    bound.every((b) => b === "") &&
+    rows.every((r) => r.bound_by === undefined)
+  ) return [...rows];
+  return rows.map((r, i) => ({ ...r, bound_by: bound[i] }));
+}
+
+/**
+ * The sentence saying what bound each pool size's wall times (`Bound by:
+ * the clients at pool 1, the server at 10-30 ...`); empty without server
+ * CPU.
+ */
+function boundSentence(summary: readonly ReportRow[]): string {
+  const line = boundLine(summary as unknown as SummaryRow[]);
+  if (!line) return "";
+  return `B${
+    line.slice(1)
+  } (the server where it spent more CPU per session than the client, with the step at 50 % of the CPU limit or more; column bound by).`;
+}
+
+/**
  * The charts absent from `specs`, with the reason the analysis gives
  * (computed only when one is absent).
  */
@@ -129,12 +161,12 @@ export function buildReport(
     const meta = run.metas[i] ?? {};
     const id = meta.run_id ?? dir.split("/").filter(Boolean).at(-1) ?? dir;
     const fromMeta = Array.isArray(meta.summary) && meta.summary.length > 0;
-    const summary: ReportRow[] = fromMeta
-      ? (meta.summary as unknown as ReportRow[])
-      : summaryFromAnalysis(
+    const summary: ReportRow[] = withBound(
+      fromMeta ? (meta.summary as unknown as ReportRow[]) : summaryFromAnalysis(
         run.dirs.length === 1 ? analyse(run) : analyse(loadRuns([dir])),
         meta.machine?.cores ?? navigator.hardwareConcurrency,
-      );
+      ),
+    );
     const { key, tables } = summaryTables(summary);
     const captionLines = provenanceLines(meta);
     const byHost = hostTable(meta.host_summary ?? []);
@@ -145,6 +177,7 @@ export function buildReport(
       headline: headline(run, i, summary),
       summarySource: fromMeta ? "meta.json" : "analysis",
       summary,
+      bound: boundSentence(summary),
       warnings: [
         ...runWarnings(meta, summary, fromMeta),
         // What loading did to this run's files (e.g. a torn row dropped).

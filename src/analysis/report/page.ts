@@ -309,7 +309,7 @@ export function reportHtml(
           r.key.rows.length === 0
             ? `<p class="note">${escapeHtml(NO_FIGURES)}</p>`
             : tableHtml(r.key)
-        }${
+        }${r.bound ? `<p class="note">${inline(r.bound)}</p>` : ""}${
           r.key.rows.length > 0 && r.summarySource === "analysis"
             ? `<p class="note">meta.json has no summary: these figures were computed from sessions.csv and rounds.csv.</p>`
             : ""

@@ -221,6 +221,7 @@ export function reportMarkdown(report: Report, opts: PostOptions = {}): string {
       markdownTableOf(r.key),
       "",
     );
+    if (r.bound) out.push(inline(r.bound), "");
     if (r.key.note) out.push(inline(r.key.note), "");
     if (r.summarySource === "analysis") {
       out.push(

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RunMeta } from "../../run/record.ts";
-import { givenArgs } from "../../run/replay.ts";
+import { shownArgs } from "../../run/replay.ts";
 import { describeField, labelOf } from "./format.ts";
 import type { Field, ReportRow, Section } from "./types.ts";
 
@@ -14,7 +14,10 @@ import type { Field, ReportRow, Section } from "./types.ts";
  * The `deno task bench` command that repeats a run: the command recorded
  * in `meta.json` when there is one (`command_line` or `argv`), else one
  * rebuilt from the recorded parameters (flags only where they differ from
- * the preset's defaults).
+ * the preset's defaults); `--server-impl openssh` added (`added`) for a
+ * run that embedded sshd without naming it (one recorded before
+ * `--server-impl` existed, say), so the command runs the same server
+ * again.
  *
  * @example
  * ```ts
@@ -26,6 +29,10 @@ import type { Field, ReportRow, Section } from "./types.ts";
  * )!;
  * // The sample run recorded its arguments: none, the default seed run.
  * assert.deepEqual(benchCommand(meta), { text: "deno task bench", recorded: true });
+ * // The same arguments recorded by a run on sshd, before --server-impl.
+ * assert.deepEqual(benchCommand({ argv: [] } as never), {
+ *   text: "deno task bench --server-impl openssh", recorded: true,
+ *   added: ["--server-impl", "openssh"] });
  * // An older run without them: rebuilt from its parameters.
  * const older = {
  *   ...meta,
@@ -41,25 +48,37 @@ import type { Field, ReportRow, Section } from "./types.ts";
  *   benchCommand(older)?.text,
  *   "deno task bench --preset seed --clients ssh2,libssh2 --server-profile stock --kex curve25519-sha256",
  * );
- * assert.equal(benchCommand({ argv: ["--pool", "1..3"] } as never)?.text,
+ * assert.equal(
+ *   benchCommand({ ...older, parameters: { ...older.parameters, server_impl: undefined } })?.text,
+ *   "deno task bench --preset seed --clients ssh2,libssh2 --server-profile stock --kex curve25519-sha256 --server-impl openssh",
+ * );
+ * assert.equal(benchCommand({ argv: ["--pool", "1..3"], parameters: { server_impl: "go" } } as never)?.text,
  *   "deno task bench --pool 1..3");
  * ```
  */
 export function benchCommand(
   meta: RunMeta,
-): { text: string; recorded: boolean; uncovered?: string[] } | undefined {
+):
+  | { text: string; recorded: boolean; uncovered?: string[]; added?: string[] }
+  | undefined {
   const m = meta as ReportRow;
   if (typeof m.command_line === "string") {
     return { text: m.command_line, recorded: true };
   }
-  const given = givenArgs(meta);
+  const given = shownArgs(meta);
   if (!given) return undefined;
   const text = ["deno task bench", ...given.args.map(shellWord)].join(" ");
-  if (given.recorded) return { text, recorded: true };
+  const added = given.added ? { added: given.added } : {};
+  if (given.recorded) return { text, recorded: true, ...added };
   const uncovered = Object.keys(meta.parameters ?? {}).filter((k) =>
     !COMMAND_PARAMS.includes(k)
   );
-  return { text, recorded: false, ...(uncovered.length ? { uncovered } : {}) };
+  return {
+    text,
+    recorded: false,
+    ...(uncovered.length ? { uncovered } : {}),
+    ...added,
+  };
 }
 
 /** Recorded parameters {@linkcode benchCommand} turns into flags. */
@@ -159,6 +178,15 @@ export function provenanceSections(meta: RunMeta): Section[] {
           label: cmd.recorded ? "command line" : "equivalent command",
           text: cmd.text,
         },
+        ...(cmd.added
+          ? [{
+            key: "added",
+            label: "added",
+            text: `${
+              cmd.added.join(" ")
+            }: the run embedded sshd without naming it (runs recorded before --server-impl existed embedded sshd); without it the command would run today's default, the Go server`,
+          }]
+          : []),
         ...(cmd.uncovered
           ? [{
             key: "uncovered",

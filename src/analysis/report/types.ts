@@ -69,6 +69,11 @@ export interface ReportRun {
   summarySource: "meta.json" | "analysis";
   /** Summary rows per client and pool size. */
   summary: ReportRow[];
+  /**
+   * Whether the server or the clients bound each pool size's wall times,
+   * one sentence; empty without server CPU (an external target).
+   */
+  bound: string;
   /** Warnings about what the numbers measure, and about the run's state. */
   warnings: string[];
   /** Key figures: each client at the smallest pool, the largest pool all
