@@ -23,7 +23,7 @@
  * descriptor, so that wait would itself be a `poll()` on the same thread
  * pool (one more thread hop per EAGAIN) or a timer loop that adds up to a
  * timer period of latency per wait. The blocking variant is the one with
- * the fewest hops, and its figures, measured here, are in the README: every
+ * the fewest hops, and its figures, measured here, are in docs/architecture.md (scale): every
  * session ok up to pool 1000, the lowest client CPU per session of the
  * three clients. The non-blocking variant was not built.
  * Beyond Deno's thread-pool size (512 by default) further calls queue; they

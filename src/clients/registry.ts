@@ -63,7 +63,7 @@ type Factory = () => Promise<SshClient | string>;
 const FACTORIES: Record<string, Factory> = {
   ssh2: () => Promise.resolve(new Ssh2Client()),
   // Diagnostic variant, only by name: ssh2 with Nagle's algorithm left on,
-  // to measure what TCP_NODELAY changes (see README, pool-1 latency).
+  // to measure what TCP_NODELAY changes (see docs/results.md, findings behind the numbers).
   "ssh2-nagle": () =>
     Promise.resolve(new Ssh2Client({ noDelay: false, name: "ssh2-nagle" })),
   libssh2: () => Libssh2Client.load(),

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Every status a session row can carry, in the order the README lists them. */
+/** Every status a session row can carry, in the order docs/data-format.md lists them. */
 export const STATUSES = [
   "ok",
   "connect_error",

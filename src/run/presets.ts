@@ -39,7 +39,7 @@ export const PRESETS: Record<string, Preset> = {
     stages: [
       { pools: parsePool("1..30"), clients: "all" },
       // Every 5th pool size above 30: the curve is smooth there, and the
-      // five clients of the first stage already take ~13 minutes.
+      // six clients of the first stage already take 15 minutes.
       { pools: parsePool("35..100:5"), clients: "best" },
     ],
     stepSeconds: 5,

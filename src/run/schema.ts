@@ -92,7 +92,7 @@ export interface Column {
   readonly type: ColumnType;
   /** Unit (`ms`, `MiB`, `sessions`, ...), empty when none. */
   readonly unit: string;
-  /** What it means, one line (the README's tables show it). */
+  /** What it means, one line (docs/data-format.md's tables show it). */
   readonly meaning: string;
   /** True when a cell may be empty (absent). */
   readonly optional?: boolean;
@@ -797,7 +797,7 @@ export function columnNames<Cs extends readonly Column[]>(
 
 /**
  * A column list as a markdown table (`column | unit | meaning`), the form
- * the README shows.
+ * docs/data-format.md shows.
  *
  * @example
  * ```ts

@@ -24,7 +24,7 @@ export const SERVER_IMPLS: readonly ServerImpl[] = ["go", "openssh"];
 /**
  * The command line's default: the Go server, whose CPU per session is
  * below the clients' own, so that on a small machine the clients, not the
- * server, set the wall times (README, "The post's headline").
+ * server, set the wall times (README, "The headline"; docs/results.md).
  * `--server-profile` and `--server-max-startups` are sshd's: given without
  * `--server-impl`, they choose openssh.
  */

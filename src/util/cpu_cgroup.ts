@@ -6,7 +6,7 @@
  * resolution, and can be read at the same moments as the machine's CPU.
  * Reading sshd's listener and its reaped children from /proc instead
  * misses a quarter of sshd's CPU (measured: 10.1 of 14.2 ms per session
- * at pool 100, see README): some session processes' time never reaches
+ * at pool 100, see docs/methodology.md, costs that add up): some session processes' time never reaches
  * the listener's counters. Needs root; elsewhere callers fall back to
  * /proc and getrusage.
  *

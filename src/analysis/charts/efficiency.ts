@@ -10,7 +10,8 @@ import { colorScale, type Spec } from "./spec.ts";
 
 /**
  * Chart 4: client and server CPU ms per session against pool size, per
- * client (from rounds.csv).
+ * client (from rounds.csv). The server's panel names the embedded server
+ * the run had (runs recorded before `--server-impl` embedded sshd).
  *
  * @example
  * ```ts
@@ -26,14 +27,22 @@ import { colorScale, type Spec } from "./spec.ts";
  *   [...new Set(spec.data.values.map((v: Spec) => v.side))],
  *   [
  *     "client (its worker process + children)",
- *     "server (sshd + session processes)",
+ *     "server (the Go server + what it runs)",
  *   ],
  * );
+ * const sshd = loadRuns([
+ *   new URL("../../../data/runs/sample-seed-openssh", import.meta.url).pathname,
+ * ]);
+ * const old = efficiencyChart(roundStats(sshd.sessions, sshd.rounds), sshd.metas[0]);
+ * assert.ok(old.data.values.some((v: Spec) => v.side === "server (sshd + session processes)"));
  * assert.equal(spec.spec.encoding.y.scale.type, "log");
  * ```
  */
 export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
   const rows = records(rounds);
+  const server = (meta.parameters?.server_impl ?? "openssh") === "go"
+    ? "server (the Go server + what it runs)"
+    : "server (sshd + session processes)";
   const values = rows.flatMap((r) => [
     {
       series: r.series,
@@ -44,7 +53,7 @@ export function efficiencyChart(rounds: DataFrame, meta: RunMeta): Spec {
     {
       series: r.series,
       pool_size: r.pool_size,
-      side: "server (sshd + session processes)",
+      side: server,
       cpu_ms: r.server_cpu_ms_per_session,
     },
   ]).filter((v) =>
