@@ -108,7 +108,7 @@ const INTERVALS_MS = [5000, 2000, 1000, 500];
  * const seed = loadRuns([
  *   new URL("../../data/runs/sample-seed", import.meta.url).pathname,
  * ]);
- * assert.deepEqual(intervalFor(seed), { intervalMs: 5000, runSeconds: 948 });
+ * assert.deepEqual(intervalFor(seed), { intervalMs: 5000, runSeconds: 1034 });
  * const short = { ...seed, metas: [{
  *   started_at: "2026-11-26T07:16:15.000Z", ended_at: "2026-11-26T07:16:36.000Z",
  * }] };
