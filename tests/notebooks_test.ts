@@ -80,7 +80,10 @@ Deno.test("notebooks: every notebook executes from the user's folder; charts sho
       const outputs: any[] = [];
       for (const c of nb.cells) {
         if (c.cell_type !== "code") continue;
-        assert(c.outputs.length > 0, `${f}: a cell without output`);
+        assert(
+          c.outputs.length > 0,
+          `${f}: a cell without output: ${c.source.join("").slice(0, 200)}`,
+        );
         outputs.push(...c.outputs);
       }
       for (const o of outputs) {
@@ -90,7 +93,9 @@ Deno.test("notebooks: every notebook executes from the user's folder; charts sho
       const chartOutputs = outputs.filter((o) => o.data?.[VEGALITE_MIME]);
       charts += chartOutputs.length;
       leftOut += outputs.filter((o) =>
-        String(o.text ?? "").includes("This chart is left out")
+        String(o.text ?? o.data?.["text/plain"] ?? "").includes(
+          "This chart is left out",
+        )
       ).length;
 
       // The HTML export, as a reader opens it.

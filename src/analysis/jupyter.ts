@@ -88,7 +88,7 @@ export async function chartBundle(spec: Spec): Promise<DisplayData> {
  * result was seen to get lost under nbconvert). Outside Jupyter it does
  * nothing.
  */
-async function display(output: DisplayData): Promise<void> {
+async function display(output: DisplayData): Promise<boolean> {
   type Jupyter = {
     broadcast(
       msgType: string,
@@ -100,12 +100,41 @@ async function display(output: DisplayData): Promise<void> {
     // Reading Deno.jupyter outside `deno jupyter` throws.
     jupyter = (Deno as unknown as { jupyter?: Jupyter }).jupyter;
   } catch {
-    return;
+    return false;
   }
   // broadcast, not display(): display() sends no metadata.
-  if (jupyter) {
-    await jupyter.broadcast("display_data", { ...output, transient: {} });
-  }
+  if (!jupyter) return false;
+  await jupyter.broadcast("display_data", { ...output, transient: {} });
+  return true;
+}
+
+/**
+ * One line of text in the notebook (`await note("run: ...")`), sent as
+ * display data, not through stdout: the kernel's stdout can reach the
+ * client after the cell is reported done, and an executed notebook then
+ * lacks that cell's output. Outside a notebook it is printed.
+ *
+ * @example Outside the Deno kernel the line is printed
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { note } from "./jupyter.ts";
+ * const said: string[] = [];
+ * const log = console.log;
+ * console.log = (s: string) => said.push(s);
+ * try {
+ *   await note("run: data/runs/sample-seed");
+ * } finally {
+ *   console.log = log;
+ * }
+ * assert.deepEqual(said, ["run: data/runs/sample-seed"]);
+ * ```
+ */
+export async function note(text: string): Promise<void> {
+  const shown = await display({
+    data: { "text/plain": text },
+    metadata: {},
+  });
+  if (!shown) console.log(text);
 }
 
 /**
@@ -124,10 +153,9 @@ async function display(output: DisplayData): Promise<void> {
  */
 export async function show(spec: Spec | undefined): Promise<void> {
   if (!spec) {
-    console.log(
+    return await note(
       "This chart is left out: the run has nothing for it to show (deno task charts names the reason).",
     );
-    return;
   }
   await display(await chartBundle(spec));
 }
